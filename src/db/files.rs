@@ -1,0 +1,74 @@
+//! The files in a database directory.
+//!
+//! ```text
+//! LOCK            held with flock(LOCK_EX) while a DB is open
+//! 000007.log      a WAL: write groups, in the log format of docs/wal-format.md
+//! 000006.base     a base: the whole state as of the WALs numbered below 6, in the same format
+//! *.tmp           a base being written; removed at open
+//! ```
+//!
+//! Files are numbered from one counter. Recovery replays the newest base, then every WAL with a
+//! higher number, in order; older WALs and bases are obsolete.
+
+use std::path::{Path, PathBuf};
+
+pub(crate) const LOCK: &str = "LOCK";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Kind {
+    Base,
+    Log,
+    Temp,
+}
+
+pub(crate) fn log_name(dir: &Path, number: u64) -> PathBuf {
+    dir.join(format!("{number:06}.log"))
+}
+
+pub(crate) fn base_name(dir: &Path, number: u64) -> PathBuf {
+    dir.join(format!("{number:06}.base"))
+}
+
+pub(crate) fn temp_name(dir: &Path, number: u64) -> PathBuf {
+    dir.join(format!("{number:06}.base.tmp"))
+}
+
+/// Parses a file name of ours: its number and kind.
+pub(crate) fn parse(name: &str) -> Option<(u64, Kind)> {
+    let (stem, kind) = if let Some(s) = name.strip_suffix(".base.tmp") {
+        (s, Kind::Temp)
+    } else if let Some(s) = name.strip_suffix(".log") {
+        (s, Kind::Log)
+    } else if let Some(s) = name.strip_suffix(".base") {
+        (s, Kind::Base)
+    } else {
+        return None;
+    };
+    if stem.is_empty() || !stem.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some((stem.parse().ok()?, kind))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip() {
+        let d = Path::new("d");
+        for (p, k) in [
+            (log_name(d, 7), Kind::Log),
+            (base_name(d, 12), Kind::Base),
+            (temp_name(d, 1_234_567), Kind::Temp),
+        ] {
+            let name = p.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+            let (n, kind) = parse(name).unwrap_or((0, Kind::Temp));
+            assert_eq!(kind, k);
+            assert!(n > 0);
+        }
+        assert_eq!(parse("LOCK"), None);
+        assert_eq!(parse(".log"), None);
+        assert_eq!(parse("12a.log"), None);
+    }
+}

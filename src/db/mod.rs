@@ -1,0 +1,470 @@
+//! The database: open and recover, the write path's I/O (WAL, memtable, publication), reads,
+//! and close.
+
+mod files;
+mod recovery;
+pub(crate) mod write_impl;
+
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release};
+use std::sync::atomic::{AtomicBool, AtomicU64};
+use std::sync::Arc;
+use std::time::Instant;
+
+use parking_lot::{Condvar, Mutex};
+
+use crate::error::{Error, Result};
+use crate::fs::{FileLock, FileSystem};
+use crate::memtable::{Lookup, MemTable};
+use crate::options::{Options, WriteOptions};
+use crate::stats::{Statistics, Stats};
+use crate::wal::Writer as LogWriter;
+use crate::write_batch::{encode_header, WriteBatch};
+use crate::write_thread::{WriteGroup, WriteThread, Writer};
+use write_impl::{write_impl, WriteBackend};
+
+/// Reopening with more WAL files than this folds them into a base first.
+const MAX_LOGS_AT_OPEN: usize = 8;
+
+/// An open database. `DB` is `Send + Sync`: share it (`&DB`, `Arc<DB>`) between threads, and
+/// concurrent writers are committed together in groups.
+///
+/// ```
+/// use groupkv::{DB, Options, WriteBatch, WriteOptions};
+/// # fn main() -> groupkv::Result<()> {
+/// let dir = tempfile::tempdir().unwrap();
+/// let db = DB::open(dir.path(), Options::default())?;
+/// db.put(&WriteOptions::default(), b"greeting", b"hello")?;
+/// let mut batch = WriteBatch::new();
+/// batch.put(b"a", b"1")?;
+/// batch.delete(b"greeting")?;
+/// db.write(&WriteOptions { sync: true, ..Default::default() }, &batch)?;
+/// assert_eq!(db.get(b"a")?, Some(b"1".to_vec()));
+/// assert_eq!(db.get(b"greeting")?, None);
+/// db.close()?;
+/// # Ok(()) }
+/// ```
+pub struct DB {
+    path: PathBuf,
+    fs: Arc<dyn FileSystem>,
+    allow_concurrent_memtable_write: bool,
+    write_thread: WriteThread,
+    memtable: MemTable,
+    /// The last sequence visible to readers (release on publish, acquire on read).
+    published: AtomicU64,
+    /// The last sequence handed to a group (leader only).
+    allocated: AtomicU64,
+    /// The current WAL; `None` once closed. Only the (WAL) leader locks it.
+    wal: Mutex<Option<Wal>>,
+    /// The sticky error: set when a WAL write or sync fails; every later write fails with it.
+    bg_error: Mutex<Option<Error>>,
+    has_bg_error: AtomicBool,
+    closed: AtomicBool,
+    /// Serializes `close` calls.
+    close_mu: Mutex<()>,
+    /// A write stall asked for through the test hook; leaders wait on `stall_cv` while it is on.
+    stall: Mutex<bool>,
+    stall_cv: Condvar,
+    /// Some write skipped the WAL: close must write a base to keep it.
+    unpersisted: AtomicBool,
+    next_file_number: AtomicU64,
+    lock: Mutex<Option<Box<dyn FileLock>>>,
+    stats: Statistics,
+}
+
+struct Wal {
+    writer: LogWriter,
+    number: u64,
+    /// How many WAL files replay would read (to decide whether close writes a base).
+    live_logs: usize,
+}
+
+impl std::fmt::Debug for DB {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DB")
+            .field("path", &self.path)
+            .field("published", &self.published.load(Relaxed))
+            .field("closed", &self.closed.load(Relaxed))
+            .finish()
+    }
+}
+
+impl DB {
+    /// Opens (or creates) the database in directory `path`, replaying its WALs.
+    ///
+    /// Fails with `InvalidArgument` for bad options, a missing directory without
+    /// `create_if_missing`, or an existing database with `error_if_exists`; with `Busy` if
+    /// another `DB` holds the directory; with `Corruption` if the WALs are damaged beyond what
+    /// `wal_recovery_mode` accepts; with `Io` for file-system failures.
+    pub fn open(path: impl AsRef<Path>, options: Options) -> Result<DB> {
+        let path = path.as_ref().to_path_buf();
+        validate(&options)?;
+        let fs = options.file_system.clone();
+        let exists = fs
+            .exists(&path)
+            .map_err(|e| Error::io(format!("checking {}", path.display()), e))?;
+        if !exists {
+            if !options.create_if_missing {
+                return Err(Error::invalid_argument(format!(
+                    "{} does not exist (set create_if_missing to create it)",
+                    path.display()
+                )));
+            }
+            fs.create_dir_all(&path)
+                .map_err(|e| Error::io(format!("creating directory {}", path.display()), e))?;
+        }
+        match fs.is_dir(&path) {
+            Ok(true) => {}
+            Ok(false) => {
+                return Err(Error::invalid_argument(format!(
+                    "{} is not a directory; a database is a directory",
+                    path.display()
+                )))
+            }
+            Err(e) => return Err(Error::io(format!("inspecting {}", path.display()), e)),
+        }
+        let lock = fs.lock(&path.join(files::LOCK)).map_err(|e| {
+            if e.kind() == io::ErrorKind::WouldBlock {
+                Error::Busy { path: path.clone() }
+            } else {
+                Error::io(format!("locking {}", path.join(files::LOCK).display()), e)
+            }
+        })?;
+
+        let inv = recovery::inventory(fs.as_ref(), &path)?;
+        if inv.is_empty() && !options.create_if_missing {
+            return Err(Error::invalid_argument(format!(
+                "{} holds no database (set create_if_missing to create one)",
+                path.display()
+            )));
+        }
+        if !inv.is_empty() && options.error_if_exists {
+            return Err(Error::invalid_argument(format!(
+                "a database already exists in {} (error_if_exists is set)",
+                path.display()
+            )));
+        }
+        let memtable = MemTable::new();
+        let replayed = recovery::replay(
+            fs.as_ref(),
+            &path,
+            &inv,
+            options.wal_recovery_mode,
+            &memtable,
+        )?;
+        let last = replayed.last_sequence;
+        let mut next_number = inv.max_number + 1;
+        let mut live_logs = inv.logs.len();
+        if inv.logs.len() > MAX_LOGS_AT_OPEN || (replayed.damage_found && !inv.logs.is_empty()) {
+            // Fold the replayed state into one base, so damage is not replayed again and the
+            // WAL count stays bounded across crashes.
+            recovery::write_base(fs.as_ref(), &path, next_number, &memtable, last)?;
+            next_number += 1;
+            live_logs = 0;
+        } else {
+            recovery::remove_obsolete(fs.as_ref(), &path, &inv.obsolete)?;
+        }
+        let number = next_number;
+        let log_path = files::log_name(&path, number);
+        let file = fs
+            .create(&log_path)
+            .map_err(|e| Error::io(format!("creating WAL {}", log_path.display()), e))?;
+        // The new WAL's directory entry must be durable, or a synced write could vanish with it.
+        fs.sync_dir(&path)
+            .map_err(|e| Error::io(format!("syncing directory {}", path.display()), e))?;
+
+        Ok(DB {
+            fs,
+            allow_concurrent_memtable_write: options.allow_concurrent_memtable_write,
+            write_thread: WriteThread::new(&options),
+            memtable,
+            published: AtomicU64::new(last),
+            allocated: AtomicU64::new(last),
+            wal: Mutex::new(Some(Wal {
+                writer: LogWriter::new(file),
+                number,
+                live_logs: live_logs + 1,
+            })),
+            bg_error: Mutex::new(None),
+            has_bg_error: AtomicBool::new(false),
+            closed: AtomicBool::new(false),
+            close_mu: Mutex::new(()),
+            stall: Mutex::new(false),
+            stall_cv: Condvar::new(),
+            unpersisted: AtomicBool::new(false),
+            next_file_number: AtomicU64::new(number + 1),
+            lock: Mutex::new(Some(lock)),
+            stats: Statistics::new(),
+            path,
+        })
+    }
+
+    /// The directory this database lives in.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Sets `key` to `value`.
+    pub fn put(&self, opts: &WriteOptions, key: &[u8], value: &[u8]) -> Result<()> {
+        let mut batch = WriteBatch::new();
+        batch.put(key, value)?;
+        self.write(opts, &batch)
+    }
+
+    /// Removes `key` (a no-op if absent).
+    pub fn delete(&self, opts: &WriteOptions, key: &[u8]) -> Result<()> {
+        let mut batch = WriteBatch::new();
+        batch.delete(key)?;
+        self.write(opts, &batch)
+    }
+
+    /// Applies `batch` atomically: after any crash, and to any reader, all of it or none.
+    ///
+    /// When this returns `Ok`, the batch is visible to `get` and: with `sync`, survives power
+    /// loss; without, survives a process crash; with `disable_wal`, survives a clean close.
+    pub fn write(&self, opts: &WriteOptions, batch: &WriteBatch) -> Result<()> {
+        if opts.sync && opts.disable_wal {
+            return Err(Error::invalid_argument(
+                "sync writes need the WAL: set sync or disable_wal, not both",
+            ));
+        }
+        if self.closed.load(Acquire) {
+            return Err(Error::Closed);
+        }
+        let start = Instant::now();
+        let writer = Writer::new(Some(batch), opts);
+        let result = write_impl(&self.write_thread, self, &writer);
+        self.stats
+            .write_micros
+            .record(u64::try_from(start.elapsed().as_micros()).unwrap_or(u64::MAX));
+        result
+    }
+
+    /// The value of `key` as of the last published write, or `None`.
+    pub fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        if self.closed.load(Acquire) {
+            return Err(Error::Closed);
+        }
+        let seq = self.published.load(Acquire);
+        Ok(match self.memtable.get(key, seq) {
+            Lookup::Found(v) => Some(v),
+            Lookup::Deleted | Lookup::Absent => None,
+        })
+    }
+
+    /// The write path's statistics since open.
+    pub fn stats(&self) -> Stats {
+        self.stats.snapshot()
+    }
+
+    /// The last sequence number visible to readers.
+    pub fn latest_sequence(&self) -> u64 {
+        self.published.load(Acquire)
+    }
+
+    /// Approximate bytes held by the memtable.
+    pub fn approximate_memory_usage(&self) -> usize {
+        self.memtable.approximate_memory_usage()
+    }
+
+    /// Closes the database: waits for in-flight writes, syncs the WAL (and keeps `disable_wal`
+    /// writes by writing a base), and releases the directory. Idempotent: a second call
+    /// returns `Ok`. Every later call on this `DB` fails with [`Error::Closed`].
+    pub fn close(&self) -> Result<()> {
+        let _serial = self.close_mu.lock();
+        if self.closed.swap(true, AcqRel) {
+            return Ok(());
+        }
+        // Wake a leader waiting out a stall: it will see `closed` and give up.
+        {
+            let _g = self.stall.lock();
+            self.stall_cv.notify_all();
+        }
+        let me = Writer::new(None, &WriteOptions::default());
+        self.write_thread.enter_unbatched(&me);
+        // Every earlier write is done and later leaders see `closed`: the files are ours.
+        let result = self.finish_files();
+        *self.lock.lock() = None;
+        self.write_thread.exit_unbatched(&me);
+        result
+    }
+
+    fn finish_files(&self) -> Result<()> {
+        let mut guard = self.wal.lock();
+        let Some(mut wal) = guard.take() else {
+            return Ok(());
+        };
+        if self.has_bg_error.load(Acquire) {
+            // Nothing more is written after a failure; reopening recovers what is durable.
+            return Ok(());
+        }
+        let name = files::log_name(&self.path, wal.number);
+        wal.writer
+            .sync()
+            .map_err(|e| Error::io(format!("syncing WAL {}", name.display()), e))?;
+        if self.unpersisted.load(Acquire) || wal.live_logs > 1 {
+            let number = self.next_file_number.fetch_add(1, Relaxed);
+            drop(wal);
+            let last = self.published.load(Acquire);
+            recovery::write_base(self.fs.as_ref(), &self.path, number, &self.memtable, last)?;
+        }
+        Ok(())
+    }
+
+    /// Test hook: turns a write stall on or off (RocksDB's `BeginWriteStall`/`EndWriteStall`).
+    /// While on, the next leader stalls the queue: new writers wait, and `no_slowdown` writers
+    /// fail with [`Error::Incomplete`]. Later issues drive this from memtable limits.
+    #[doc(hidden)]
+    pub fn set_write_stall_for_test(&self, on: bool) {
+        let mut s = self.stall.lock();
+        *s = on;
+        if !on {
+            self.stall_cv.notify_all();
+        }
+    }
+
+    fn set_bg_error(&self, e: &Error) {
+        let mut g = self.bg_error.lock();
+        if g.is_none() {
+            *g = Some(e.clone());
+        }
+        self.has_bg_error.store(true, Release);
+    }
+
+    fn wal_io(&self, what: &str, number: u64, e: io::Error) -> Error {
+        let err = Error::io(
+            format!(
+                "{what} WAL {}",
+                files::log_name(&self.path, number).display()
+            ),
+            e,
+        );
+        self.set_bg_error(&err);
+        err
+    }
+}
+
+impl WriteBackend for DB {
+    fn preprocess(&self, wt: &WriteThread, leader: &Writer<'_>) -> Result<()> {
+        if self.closed.load(Acquire) {
+            return Err(Error::Closed);
+        }
+        if self.has_bg_error.load(Acquire) {
+            if let Some(cause) = self.bg_error.lock().clone() {
+                return Err(Error::Poisoned {
+                    cause: Box::new(cause),
+                });
+            }
+        }
+        let mut stall = self.stall.lock();
+        if *stall {
+            if leader.no_slowdown {
+                return Err(Error::Incomplete {
+                    message: "write stall: the write would have to wait and no_slowdown is set"
+                        .into(),
+                });
+            }
+            let start = Instant::now();
+            wt.begin_write_stall();
+            while *stall && !self.closed.load(Acquire) {
+                self.stall_cv.wait(&mut stall);
+            }
+            wt.end_write_stall();
+            let waited = u64::try_from(start.elapsed().as_micros()).unwrap_or(u64::MAX);
+            self.stats.stall_micros.fetch_add(waited, Relaxed);
+            if self.closed.load(Acquire) {
+                return Err(Error::Closed);
+            }
+        }
+        Ok(())
+    }
+
+    fn allocate_sequences(&self, count: u64) -> u64 {
+        self.allocated.fetch_add(count, Relaxed) + 1
+    }
+
+    fn write_group_to_wal(&self, group: &WriteGroup, leader: &Writer<'_>) -> Result<()> {
+        let mut count = 0u64;
+        let mut bytes = 0u64;
+        let size = group.size() as u64;
+        group.for_each(|w| {
+            if let Some(b) = w.batch() {
+                count += u64::from(b.count());
+                bytes += b.approximate_size() as u64;
+            }
+        });
+        let s = &self.stats;
+        s.write_done_by_self.fetch_add(1, Relaxed);
+        s.write_done_by_other.fetch_add(size - 1, Relaxed);
+        s.keys_written.fetch_add(count, Relaxed);
+        s.bytes_written.fetch_add(bytes, Relaxed);
+        s.write_group_size.record(size);
+        if leader.disable_wal {
+            self.unpersisted.store(true, Release);
+            return Ok(());
+        }
+        let first = group.last_sequence().wrapping_sub(count).wrapping_add(1);
+        // The open options cap the group size so the total count fits the header.
+        let header = encode_header(first, u32::try_from(count).unwrap_or(u32::MAX));
+        let mut parts: Vec<&[u8]> = Vec::with_capacity(group.size() + 1);
+        parts.push(&header);
+        group.for_each(|w| {
+            if let Some(b) = w.batch() {
+                parts.push(b.body());
+            }
+        });
+        let mut guard = self.wal.lock();
+        let wal = guard.as_mut().ok_or(Error::Closed)?;
+        let written = wal
+            .writer
+            .add_record(&parts)
+            .map_err(|e| self.wal_io("appending to", wal.number, e))?;
+        s.write_with_wal.fetch_add(size, Relaxed);
+        s.wal_bytes.fetch_add(written as u64, Relaxed);
+        if leader.sync {
+            let start = Instant::now();
+            wal.writer
+                .sync()
+                .map_err(|e| self.wal_io("syncing", wal.number, e))?;
+            s.wal_syncs.fetch_add(1, Relaxed);
+            s.wal_sync_micros
+                .record(u64::try_from(start.elapsed().as_micros()).unwrap_or(u64::MAX));
+        }
+        Ok(())
+    }
+
+    fn insert_into_memtable(&self, w: &Writer<'_>) {
+        if let Some(batch) = w.batch() {
+            self.memtable.insert_batch(batch, w.sequence());
+        }
+    }
+
+    fn publish(&self, last: u64) {
+        self.published.fetch_max(last, Release);
+    }
+
+    fn allow_concurrent_memtable_write(&self) -> bool {
+        self.allow_concurrent_memtable_write
+    }
+}
+
+impl Drop for DB {
+    fn drop(&mut self) {
+        // Errors cannot be reported from drop; call `close` to see them.
+        let _ = self.close();
+    }
+}
+
+fn validate(o: &Options) -> Result<()> {
+    if o.max_write_batch_group_size_bytes == 0
+        || o.max_write_batch_group_size_bytes > u64::from(u32::MAX)
+    {
+        return Err(Error::invalid_argument(format!(
+            "max_write_batch_group_size_bytes is {}; it must be between 1 and {} (4 GiB - 1)",
+            o.max_write_batch_group_size_bytes,
+            u32::MAX
+        )));
+    }
+    Ok(())
+}

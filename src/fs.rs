@@ -1,0 +1,55 @@
+//! The file-system operations groupkv performs, behind a trait, so that tests can run the real
+//! code on [`MemFs`]: an in-memory file system that injects I/O errors and simulates power
+//! loss (every byte not covered by a sync is dropped or torn).
+
+mod mem;
+mod posix;
+
+use std::fmt::Debug;
+use std::io;
+use std::path::Path;
+
+pub use mem::{Fault, FaultKind, MemFs, PowerLoss};
+pub use posix::PosixFs;
+
+/// A file opened for appending.
+pub trait WritableFile: Send {
+    /// Appends all of `data` (one `write` call for the real file system).
+    fn append(&mut self, data: &[u8]) -> io::Result<()>;
+    /// Makes everything appended so far durable (`fdatasync`).
+    fn sync(&mut self) -> io::Result<()>;
+}
+
+/// A file opened for reading from the start.
+pub trait SequentialFile: Send {
+    /// Reads up to `buf.len()` bytes; 0 means end of file.
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize>;
+}
+
+/// A held LOCK file; dropping it releases the lock.
+pub trait FileLock: Send + Sync + Debug {}
+
+/// The operations the database performs on its directory.
+pub trait FileSystem: Send + Sync + Debug {
+    /// Creates `dir` and its missing parents.
+    fn create_dir_all(&self, dir: &Path) -> io::Result<()>;
+    /// True if `path` exists.
+    fn exists(&self, path: &Path) -> io::Result<bool>;
+    /// True if `path` is a directory.
+    fn is_dir(&self, path: &Path) -> io::Result<bool>;
+    /// The names of the entries in `dir`.
+    fn list(&self, dir: &Path) -> io::Result<Vec<String>>;
+    /// Creates `path`, which must not exist, for appending.
+    fn create(&self, path: &Path) -> io::Result<Box<dyn WritableFile>>;
+    /// Opens `path` for reading.
+    fn open_sequential(&self, path: &Path) -> io::Result<Box<dyn SequentialFile>>;
+    /// Atomically renames `from` to `to`, replacing `to`.
+    fn rename(&self, from: &Path, to: &Path) -> io::Result<()>;
+    /// Removes the file `path`.
+    fn remove_file(&self, path: &Path) -> io::Result<()>;
+    /// Makes `dir`'s entries (creations, renames, removals) durable.
+    fn sync_dir(&self, dir: &Path) -> io::Result<()>;
+    /// Takes an exclusive lock on `path` (created if missing); `WouldBlock` if another holder
+    /// has it.
+    fn lock(&self, path: &Path) -> io::Result<Box<dyn FileLock>>;
+}

@@ -1,0 +1,396 @@
+//! An in-memory file system for tests: injects I/O errors and simulates power loss.
+//!
+//! Durability model: a file's bytes up to its last successful `sync` are durable; the rest are
+//! only "in the page cache". A directory entry (create, rename, remove) is durable once the
+//! directory is synced. [`MemFs::power_loss`] throws away everything not durable, and
+//! [`MemFs::process_crash`] keeps it all (a killed process loses nothing the OS accepted).
+
+use std::collections::{BTreeMap, HashSet};
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+
+use super::{FileLock, FileSystem, SequentialFile, WritableFile};
+
+/// The operations a [`Fault`] can target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FaultKind {
+    /// `WritableFile::append`.
+    Append,
+    /// `WritableFile::sync`.
+    Sync,
+    /// `FileSystem::sync_dir`.
+    SyncDir,
+    /// `FileSystem::create`.
+    Create,
+    /// `FileSystem::rename`.
+    Rename,
+    /// `FileSystem::remove_file`.
+    Remove,
+}
+
+const KINDS: usize = 6;
+
+fn slot(kind: FaultKind) -> usize {
+    match kind {
+        FaultKind::Append => 0,
+        FaultKind::Sync => 1,
+        FaultKind::SyncDir => 2,
+        FaultKind::Create => 3,
+        FaultKind::Rename => 4,
+        FaultKind::Remove => 5,
+    }
+}
+
+/// An injected I/O error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Fault {
+    /// Which operation fails.
+    pub kind: FaultKind,
+    /// The `nth` operation of that kind since the file system was created fails (1-based).
+    pub nth: u64,
+    /// The error number, e.g. `libc::EIO` or `libc::ENOSPC`.
+    pub errno: i32,
+    /// Every later operation of that kind fails too (a dead disk, a full disk).
+    pub persistent: bool,
+    /// For `Append`: half of the data is written before the error (a short write).
+    pub partial: bool,
+}
+
+impl Fault {
+    /// The `nth` operation of `kind` fails once with `errno`.
+    pub fn once(kind: FaultKind, nth: u64, errno: i32) -> Self {
+        Fault {
+            kind,
+            nth,
+            errno,
+            persistent: false,
+            partial: false,
+        }
+    }
+}
+
+/// How [`MemFs::power_loss`] treats bytes written since the last sync.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PowerLoss {
+    /// All of them are lost.
+    DropUnsynced,
+    /// A random prefix of them survives (seeded, so failures reproduce).
+    TearUnsynced {
+        /// Seed of the choice of tear points.
+        seed: u64,
+    },
+    /// A random prefix survives and the byte after it is garbage.
+    TearWithGarbage {
+        /// Seed of the choice of tear points and garbage.
+        seed: u64,
+    },
+}
+
+#[derive(Debug, Default)]
+struct Inode {
+    data: Vec<u8>,
+    synced: usize,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    inodes: Vec<Inode>,
+    /// Current directory entries.
+    names: BTreeMap<PathBuf, usize>,
+    /// Directory entries as of each directory's last sync.
+    durable: BTreeMap<PathBuf, usize>,
+    dirs: HashSet<PathBuf>,
+    locks: HashSet<PathBuf>,
+    faults: Vec<Fault>,
+    counts: [u64; KINDS],
+}
+
+impl State {
+    /// Counts an operation and returns the injected error, if any.
+    fn check(&mut self, kind: FaultKind) -> Option<Fault> {
+        let i = slot(kind);
+        self.counts[i] += 1;
+        let n = self.counts[i];
+        self.faults
+            .iter()
+            .find(|f| f.kind == kind && (f.nth == n || (f.persistent && n > f.nth)))
+            .copied()
+    }
+
+    fn inode(&self, path: &Path) -> io::Result<usize> {
+        self.names.get(path).copied().ok_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::NotFound,
+                format!("{} not found", path.display()),
+            )
+        })
+    }
+}
+
+/// An in-memory, fault-injecting [`FileSystem`]. Clones share the same files.
+#[derive(Debug, Clone, Default)]
+pub struct MemFs {
+    state: Arc<Mutex<State>>,
+}
+
+fn injected(f: &Fault) -> io::Error {
+    io::Error::from_raw_os_error(f.errno)
+}
+
+impl MemFs {
+    /// An empty file system.
+    pub fn new() -> Self {
+        MemFs::default()
+    }
+
+    /// Arms `fault`.
+    pub fn inject(&self, fault: Fault) {
+        self.state.lock().faults.push(fault);
+    }
+
+    /// Disarms every fault.
+    pub fn clear_faults(&self) {
+        self.state.lock().faults.clear();
+    }
+
+    /// How many operations of `kind` ran so far.
+    pub fn count(&self, kind: FaultKind) -> u64 {
+        self.state.lock().counts[slot(kind)]
+    }
+
+    /// A killed process: the OS keeps every byte it accepted; only locks are released.
+    pub fn process_crash(&self) {
+        self.state.lock().locks.clear();
+    }
+
+    /// A machine crash: directory entries revert to their last directory sync and every file
+    /// loses (or tears) what was written after its last sync. Locks are released.
+    pub fn power_loss(&self, how: PowerLoss) {
+        let mut st = self.state.lock();
+        st.locks.clear();
+        st.names = st.durable.clone();
+        let mut rng = match how {
+            PowerLoss::DropUnsynced => 0,
+            PowerLoss::TearUnsynced { seed } | PowerLoss::TearWithGarbage { seed } => seed | 1,
+        };
+        for inode in &mut st.inodes {
+            let unsynced = inode.data.len() - inode.synced;
+            let keep = match how {
+                PowerLoss::DropUnsynced => 0,
+                _ if unsynced == 0 => 0,
+                _ => (xorshift(&mut rng) % (unsynced as u64 + 1)) as usize,
+            };
+            inode.data.truncate(inode.synced + keep);
+            if matches!(how, PowerLoss::TearWithGarbage { .. }) && keep > 0 {
+                let last = inode.data.len() - 1;
+                inode.data[last] ^= (xorshift(&mut rng) as u8) | 1;
+            }
+            inode.synced = inode.data.len();
+        }
+    }
+
+    /// The current contents of `path`.
+    pub fn read(&self, path: &Path) -> io::Result<Vec<u8>> {
+        let st = self.state.lock();
+        let i = st.inode(path)?;
+        Ok(st.inodes[i].data.clone())
+    }
+
+    /// Replaces the contents of `path` (for corruption tests); the new bytes count as synced.
+    pub fn overwrite(&self, path: &Path, data: Vec<u8>) -> io::Result<()> {
+        let mut st = self.state.lock();
+        let i = st.inode(path)?;
+        st.inodes[i].synced = data.len();
+        st.inodes[i].data = data;
+        Ok(())
+    }
+}
+
+fn xorshift(state: &mut u64) -> u64 {
+    let mut x = *state;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    *state = x;
+    x
+}
+
+struct MemWritable {
+    state: Arc<Mutex<State>>,
+    inode: usize,
+}
+
+impl WritableFile for MemWritable {
+    fn append(&mut self, data: &[u8]) -> io::Result<()> {
+        let mut st = self.state.lock();
+        if let Some(f) = st.check(FaultKind::Append) {
+            if f.partial {
+                let half = data.len() / 2;
+                st.inodes[self.inode].data.extend_from_slice(&data[..half]);
+            }
+            return Err(injected(&f));
+        }
+        st.inodes[self.inode].data.extend_from_slice(data);
+        Ok(())
+    }
+
+    fn sync(&mut self) -> io::Result<()> {
+        let mut st = self.state.lock();
+        if let Some(f) = st.check(FaultKind::Sync) {
+            return Err(injected(&f));
+        }
+        let inode = &mut st.inodes[self.inode];
+        inode.synced = inode.data.len();
+        Ok(())
+    }
+}
+
+struct MemSequential {
+    data: Vec<u8>,
+    pos: usize,
+}
+
+impl SequentialFile for MemSequential {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = buf.len().min(self.data.len() - self.pos);
+        buf[..n].copy_from_slice(&self.data[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
+    }
+}
+
+#[derive(Debug)]
+struct MemLock {
+    state: Arc<Mutex<State>>,
+    path: PathBuf,
+}
+
+impl Drop for MemLock {
+    fn drop(&mut self) {
+        self.state.lock().locks.remove(&self.path);
+    }
+}
+
+impl FileLock for MemLock {}
+
+fn parent(path: &Path) -> PathBuf {
+    path.parent().map(Path::to_path_buf).unwrap_or_default()
+}
+
+impl FileSystem for MemFs {
+    fn create_dir_all(&self, dir: &Path) -> io::Result<()> {
+        let mut st = self.state.lock();
+        for a in dir.ancestors() {
+            st.dirs.insert(a.to_path_buf());
+        }
+        Ok(())
+    }
+
+    fn exists(&self, path: &Path) -> io::Result<bool> {
+        let st = self.state.lock();
+        Ok(st.dirs.contains(path) || st.names.contains_key(path))
+    }
+
+    fn is_dir(&self, path: &Path) -> io::Result<bool> {
+        let st = self.state.lock();
+        if st.dirs.contains(path) {
+            Ok(true)
+        } else if st.names.contains_key(path) {
+            Ok(false)
+        } else {
+            Err(io::Error::new(io::ErrorKind::NotFound, "no such directory"))
+        }
+    }
+
+    fn list(&self, dir: &Path) -> io::Result<Vec<String>> {
+        let st = self.state.lock();
+        if !st.dirs.contains(dir) {
+            return Err(io::Error::new(io::ErrorKind::NotFound, "no such directory"));
+        }
+        Ok(st
+            .names
+            .keys()
+            .filter(|p| p.parent() == Some(dir))
+            .filter_map(|p| p.file_name()?.to_str().map(str::to_owned))
+            .collect())
+    }
+
+    fn create(&self, path: &Path) -> io::Result<Box<dyn WritableFile>> {
+        let mut st = self.state.lock();
+        if let Some(f) = st.check(FaultKind::Create) {
+            return Err(injected(&f));
+        }
+        if !st.dirs.contains(&parent(path)) {
+            return Err(io::Error::new(io::ErrorKind::NotFound, "no such directory"));
+        }
+        if st.names.contains_key(path) {
+            return Err(io::Error::new(io::ErrorKind::AlreadyExists, "file exists"));
+        }
+        st.inodes.push(Inode::default());
+        let inode = st.inodes.len() - 1;
+        st.names.insert(path.to_path_buf(), inode);
+        Ok(Box::new(MemWritable {
+            state: self.state.clone(),
+            inode,
+        }))
+    }
+
+    fn open_sequential(&self, path: &Path) -> io::Result<Box<dyn SequentialFile>> {
+        let st = self.state.lock();
+        let i = st.inode(path)?;
+        Ok(Box::new(MemSequential {
+            data: st.inodes[i].data.clone(),
+            pos: 0,
+        }))
+    }
+
+    fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
+        let mut st = self.state.lock();
+        if let Some(f) = st.check(FaultKind::Rename) {
+            return Err(injected(&f));
+        }
+        let i = st.inode(from)?;
+        st.names.remove(from);
+        st.names.insert(to.to_path_buf(), i);
+        Ok(())
+    }
+
+    fn remove_file(&self, path: &Path) -> io::Result<()> {
+        let mut st = self.state.lock();
+        if let Some(f) = st.check(FaultKind::Remove) {
+            return Err(injected(&f));
+        }
+        st.inode(path)?;
+        st.names.remove(path);
+        Ok(())
+    }
+
+    fn sync_dir(&self, dir: &Path) -> io::Result<()> {
+        let mut st = self.state.lock();
+        if let Some(f) = st.check(FaultKind::SyncDir) {
+            return Err(injected(&f));
+        }
+        let st = &mut *st;
+        st.durable.retain(|p, _| p.parent() != Some(dir));
+        for (p, &i) in &st.names {
+            if p.parent() == Some(dir) {
+                st.durable.insert(p.clone(), i);
+            }
+        }
+        Ok(())
+    }
+
+    fn lock(&self, path: &Path) -> io::Result<Box<dyn FileLock>> {
+        let mut st = self.state.lock();
+        if !st.locks.insert(path.to_path_buf()) {
+            return Err(io::Error::from(io::ErrorKind::WouldBlock));
+        }
+        Ok(Box::new(MemLock {
+            state: self.state.clone(),
+            path: path.to_path_buf(),
+        }))
+    }
+}

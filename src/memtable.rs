@@ -1,0 +1,225 @@
+//! The in-memory table: a lock-free skiplist of internal keys.
+//!
+//! An internal key is `(user key, sequence, kind)`, ordered by user key ascending, then by
+//! sequence descending, so the newest version of a key comes first. A delete is stored as a
+//! tombstone. A read at sequence `s` finds the first entry for the key with sequence `<= s`:
+//! entries of a group still being inserted have sequences above the published one and are
+//! invisible until the group is published.
+
+use std::cmp::Ordering;
+use std::fmt;
+use std::ops::Bound;
+
+use crossbeam_skiplist::SkipSet;
+
+use crate::write_batch::{Record, WriteBatch};
+use std::sync::atomic::AtomicUsize;
+use std::sync::atomic::Ordering as AtomicOrdering;
+
+const KIND_DELETE: u8 = 0;
+const KIND_PUT: u8 = 1;
+/// Rough per-entry cost of the skiplist node and allocation headers.
+const ENTRY_OVERHEAD: usize = 64;
+
+/// One version of a key: `user_key | value` in a single allocation, and the packed tag
+/// `(sequence << 8) | kind`. The entry is its own ordering key; a lookup probes with an entry
+/// whose value is empty.
+struct Version {
+    buf: Box<[u8]>,
+    key_len: usize,
+    tag: u64,
+}
+
+impl Version {
+    fn new(key: &[u8], sequence: u64, kind: u8, value: &[u8]) -> Self {
+        let mut buf = Vec::with_capacity(key.len() + value.len());
+        buf.extend_from_slice(key);
+        buf.extend_from_slice(value);
+        Version {
+            buf: buf.into_boxed_slice(),
+            key_len: key.len(),
+            tag: (sequence << 8) | u64::from(kind),
+        }
+    }
+
+    fn user_key(&self) -> &[u8] {
+        &self.buf[..self.key_len]
+    }
+
+    fn value(&self) -> &[u8] {
+        &self.buf[self.key_len..]
+    }
+
+    fn sequence(&self) -> u64 {
+        self.tag >> 8
+    }
+
+    fn is_put(&self) -> bool {
+        self.tag & 0xff == u64::from(KIND_PUT)
+    }
+}
+
+/// User key ascending, then tag (sequence) descending: the newest version comes first.
+impl Ord for Version {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.user_key()
+            .cmp(other.user_key())
+            .then_with(|| other.tag.cmp(&self.tag))
+    }
+}
+impl PartialOrd for Version {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl PartialEq for Version {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+impl Eq for Version {}
+
+/// The result of a memtable lookup.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Lookup {
+    /// The newest visible version is a value.
+    Found(Vec<u8>),
+    /// The newest visible version is a tombstone.
+    Deleted,
+    /// The memtable has no visible version of the key.
+    Absent,
+}
+
+/// A concurrent skiplist memtable. Inserts may run from many threads at once.
+pub struct MemTable {
+    table: SkipSet<Version>,
+    memory: AtomicUsize,
+}
+
+impl fmt::Debug for MemTable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MemTable")
+            .field("entries", &self.table.len())
+            .field("approximate_memory_usage", &self.approximate_memory_usage())
+            .finish()
+    }
+}
+
+impl Default for MemTable {
+    fn default() -> Self {
+        MemTable::new()
+    }
+}
+
+impl MemTable {
+    /// An empty memtable.
+    pub fn new() -> Self {
+        MemTable {
+            table: SkipSet::new(),
+            memory: AtomicUsize::new(0),
+        }
+    }
+
+    /// Inserts every record of `batch`, the first with sequence `first_sequence` and each next
+    /// one with the next sequence. Returns the sequence after the last record.
+    pub fn insert_batch(&self, batch: &WriteBatch, first_sequence: u64) -> u64 {
+        self.insert_records(batch.iter(), first_sequence)
+    }
+
+    pub(crate) fn insert_records<'a>(
+        &self,
+        records: impl Iterator<Item = Record<'a>>,
+        first_sequence: u64,
+    ) -> u64 {
+        let mut seq = first_sequence;
+        let mut added = 0;
+        for record in records {
+            let entry = match record {
+                Record::Put { key, value } => Version::new(key, seq, KIND_PUT, value),
+                Record::Delete { key } => Version::new(key, seq, KIND_DELETE, &[]),
+            };
+            added += entry.buf.len() + ENTRY_OVERHEAD;
+            self.table.insert(entry);
+            seq += 1;
+        }
+        self.memory.fetch_add(added, AtomicOrdering::Relaxed);
+        seq
+    }
+
+    /// The newest version of `key` with a sequence at most `sequence`.
+    pub fn get(&self, key: &[u8], sequence: u64) -> Lookup {
+        // The largest tag for `sequence` sorts first among that sequence's versions.
+        let probe = Version {
+            buf: key.into(),
+            key_len: key.len(),
+            tag: (sequence << 8) | 0xff,
+        };
+        match self.table.lower_bound(Bound::Included(&probe)) {
+            Some(found) if found.value().user_key() == key => {
+                let e = found.value();
+                if e.is_put() {
+                    Lookup::Found(e.value().to_vec())
+                } else {
+                    Lookup::Deleted
+                }
+            }
+            _ => Lookup::Absent,
+        }
+    }
+
+    /// Calls `f` with the newest version of every key (its value, or `None` for a tombstone), in
+    /// key order, considering only sequences at most `sequence`.
+    pub fn for_each_latest(&self, sequence: u64, mut f: impl FnMut(&[u8], Option<&[u8]>)) {
+        let mut previous: Option<Vec<u8>> = None;
+        for entry in self.table.iter() {
+            let e = entry.value();
+            if e.sequence() > sequence || previous.as_deref() == Some(e.user_key()) {
+                continue;
+            }
+            previous = Some(e.user_key().to_vec());
+            f(e.user_key(), e.is_put().then(|| e.value()));
+        }
+    }
+
+    /// Number of entries (every version of every key).
+    pub fn len(&self) -> usize {
+        self.table.len()
+    }
+
+    /// True if nothing was inserted.
+    pub fn is_empty(&self) -> bool {
+        self.table.is_empty()
+    }
+
+    /// Bytes used by keys, values and per-entry overhead (an estimate).
+    pub fn approximate_memory_usage(&self) -> usize {
+        self.memory.load(AtomicOrdering::Relaxed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn newest_visible_version_wins() {
+        let m = MemTable::new();
+        let mut b = WriteBatch::new();
+        b.put(b"k", b"v1").unwrap();
+        b.put(b"k", b"v2").unwrap();
+        b.delete(b"k").unwrap();
+        b.put(b"ka", b"x").unwrap();
+        assert_eq!(m.insert_batch(&b, 10), 14);
+        assert_eq!(m.get(b"k", 9), Lookup::Absent);
+        assert_eq!(m.get(b"k", 10), Lookup::Found(b"v1".to_vec()));
+        assert_eq!(m.get(b"k", 11), Lookup::Found(b"v2".to_vec()));
+        assert_eq!(m.get(b"k", 12), Lookup::Deleted);
+        assert_eq!(m.get(b"k", 100), Lookup::Deleted);
+        assert_eq!(m.get(b"ka", 13), Lookup::Found(b"x".to_vec()));
+        assert_eq!(m.get(b"", 100), Lookup::Absent);
+        let mut seen = Vec::new();
+        m.for_each_latest(11, |k, v| seen.push((k.to_vec(), v.map(<[u8]>::to_vec))));
+        assert_eq!(seen, vec![(b"k".to_vec(), Some(b"v2".to_vec()))]);
+        assert!(m.approximate_memory_usage() > 0);
+    }
+}

@@ -1,0 +1,442 @@
+//! Reads logical records back from a log file and applies a recovery mode to damage.
+//!
+//! Damage comes in two classes. *Tail* damage is what a crash leaves at the end of the last
+//! write: a truncated header, a record whose length runs past the end of the file, a zeroed
+//! tail, or a fragmented record with no LAST fragment. *Interior* damage is anything else: a
+//! checksum mismatch, a length that overruns its block mid-file, an unknown type, fragments out
+//! of order, or a record that is not a valid batch. What happens next is the mode's choice:
+//!
+//! | mode | tail damage | interior damage |
+//! |---|---|---|
+//! | `TolerateCorruptedTailRecords` | ends this file silently | `open` fails |
+//! | `AbsoluteConsistency` | `open` fails | `open` fails |
+//! | `PointInTime` | replay stops here | replay stops here |
+//! | `SkipAnyCorruptedRecords` | dropped, reading goes on | dropped, reading goes on |
+//!
+//! A fragmented record cut off by the end of the file is silent in every mode but
+//! `AbsoluteConsistency`, as in RocksDB: the writer died between fragments, so the record was
+//! never acknowledged.
+
+use std::fmt;
+
+use super::format::{record_crc, RecordType, BLOCK_SIZE, HEADER_SIZE};
+use crate::error::{Error, Result};
+use crate::fs::SequentialFile;
+use crate::options::WalRecoveryMode;
+
+/// What kind of damage was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CorruptionKind {
+    /// Fewer than 7 header bytes before the end of the file.
+    TruncatedHeader,
+    /// A record whose length runs past the end of the file.
+    TruncatedRecord,
+    /// The file ends inside a fragmented record (FIRST/MIDDLE without LAST).
+    PartialRecordAtEof,
+    /// The rest of the file is zeros (space the file system extended but never filled).
+    ZeroedTail,
+    /// The stored checksum does not match the fragment.
+    ChecksumMismatch,
+    /// A length that overruns its block before the end of the file.
+    BadRecordLength,
+    /// A type byte that is not FULL/FIRST/MIDDLE/LAST, or zeros before the end of the file.
+    BadRecordType,
+    /// FIRST without LAST before the next record, or MIDDLE/LAST without FIRST.
+    FragmentOutOfOrder,
+    /// A record that is not a valid write batch.
+    BadBatch,
+}
+
+impl CorruptionKind {
+    /// Damage a crash in the middle of a write can leave at the end of a file.
+    pub fn is_tail(self) -> bool {
+        matches!(
+            self,
+            CorruptionKind::TruncatedHeader
+                | CorruptionKind::TruncatedRecord
+                | CorruptionKind::PartialRecordAtEof
+                | CorruptionKind::ZeroedTail
+        )
+    }
+}
+
+/// Damage found at a file offset.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Corruption {
+    /// What kind of damage.
+    pub kind: CorruptionKind,
+    /// File offset where the damaged piece starts.
+    pub offset: u64,
+    /// How many bytes the reader dropped because of it.
+    pub bytes_dropped: u64,
+    /// Details.
+    pub detail: String,
+}
+
+impl fmt::Display for Corruption {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{:?} at offset {} ({} bytes dropped): {}",
+            self.kind, self.offset, self.bytes_dropped, self.detail
+        )
+    }
+}
+
+/// What the caller should do after damage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flow {
+    /// Keep reading.
+    Continue,
+    /// Stop reading this file (and, for `PointInTime`, see [`Reader::stopped_at`]).
+    Stop,
+}
+
+enum Physical {
+    /// A fragment; its payload is `backing[start..end]`.
+    Fragment {
+        kind: RecordType,
+        start: usize,
+        end: usize,
+        offset: u64,
+    },
+    Eof,
+    Damage(Corruption),
+}
+
+/// Reads logical records from one log file.
+pub struct Reader {
+    file: Box<dyn SequentialFile>,
+    mode: WalRecoveryMode,
+    name: String,
+    backing: Vec<u8>,
+    /// Unread part of the current block: `backing[start..end]`.
+    start: usize,
+    end: usize,
+    /// The file offset of `backing[end]`.
+    end_offset: u64,
+    eof: bool,
+    /// `PointInTime`: where replay stopped.
+    stopped_at: Option<Corruption>,
+    /// `SkipAnyCorruptedRecords`: what was dropped.
+    skipped: Vec<Corruption>,
+    /// The offset of the last record returned.
+    last_record_offset: u64,
+}
+
+impl fmt::Debug for Reader {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("wal::Reader")
+            .field("name", &self.name)
+            .field("mode", &self.mode)
+            .field("end_offset", &self.end_offset)
+            .finish()
+    }
+}
+
+impl Reader {
+    /// A reader of `file` (named `name` in error messages) under `mode`.
+    pub fn new(
+        file: Box<dyn SequentialFile>,
+        name: impl Into<String>,
+        mode: WalRecoveryMode,
+    ) -> Self {
+        Reader {
+            file,
+            mode,
+            name: name.into(),
+            backing: vec![0; BLOCK_SIZE],
+            start: 0,
+            end: 0,
+            end_offset: 0,
+            eof: false,
+            stopped_at: None,
+            skipped: Vec::new(),
+            last_record_offset: 0,
+        }
+    }
+
+    /// Reads the next logical record into `out`. Returns `Ok(false)` at the end of the file, or
+    /// where the mode says to stop; `Err` where the mode says damage fails recovery.
+    pub fn read_record(&mut self, out: &mut Vec<u8>) -> Result<bool> {
+        out.clear();
+        let mut in_fragmented = false;
+        let mut fragmented_offset = 0;
+        loop {
+            match self.read_physical()? {
+                Physical::Fragment {
+                    kind,
+                    start,
+                    end,
+                    offset,
+                } => {
+                    let payload = start..end;
+                    match kind {
+                        RecordType::Full | RecordType::First => {
+                            if in_fragmented {
+                                let dropped = out.len() as u64;
+                                out.clear();
+                                let c = self.corruption(
+                                    CorruptionKind::FragmentOutOfOrder,
+                                    fragmented_offset,
+                                    dropped,
+                                    "partial record without end",
+                                );
+                                if self.damage(c)? == Flow::Stop {
+                                    return Ok(false);
+                                }
+                            }
+                            out.extend_from_slice(&self.backing[payload]);
+                            if kind == RecordType::Full {
+                                self.last_record_offset = offset;
+                                return Ok(true);
+                            }
+                            in_fragmented = true;
+                            fragmented_offset = offset;
+                        }
+                        RecordType::Middle | RecordType::Last => {
+                            if !in_fragmented {
+                                let c = self.corruption(
+                                    CorruptionKind::FragmentOutOfOrder,
+                                    offset,
+                                    (end - start) as u64,
+                                    "missing start of fragmented record",
+                                );
+                                if self.damage(c)? == Flow::Stop {
+                                    return Ok(false);
+                                }
+                                continue;
+                            }
+                            out.extend_from_slice(&self.backing[payload]);
+                            if kind == RecordType::Last {
+                                self.last_record_offset = fragmented_offset;
+                                return Ok(true);
+                            }
+                        }
+                        RecordType::Zero => unreachable_zero(),
+                    }
+                }
+                Physical::Eof => {
+                    if in_fragmented {
+                        let c = self.corruption(
+                            CorruptionKind::PartialRecordAtEof,
+                            fragmented_offset,
+                            out.len() as u64,
+                            "the file ends inside a fragmented record",
+                        );
+                        out.clear();
+                        if self.mode == WalRecoveryMode::AbsoluteConsistency {
+                            return Err(self.fail(&c));
+                        }
+                    }
+                    return Ok(false);
+                }
+                Physical::Damage(c) => {
+                    if in_fragmented {
+                        out.clear();
+                        in_fragmented = false;
+                    }
+                    if self.damage(c)? == Flow::Stop {
+                        return Ok(false);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Applies the recovery mode to damage found by the caller (e.g. a record that is not a
+    /// valid batch) or by the reader itself.
+    pub fn damage(&mut self, c: Corruption) -> Result<Flow> {
+        match self.mode {
+            WalRecoveryMode::TolerateCorruptedTailRecords if c.kind.is_tail() => Ok(Flow::Stop),
+            WalRecoveryMode::TolerateCorruptedTailRecords
+            | WalRecoveryMode::AbsoluteConsistency => Err(self.fail(&c)),
+            WalRecoveryMode::PointInTime => {
+                self.stopped_at = Some(c);
+                Ok(Flow::Stop)
+            }
+            WalRecoveryMode::SkipAnyCorruptedRecords => {
+                self.skipped.push(c);
+                Ok(Flow::Continue)
+            }
+        }
+    }
+
+    /// Builds a [`Corruption`] for this file.
+    pub fn corruption(
+        &self,
+        kind: CorruptionKind,
+        offset: u64,
+        bytes_dropped: u64,
+        detail: impl Into<String>,
+    ) -> Corruption {
+        Corruption {
+            kind,
+            offset,
+            bytes_dropped,
+            detail: detail.into(),
+        }
+    }
+
+    /// `PointInTime`: the damage where reading stopped, if it did.
+    pub fn stopped_at(&self) -> Option<&Corruption> {
+        self.stopped_at.as_ref()
+    }
+
+    /// `SkipAnyCorruptedRecords`: the damage skipped so far.
+    pub fn skipped(&self) -> &[Corruption] {
+        &self.skipped
+    }
+
+    /// The file offset at which the last returned record starts.
+    pub fn last_record_offset(&self) -> u64 {
+        self.last_record_offset
+    }
+
+    fn fail(&self, c: &Corruption) -> Error {
+        Error::corruption(format!(
+            "WAL {} under recovery mode {}: {c}",
+            self.name, self.mode
+        ))
+    }
+
+    fn offset_of(&self, index: usize) -> u64 {
+        self.end_offset - (self.end - index) as u64
+    }
+
+    fn read_physical(&mut self) -> Result<Physical> {
+        loop {
+            let avail = self.end - self.start;
+            if avail < HEADER_SIZE {
+                if !self.eof {
+                    // Whatever is left is a block trailer (zero padding): skip it.
+                    self.fill_block()?;
+                    continue;
+                }
+                if avail == 0 {
+                    return Ok(Physical::Eof);
+                }
+                let offset = self.offset_of(self.start);
+                self.start = self.end;
+                return Ok(Physical::Damage(self.corruption(
+                    CorruptionKind::TruncatedHeader,
+                    offset,
+                    avail as u64,
+                    "the file ends inside a record header",
+                )));
+            }
+            let h = &self.backing[self.start..self.start + HEADER_SIZE];
+            let stored_crc = u32::from_le_bytes([h[0], h[1], h[2], h[3]]);
+            let length = usize::from(u16::from_le_bytes([h[4], h[5]]));
+            let type_byte = h[6];
+            let offset = self.offset_of(self.start);
+
+            if type_byte == 0 && length == 0 && stored_crc == 0 {
+                // Zeros: space a file system extended but never filled. Harmless only if
+                // everything up to the end of the file is zeros.
+                return self.zeros(offset);
+            }
+            if HEADER_SIZE + length > avail {
+                self.start = self.end;
+                if self.eof {
+                    return Ok(Physical::Damage(self.corruption(
+                        CorruptionKind::TruncatedRecord,
+                        offset,
+                        avail as u64,
+                        format!("a {length}-byte record runs past the end of the file"),
+                    )));
+                }
+                return Ok(Physical::Damage(self.corruption(
+                    CorruptionKind::BadRecordLength,
+                    offset,
+                    avail as u64,
+                    format!("a {length}-byte record overruns its block"),
+                )));
+            }
+            let record_end = self.start + HEADER_SIZE + length;
+            let actual = record_crc(&self.backing[self.start + 6..record_end]);
+            if actual != stored_crc {
+                // The length itself may be what is damaged, so nothing after it in this block
+                // can be trusted.
+                self.start = self.end;
+                return Ok(Physical::Damage(self.corruption(
+                    CorruptionKind::ChecksumMismatch,
+                    offset,
+                    avail as u64,
+                    format!(
+                        "checksum mismatch: stored {stored_crc:#010x}, computed {actual:#010x}"
+                    ),
+                )));
+            }
+            let payload_start = self.start + HEADER_SIZE;
+            self.start = record_end;
+            return Ok(match RecordType::from_byte(type_byte) {
+                Some(kind) if kind != RecordType::Zero => Physical::Fragment {
+                    kind,
+                    start: payload_start,
+                    end: record_end,
+                    offset,
+                },
+                _ => Physical::Damage(self.corruption(
+                    CorruptionKind::BadRecordType,
+                    offset,
+                    (HEADER_SIZE + length) as u64,
+                    format!("unknown record type {type_byte}"),
+                )),
+            });
+        }
+    }
+
+    /// Handles a zero header at `offset`: a zeroed tail if the rest of the file is zeros.
+    fn zeros(&mut self, offset: u64) -> Result<Physical> {
+        let mut dropped = 0u64;
+        loop {
+            let rest = &self.backing[self.start..self.end];
+            if rest.iter().any(|&b| b != 0) {
+                self.start = self.end;
+                return Ok(Physical::Damage(self.corruption(
+                    CorruptionKind::BadRecordType,
+                    offset,
+                    dropped + rest.len() as u64,
+                    "zeroed bytes in the middle of the file",
+                )));
+            }
+            dropped += rest.len() as u64;
+            self.start = self.end;
+            if self.eof {
+                return Ok(Physical::Damage(self.corruption(
+                    CorruptionKind::ZeroedTail,
+                    offset,
+                    dropped,
+                    "the file ends in zeros",
+                )));
+            }
+            self.fill_block()?;
+        }
+    }
+
+    fn fill_block(&mut self) -> Result<()> {
+        self.start = 0;
+        self.end = 0;
+        while self.end < BLOCK_SIZE {
+            let n = self
+                .file
+                .read(&mut self.backing[self.end..])
+                .map_err(|e| Error::io(format!("reading WAL {}", self.name), e))?;
+            if n == 0 {
+                break;
+            }
+            self.end += n;
+        }
+        self.end_offset += self.end as u64;
+        if self.end < BLOCK_SIZE {
+            self.eof = true;
+        }
+        Ok(())
+    }
+}
+
+fn unreachable_zero() {
+    // read_physical never returns a Zero fragment; nothing to do if it ever did.
+}

@@ -1,0 +1,304 @@
+//! The batch representation, byte-compatible with LevelDB and RocksDB for Put and Delete.
+//!
+//! ```text
+//! rep    := sequence: fixed64 LE | count: fixed32 LE | record*
+//! record := 0x01 varstring(key) varstring(value)      Put
+//!         | 0x00 varstring(key)                       Delete
+//! varstring := len: varint32 | bytes[len]
+//! ```
+//!
+//! The sequence is that of the first record; each record takes the next one. `docs/wal-format.md`
+//! describes how batches travel in the WAL.
+
+use std::fmt;
+
+use crate::error::{Error, Result};
+
+/// Bytes before the first record: sequence (8) and count (4).
+pub const HEADER_SIZE: usize = 12;
+const TAG_DELETE: u8 = 0x00;
+const TAG_PUT: u8 = 0x01;
+
+/// The longest key or value: its length must fit the varint32 of the format.
+pub const MAX_KV_LEN: usize = u32::MAX as usize;
+
+/// An ordered group of puts and deletes that [`DB::write`](crate::DB::write) applies atomically.
+///
+/// Invariant: `rep` always holds a well-formed representation whose count matches its records
+/// (every constructor either builds it or validates it).
+#[derive(Clone, PartialEq, Eq)]
+pub struct WriteBatch {
+    rep: Vec<u8>,
+}
+
+/// One record of a batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Record<'a> {
+    /// Set `key` to `value`.
+    Put {
+        /// The key.
+        key: &'a [u8],
+        /// The value.
+        value: &'a [u8],
+    },
+    /// Remove `key`.
+    Delete {
+        /// The key.
+        key: &'a [u8],
+    },
+}
+
+impl Default for WriteBatch {
+    fn default() -> Self {
+        WriteBatch::new()
+    }
+}
+
+impl fmt::Debug for WriteBatch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WriteBatch")
+            .field("count", &self.count())
+            .field("bytes", &self.rep.len())
+            .finish()
+    }
+}
+
+impl WriteBatch {
+    /// An empty batch.
+    pub fn new() -> Self {
+        WriteBatch {
+            rep: vec![0; HEADER_SIZE],
+        }
+    }
+
+    /// Adds a put. Fails with `InvalidArgument` if the key or value is longer than 4 GiB − 1
+    /// or the batch already holds 2^32 − 1 records; the batch is then unchanged.
+    pub fn put(&mut self, key: &[u8], value: &[u8]) -> Result<()> {
+        let key_len = checked_len("key", key)?;
+        let value_len = checked_len("value", value)?;
+        let count = self.next_count()?;
+        self.rep.reserve(11 + key.len() + value.len());
+        self.rep.push(TAG_PUT);
+        put_varint32(&mut self.rep, key_len);
+        self.rep.extend_from_slice(key);
+        put_varint32(&mut self.rep, value_len);
+        self.rep.extend_from_slice(value);
+        self.set_count(count);
+        Ok(())
+    }
+
+    /// Adds a delete. Fails like [`put`](Self::put) on an oversized key.
+    pub fn delete(&mut self, key: &[u8]) -> Result<()> {
+        let key_len = checked_len("key", key)?;
+        let count = self.next_count()?;
+        self.rep.reserve(6 + key.len());
+        self.rep.push(TAG_DELETE);
+        put_varint32(&mut self.rep, key_len);
+        self.rep.extend_from_slice(key);
+        self.set_count(count);
+        Ok(())
+    }
+
+    /// Removes every record (keeps the allocation).
+    pub fn clear(&mut self) {
+        self.rep.clear();
+        self.rep.resize(HEADER_SIZE, 0);
+    }
+
+    /// How many records the batch holds.
+    pub fn count(&self) -> u32 {
+        u32::from_le_bytes(fixed::<4>(&self.rep[8..12]))
+    }
+
+    /// True when the batch holds no record.
+    pub fn is_empty(&self) -> bool {
+        self.count() == 0
+    }
+
+    /// The size of the representation in bytes: what the batch adds to a WAL record.
+    pub fn approximate_size(&self) -> usize {
+        self.rep.len()
+    }
+
+    /// The records in insertion order.
+    pub fn iter(&self) -> Iter<'_> {
+        Iter {
+            rest: &self.rep[HEADER_SIZE..],
+        }
+    }
+
+    /// The LevelDB/RocksDB-compatible representation.
+    pub fn data(&self) -> &[u8] {
+        &self.rep
+    }
+
+    /// Builds a batch from its representation, validating every length, tag and the count.
+    /// Damaged bytes give [`Error::Corruption`]; nothing is trusted.
+    pub fn from_data(data: &[u8]) -> Result<Self> {
+        if data.len() < HEADER_SIZE {
+            return Err(Error::corruption(format!(
+                "write batch is {} bytes, shorter than its {HEADER_SIZE}-byte header",
+                data.len()
+            )));
+        }
+        let declared = u32::from_le_bytes(fixed::<4>(&data[8..12]));
+        let mut rest = &data[HEADER_SIZE..];
+        let mut found: u64 = 0;
+        while !rest.is_empty() {
+            let offset = data.len() - rest.len();
+            let (_, tail) = parse_record(rest).map_err(|why| {
+                Error::corruption(format!("write batch record at byte {offset}: {why}"))
+            })?;
+            rest = tail;
+            found += 1;
+        }
+        if found != u64::from(declared) {
+            return Err(Error::corruption(format!(
+                "write batch header says {declared} records but {found} are present"
+            )));
+        }
+        Ok(WriteBatch { rep: data.to_vec() })
+    }
+
+    /// The sequence number of the first record (0 until the batch is written).
+    pub(crate) fn sequence(&self) -> u64 {
+        u64::from_le_bytes(fixed::<8>(&self.rep[0..8]))
+    }
+
+    /// The records without the header, for concatenating a group into one WAL record.
+    pub(crate) fn body(&self) -> &[u8] {
+        &self.rep[HEADER_SIZE..]
+    }
+
+    fn next_count(&self) -> Result<u32> {
+        self.count()
+            .checked_add(1)
+            .ok_or_else(|| Error::invalid_argument("a write batch holds at most 2^32 - 1 records"))
+    }
+
+    fn set_count(&mut self, count: u32) {
+        self.rep[8..12].copy_from_slice(&count.to_le_bytes());
+    }
+}
+
+impl<'a> IntoIterator for &'a WriteBatch {
+    type Item = Record<'a>;
+    type IntoIter = Iter<'a>;
+    fn into_iter(self) -> Iter<'a> {
+        self.iter()
+    }
+}
+
+/// Iterator over a batch's records.
+#[derive(Debug, Clone)]
+pub struct Iter<'a> {
+    rest: &'a [u8],
+}
+
+impl<'a> Iterator for Iter<'a> {
+    type Item = Record<'a>;
+
+    fn next(&mut self) -> Option<Record<'a>> {
+        if self.rest.is_empty() {
+            return None;
+        }
+        // The representation was built or validated on construction, so this cannot fail;
+        // were it ever to, iteration stops rather than panicking.
+        let (record, tail) = parse_record(self.rest).ok()?;
+        self.rest = tail;
+        Some(record)
+    }
+}
+
+/// Writes a header (sequence, count) for a group's merged WAL record.
+pub(crate) fn encode_header(sequence: u64, count: u32) -> [u8; HEADER_SIZE] {
+    let mut header = [0u8; HEADER_SIZE];
+    header[..8].copy_from_slice(&sequence.to_le_bytes());
+    header[8..].copy_from_slice(&count.to_le_bytes());
+    header
+}
+
+fn checked_len(what: &str, bytes: &[u8]) -> Result<u32> {
+    u32::try_from(bytes.len()).map_err(|_| {
+        Error::invalid_argument(format!(
+            "{what} is {} bytes; the limit is {MAX_KV_LEN} (4 GiB - 1)",
+            bytes.len()
+        ))
+    })
+}
+
+fn parse_record(input: &[u8]) -> std::result::Result<(Record<'_>, &[u8]), String> {
+    let (&tag, rest) = input.split_first().ok_or("empty record")?;
+    match tag {
+        TAG_PUT => {
+            let (key, rest) = parse_varstring(rest).map_err(|e| format!("put key: {e}"))?;
+            let (value, rest) = parse_varstring(rest).map_err(|e| format!("put value: {e}"))?;
+            Ok((Record::Put { key, value }, rest))
+        }
+        TAG_DELETE => {
+            let (key, rest) = parse_varstring(rest).map_err(|e| format!("delete key: {e}"))?;
+            Ok((Record::Delete { key }, rest))
+        }
+        other => Err(format!("unknown record tag 0x{other:02x}")),
+    }
+}
+
+fn parse_varstring(input: &[u8]) -> std::result::Result<(&[u8], &[u8]), String> {
+    let (len, used) = get_varint32(input).ok_or("bad varint32 length")?;
+    let rest = &input[used..];
+    let len = len as usize;
+    if len > rest.len() {
+        return Err(format!(
+            "length {len} runs past the end ({} bytes left)",
+            rest.len()
+        ));
+    }
+    Ok(rest.split_at(len))
+}
+
+pub(crate) fn put_varint32(out: &mut Vec<u8>, mut v: u32) {
+    while v >= 0x80 {
+        out.push((v as u8) | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+/// Decodes a varint32, returning the value and the bytes used; `None` if truncated or longer
+/// than 32 bits.
+pub(crate) fn get_varint32(input: &[u8]) -> Option<(u32, usize)> {
+    let mut result: u32 = 0;
+    for (i, &byte) in input.iter().take(5).enumerate() {
+        let bits = u32::from(byte & 0x7f);
+        if i == 4 && bits > 0x0f {
+            return None;
+        }
+        result |= bits << (7 * i);
+        if byte & 0x80 == 0 {
+            return Some((result, i + 1));
+        }
+    }
+    None
+}
+
+fn fixed<const N: usize>(bytes: &[u8]) -> [u8; N] {
+    let mut out = [0u8; N];
+    out.copy_from_slice(&bytes[..N]);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn varint_round_trip_and_overflow() {
+        for v in [0u32, 1, 127, 128, 300, 16383, 16384, u32::MAX] {
+            let mut buf = Vec::new();
+            put_varint32(&mut buf, v);
+            assert_eq!(get_varint32(&buf), Some((v, buf.len())));
+            assert_eq!(get_varint32(&buf[..buf.len() - 1]), None);
+        }
+        assert_eq!(get_varint32(&[0xff, 0xff, 0xff, 0xff, 0x1f]), None);
+    }
+}
