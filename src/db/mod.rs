@@ -2,6 +2,7 @@
 //! and close.
 
 mod files;
+mod fork;
 mod recovery;
 pub(crate) mod write_impl;
 
@@ -71,6 +72,8 @@ pub struct DB {
     next_file_number: AtomicU64,
     lock: Mutex<Option<Box<dyn FileLock>>>,
     stats: Statistics,
+    /// The fork generation of the process that opened the database.
+    fork_generation: u64,
 }
 
 struct Wal {
@@ -100,6 +103,7 @@ impl DB {
     pub fn open(path: impl AsRef<Path>, options: Options) -> Result<DB> {
         let path = path.as_ref().to_path_buf();
         validate(&options)?;
+        let fork_generation = fork::generation();
         let fs = options.file_system.clone();
         let exists = fs
             .exists(&path)
@@ -196,6 +200,7 @@ impl DB {
             next_file_number: AtomicU64::new(number + 1),
             lock: Mutex::new(Some(lock)),
             stats: Statistics::new(),
+            fork_generation,
             path,
         })
     }
@@ -229,9 +234,7 @@ impl DB {
                 "sync writes need the WAL: set sync or disable_wal, not both",
             ));
         }
-        if self.closed.load(Acquire) {
-            return Err(Error::Closed);
-        }
+        self.check_usable()?;
         let start = Instant::now();
         let writer = Writer::new(Some(batch), opts);
         let result = write_impl(&self.write_thread, self, &writer);
@@ -243,9 +246,7 @@ impl DB {
 
     /// The value of `key` as of the last published write, or `None`.
     pub fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
-        if self.closed.load(Acquire) {
-            return Err(Error::Closed);
-        }
+        self.check_usable()?;
         let seq = self.published.load(Acquire);
         Ok(match self.memtable.get(key, seq) {
             Lookup::Found(v) => Some(v),
@@ -272,6 +273,11 @@ impl DB {
     /// writes by writing a base), and releases the directory. Idempotent: a second call
     /// returns `Ok`. Every later call on this `DB` fails with [`Error::Closed`].
     pub fn close(&self) -> Result<()> {
+        if fork::generation() != self.fork_generation {
+            // The parent owns the files and the LOCK; the child's copy just stops working.
+            self.closed.store(true, Release);
+            return Ok(());
+        }
         let _serial = self.close_mu.lock();
         if self.closed.swap(true, AcqRel) {
             return Ok(());
@@ -322,6 +328,19 @@ impl DB {
         if !on {
             self.stall_cv.notify_all();
         }
+    }
+
+    fn check_usable(&self) -> Result<()> {
+        if self.closed.load(Acquire) {
+            return Err(Error::Closed);
+        }
+        if fork::generation() != self.fork_generation {
+            return Err(Error::invalid_argument(
+                "this DB was opened by the parent process and cannot be used after fork(); \
+                 open the database again in the child (after the parent closes it)",
+            ));
+        }
+        Ok(())
     }
 
     fn set_bg_error(&self, e: &Error) {
