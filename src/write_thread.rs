@@ -57,14 +57,14 @@ use crate::sync::{
 use crate::write_batch::WriteBatch;
 
 /// Writer states; a bit each, so a waiter can wait for any of several.
-pub(crate) mod state {
-    pub(crate) const INIT: u8 = 1;
-    pub(crate) const GROUP_LEADER: u8 = 2;
-    pub(crate) const MEMTABLE_WRITER_LEADER: u8 = 4;
-    pub(crate) const PARALLEL_MEMTABLE_WRITER: u8 = 8;
-    pub(crate) const COMPLETED: u8 = 16;
-    pub(crate) const LOCKED_WAITING: u8 = 32;
-    pub(crate) const PARALLEL_MEMTABLE_CALLER: u8 = 64;
+pub mod state {
+    pub const INIT: u8 = 1;
+    pub const GROUP_LEADER: u8 = 2;
+    pub const MEMTABLE_WRITER_LEADER: u8 = 4;
+    pub const PARALLEL_MEMTABLE_WRITER: u8 = 8;
+    pub const COMPLETED: u8 = 16;
+    pub const LOCKED_WAITING: u8 = 32;
+    pub const PARALLEL_MEMTABLE_CALLER: u8 = 64;
 }
 use state::*;
 
@@ -78,11 +78,11 @@ type WriterPtr = *mut Writer<'static>;
 /// One pending write, on its caller's stack. Must not move while it is in a queue: the
 /// functions that link it take `&Writer`, and the caller keeps it borrowed until its write
 /// returns.
-pub(crate) struct Writer<'a> {
+pub struct Writer<'a> {
     batch: Option<&'a WriteBatch>,
-    pub(crate) sync: bool,
-    pub(crate) disable_wal: bool,
-    pub(crate) no_slowdown: bool,
+    pub sync: bool,
+    pub disable_wal: bool,
+    pub no_slowdown: bool,
     state: AtomicU8,
     /// The sequence of the first record of `batch` (set by the leader).
     sequence: AtomicU64,
@@ -110,7 +110,7 @@ impl fmt::Debug for Writer<'_> {
 
 impl<'a> Writer<'a> {
     /// A writer for `batch` (`None`: an unbatched writer that wants the queue to itself).
-    pub(crate) fn new(batch: Option<&'a WriteBatch>, opts: &WriteOptions) -> Self {
+    pub fn new(batch: Option<&'a WriteBatch>, opts: &WriteOptions) -> Self {
         Writer {
             batch,
             sync: opts.sync,
@@ -132,7 +132,7 @@ impl<'a> Writer<'a> {
     }
 
     /// The batch (None for unbatched writers).
-    pub(crate) fn batch(&self) -> Option<&'a WriteBatch> {
+    pub fn batch(&self) -> Option<&'a WriteBatch> {
         self.batch
     }
 
@@ -141,26 +141,26 @@ impl<'a> Writer<'a> {
     }
 
     /// The current state (one of [`state`]).
-    pub(crate) fn state(&self) -> u8 {
+    pub fn state(&self) -> u8 {
         self.state.load(Acquire)
     }
 
     /// The sequence assigned to the first record of the batch.
-    pub(crate) fn sequence(&self) -> u64 {
+    pub fn sequence(&self) -> u64 {
         self.sequence.load(Relaxed)
     }
 
     /// Records the writer's own outcome. Only the writer's own thread calls this, while no
     /// other thread may complete it (before joining, as a leader, or as a parallel writer
     /// before `complete_parallel_memtable_writer`).
-    pub(crate) fn set_own_status(&self, status: Option<Error>) {
+    pub fn set_own_status(&self, status: Option<Error>) {
         // SAFETY: the caller is the owning thread at a point where no other thread writes or
         // reads `status` (see the doc comment); the writer is alive (we hold `&self`).
         self.status.with_mut(|s| unsafe { *s = status });
     }
 
     /// Takes the outcome. Called by the owner once it is `COMPLETED` or leads.
-    pub(crate) fn take_status(&self) -> Result<(), Error> {
+    pub fn take_status(&self) -> Result<(), Error> {
         // SAFETY: the owner reads its status after it observed `COMPLETED` (acquire), which the
         // completer set (release) after writing the status; nobody touches it afterwards.
         match self.status.with_mut(|s| unsafe { (*s).take() }) {
@@ -175,7 +175,7 @@ impl<'a> Writer<'a> {
     }
 
     /// The group this writer was put in by its leader.
-    pub(crate) fn group(&self) -> &WriteGroup {
+    pub fn group(&self) -> &WriteGroup {
         let g = self.group.load(Acquire);
         // SAFETY: `group` is set by the leader before it hands this writer a state that leads
         // here, and the group lives on the leader's stack until the leader is COMPLETED, which
@@ -186,7 +186,7 @@ impl<'a> Writer<'a> {
 
 /// A write group: consecutive writers from `leader` to `last_writer` committed together. Lives
 /// on the leader's stack.
-pub(crate) struct WriteGroup {
+pub struct WriteGroup {
     leader: AtomicPtr<Writer<'static>>,
     last_writer: AtomicPtr<Writer<'static>>,
     size: AtomicUsize,
@@ -208,7 +208,7 @@ impl fmt::Debug for WriteGroup {
 }
 
 impl WriteGroup {
-    pub(crate) fn new() -> Self {
+    pub fn new() -> Self {
         WriteGroup {
             leader: AtomicPtr::new(ptr::null_mut()),
             last_writer: AtomicPtr::new(ptr::null_mut()),
@@ -220,22 +220,22 @@ impl WriteGroup {
     }
 
     /// Writers in the group.
-    pub(crate) fn size(&self) -> usize {
+    pub fn size(&self) -> usize {
         self.size.load(Relaxed)
     }
 
     /// The sequence of the group's last record.
-    pub(crate) fn last_sequence(&self) -> u64 {
+    pub fn last_sequence(&self) -> u64 {
         self.last_sequence.load(Relaxed)
     }
 
-    pub(crate) fn set_last_sequence(&self, seq: u64) {
+    pub fn set_last_sequence(&self, seq: u64) {
         self.last_sequence.store(seq, Relaxed);
     }
 
     /// Calls `f` on each writer, leader first. Only the group's leader (or, in parallel mode,
     /// the writer finishing the group) may call this, while no member is `COMPLETED`.
-    pub(crate) fn for_each<'g>(&'g self, mut f: impl FnMut(&'g Writer<'g>)) {
+    pub fn for_each<'g>(&'g self, mut f: impl FnMut(&'g Writer<'g>)) {
         let last = self.last_writer.load(Relaxed);
         let mut w = self.leader.load(Relaxed);
         loop {
@@ -262,7 +262,7 @@ impl WriteGroup {
 
 /// Where a call site keeps its yield credit (RocksDB's `AdaptationContext`).
 #[derive(Debug, Clone, Copy)]
-pub(crate) enum Site {
+pub enum Site {
     JoinBatchGroup = 0,
     CompleteParallelWriter = 1,
     ExitAsLeader = 2,
@@ -271,7 +271,7 @@ pub(crate) enum Site {
 }
 
 /// The writer queue of one database.
-pub(crate) struct WriteThread {
+pub struct WriteThread {
     newest_writer: AtomicPtr<Writer<'static>>,
     newest_memtable_writer: AtomicPtr<Writer<'static>>,
     /// Linked at the head of the queue while a write stall is on, so new writers wait.
@@ -323,7 +323,7 @@ unsafe fn w<'x>(p: WriterPtr) -> &'x Writer<'x> {
 }
 
 impl WriteThread {
-    pub(crate) fn new(opts: &Options) -> Self {
+    pub fn new(opts: &Options) -> Self {
         let max_yield_usec = if opts.enable_write_thread_adaptive_yield {
             opts.write_thread_max_yield_usec
         } else {
@@ -352,7 +352,7 @@ impl WriteThread {
         }
     }
 
-    pub(crate) fn pipelined(&self) -> bool {
+    pub fn pipelined(&self) -> bool {
         self.pipelined
     }
 
@@ -403,7 +403,7 @@ impl WriteThread {
     }
 
     /// Waits until `w`'s state is in `goal`: spin, then adaptive yield, then block.
-    pub(crate) fn await_state(&self, w: &Writer<'_>, goal: u8, site: Site) -> u8 {
+    pub fn await_state(&self, w: &Writer<'_>, goal: u8, site: Site) -> u8 {
         for _ in 0..SPIN_ITERATIONS {
             let state = w.state.load(Acquire);
             if state & goal != 0 {
@@ -525,7 +525,7 @@ impl WriteThread {
 
     /// Enters the queue: returns once `w` is a leader of some kind, a parallel writer, or
     /// `COMPLETED` (its write done by another thread's group, or refused).
-    pub(crate) fn join_batch_group(&self, w: &Writer<'_>) -> u8 {
+    pub fn join_batch_group(&self, w: &Writer<'_>) -> u8 {
         if self.link_one(w, &self.newest_writer) {
             w.state.store(GROUP_LEADER, Relaxed);
             return GROUP_LEADER;
@@ -546,11 +546,7 @@ impl WriteThread {
     /// Forms `group` led by `leader`: walks from the leader towards the newest writer, taking
     /// writers until the first one that is incompatible or would exceed the size cap (it and
     /// everyone after it keep their place and form the next group). Returns the group's bytes.
-    pub(crate) fn enter_as_batch_group_leader(
-        &self,
-        leader: &Writer<'_>,
-        group: &WriteGroup,
-    ) -> usize {
+    pub fn enter_as_batch_group_leader(&self, leader: &Writer<'_>, group: &WriteGroup) -> usize {
         let mut size = leader.batch_size();
         let mut max_size = self.max_group_bytes;
         if size <= self.max_group_bytes / 8 {
@@ -595,7 +591,7 @@ impl WriteThread {
 
     /// Assigns each writer of the group its first sequence, from `first`; sets and returns the
     /// group's last sequence. Leader only, before the group's WAL write.
-    pub(crate) fn assign_sequences(&self, group: &WriteGroup, first: u64) -> u64 {
+    pub fn assign_sequences(&self, group: &WriteGroup, first: u64) -> u64 {
         let mut next = first;
         group.for_each(|w| {
             w.sequence.store(next, Relaxed);
@@ -607,7 +603,7 @@ impl WriteThread {
 
     /// Sets every member's state so it inserts its own batch in parallel. Small groups are woken
     /// by the leader; large ones through √n callers that each wake a stride.
-    pub(crate) fn launch_parallel_memtable_writers(&self, group: &WriteGroup) {
+    pub fn launch_parallel_memtable_writers(&self, group: &WriteGroup) {
         let size = group.size();
         group.running.store(size, Release);
         if size < MIN_PARALLEL_SIZE_FOR_CALLERS {
@@ -634,7 +630,7 @@ impl WriteThread {
     }
 
     /// Wakes every stride-th writer from `from` (itself included) as a parallel writer.
-    pub(crate) fn set_mem_writers_each_stride(&self, from: &Writer<'_>, group: &WriteGroup) {
+    pub fn set_mem_writers_each_stride(&self, from: &Writer<'_>, group: &WriteGroup) {
         let stride = isqrt(group.size());
         let last = group.last_writer.load(Relaxed);
         let mut targets = Vec::new();
@@ -661,7 +657,7 @@ impl WriteThread {
     /// A parallel writer is done inserting. Returns true for the last one, which must publish
     /// the group's sequence and then call the matching exit (`exit_as_batch_group_follower`, or
     /// `exit_as_memtable_writer` in pipelined mode). Everyone else waits for `COMPLETED`.
-    pub(crate) fn complete_parallel_memtable_writer(&self, me: &Writer<'_>) -> bool {
+    pub fn complete_parallel_memtable_writer(&self, me: &Writer<'_>) -> bool {
         let group = me.group();
         if me.has_error() {
             if let Err(e) = me.take_status() {
@@ -677,7 +673,7 @@ impl WriteThread {
     }
 
     /// The last parallel writer finishes a (non-pipelined) group on the leader's behalf.
-    pub(crate) fn exit_as_batch_group_follower(&self, me: &Writer<'_>) {
+    pub fn exit_as_batch_group_follower(&self, me: &Writer<'_>) {
         let group = me.group();
         let status = group.status.lock().clone();
         let leader = group.leader.load(Relaxed);
@@ -694,11 +690,7 @@ impl WriteThread {
     /// Pipelined, the writers that still have to insert move to the memtable queue instead, and
     /// the leader waits there until it leads a memtable group, inserts in parallel, or is done.
     /// The return value is the leader's state after this call (`COMPLETED` unless pipelined).
-    pub(crate) fn exit_as_batch_group_leader(
-        &self,
-        group: &WriteGroup,
-        status: Option<Error>,
-    ) -> u8 {
+    pub fn exit_as_batch_group_leader(&self, group: &WriteGroup, status: Option<Error>) -> u8 {
         let leader = group.leader.load(Relaxed);
         let last = group.last_writer.load(Relaxed);
         if self.pipelined {
@@ -834,7 +826,7 @@ impl WriteThread {
 
     /// Pipelined: forms the memtable group led by `leader` (consecutive writers on the memtable
     /// queue; with serial inserts, capped by size like a WAL group).
-    pub(crate) fn enter_as_memtable_writer(&self, leader: &Writer<'_>, group: &WriteGroup) {
+    pub fn enter_as_memtable_writer(&self, leader: &Writer<'_>, group: &WriteGroup) {
         let mut size = leader.batch_size();
         let mut max_size = self.max_group_bytes;
         if size <= self.max_group_bytes / 8 {
@@ -878,7 +870,7 @@ impl WriteThread {
 
     /// Pipelined: the memtable group is inserted and published. Hands memtable leadership on and
     /// completes every member, the leader (who owns the group) last.
-    pub(crate) fn exit_as_memtable_writer(&self, group: &WriteGroup) {
+    pub fn exit_as_memtable_writer(&self, group: &WriteGroup) {
         let leader = group.leader.load(Relaxed);
         let last = group.last_writer.load(Relaxed);
         let status = group.status.lock().clone();
@@ -919,7 +911,7 @@ impl WriteThread {
     /// Waits until `w` (an unbatched writer) has the queue to itself: every earlier write is
     /// done (in pipelined mode, its memtable insert too) and later ones wait. Pair with
     /// [`exit_unbatched`](Self::exit_unbatched).
-    pub(crate) fn enter_unbatched(&self, w: &Writer<'_>) {
+    pub fn enter_unbatched(&self, w: &Writer<'_>) {
         debug_assert!(w.batch.is_none());
         if !self.link_one(w, &self.newest_writer) {
             // No leader takes an unbatched writer as a follower.
@@ -931,7 +923,7 @@ impl WriteThread {
     }
 
     /// Gives the queue back after [`enter_unbatched`](Self::enter_unbatched).
-    pub(crate) fn exit_unbatched(&self, me: &Writer<'_>) {
+    pub fn exit_unbatched(&self, me: &Writer<'_>) {
         let mine = me.as_ptr();
         if let Err(head) =
             self.newest_writer
@@ -961,30 +953,34 @@ impl WriteThread {
 
     // ---------------------------------------------------------------- write stalls
 
-    /// Starts a write stall (RocksDB's `BeginWriteStall`). Only the current leader calls this,
-    /// before forming its group: new writers wait (or fail, with `no_slowdown`), and queued
-    /// `no_slowdown` writers that are not in a group fail with `Incomplete` at once.
-    pub(crate) fn begin_write_stall(&self) {
+    /// Starts a write stall (RocksDB's `BeginWriteStall`). Only the current `leader` calls
+    /// this, before forming its group, and never with a `no_slowdown` leader (that one fails
+    /// instead of waiting): new writers wait (or fail, with `no_slowdown`), and queued
+    /// `no_slowdown` writers between the leader and the stall fail with `Incomplete` at once.
+    pub fn begin_write_stall(&self, leader: &Writer<'_>) {
+        debug_assert!(!leader.no_slowdown);
         let dummy = &*self.stall_dummy;
         dummy.link_newer.store(ptr::null_mut(), Relaxed);
         self.link_one(dummy, &self.newest_writer);
+        let leader_ptr = leader.as_ptr();
         let mut prev = dummy.as_ptr();
         let mut p = dummy.link_older.load(Relaxed);
-        while !p.is_null() {
+        // Walk from the newest queued writer back to (not including) the leader: the leader is
+        // the oldest writer in the queue, and it is not failed here.
+        while !p.is_null() && p != leader_ptr {
             // SAFETY: queued writers behind the dummy are waiting (only the caller, the leader,
             // completes writers).
             let wr = unsafe { w(p) };
-            if !wr.group.load(Relaxed).is_null() {
-                break;
-            }
             let older = wr.link_older.load(Relaxed);
             if wr.no_slowdown {
                 // SAFETY: `prev` is the dummy or a queued, waiting writer.
                 let prev_ref = unsafe { w(prev) };
                 prev_ref.link_older.store(older, Relaxed);
                 if !older.is_null() {
-                    // SAFETY: `older` is queued and waiting.
+                    // SAFETY: `older` is queued and waiting (or is the leader).
                     let older_ref = unsafe { w(older) };
+                    // Only patch a link that exists: `create_missing_newer_links` stops at the
+                    // first one it finds set.
                     if !older_ref.link_newer.load(Relaxed).is_null() {
                         older_ref.link_newer.store(prev, Relaxed);
                     }
@@ -1002,7 +998,7 @@ impl WriteThread {
     }
 
     /// Ends the write stall: unlinks the dummy and lets waiting writers link again.
-    pub(crate) fn end_write_stall(&self) {
+    pub fn end_write_stall(&self) {
         let guard = self.stall_mu.lock();
         let dummy = &*self.stall_dummy;
         let older = dummy.link_older.load(Relaxed);

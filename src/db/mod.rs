@@ -385,7 +385,7 @@ impl WriteBackend for DB {
                 });
             }
             let start = Instant::now();
-            wt.begin_write_stall();
+            wt.begin_write_stall(leader);
             while *stall && !self.closed.load(Acquire) {
                 self.stall_cv.wait(&mut stall);
             }

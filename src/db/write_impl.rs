@@ -15,7 +15,7 @@ use crate::write_thread::{state::*, WriteGroup, WriteThread, Writer};
 
 /// What a write group needs from the database. Every method is called from the write path;
 /// the comments say by whom.
-pub(crate) trait WriteBackend {
+pub trait WriteBackend {
     /// The leader, before forming its group: refuse the group (closed, poisoned) or wait out a
     /// write stall (through `WriteThread::begin_write_stall`).
     fn preprocess(&self, wt: &WriteThread, leader: &Writer<'_>) -> Result<(), Error>;
@@ -32,11 +32,7 @@ pub(crate) trait WriteBackend {
 }
 
 /// Runs one write through the queue; returns once it is durable as asked and visible.
-pub(crate) fn write_impl<B: WriteBackend>(
-    wt: &WriteThread,
-    b: &B,
-    w: &Writer<'_>,
-) -> Result<(), Error> {
+pub fn write_impl<B: WriteBackend>(wt: &WriteThread, b: &B, w: &Writer<'_>) -> Result<(), Error> {
     // Both groups live here, on the leader's stack, for as long as any member may use them.
     let wal_group = WriteGroup::new();
     let memtable_group = WriteGroup::new();

@@ -1,0 +1,275 @@
+//! Loom models of the write thread, driving the real `write_impl` against a mock backend
+//! (no I/O). Run with `RUSTFLAGS="--cfg loom" cargo test --release --test loom_write_thread`
+//! (`make test-loom`). Each model prints `loom models run: <name>` when it has explored every
+//! interleaving within its preemption bound, so a build that forgot `--cfg loom` (and ran
+//! nothing) is caught by `make`.
+//!
+//! Every model checks: every writer returns Ok (or, in the stall model, `Incomplete`); only
+//! one WAL writer at a time; a sync writer is never committed by a non-sync group; the
+//! sequences of the WAL records are contiguous; nothing is published before every sequence up
+//! to it is in the memtable; every group publishes exactly once; and at the end every written
+//! sequence is published.
+#![cfg(loom)]
+#![allow(clippy::unwrap_used)]
+
+use groupkv::loom_api::{
+    write_impl, Options, WriteBackend, WriteGroup, WriteOptions, WriteThread, Writer,
+};
+use groupkv::{Error, WriteBatch};
+use loom::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::*};
+use loom::sync::{Arc, Mutex};
+
+#[derive(Default)]
+struct Mock {
+    concurrent: bool,
+    /// Begin (and end) a write stall in the first leader's pre-write checks.
+    stall_once: AtomicBool,
+    allocated: AtomicU64,
+    in_wal: AtomicBool,
+    /// (first sequence, record count, group size) of each WAL record.
+    wal: Mutex<Vec<(u64, u64, usize)>>,
+    inserted: Mutex<Vec<u64>>,
+    published: Mutex<u64>,
+    publishes: AtomicUsize,
+}
+
+impl WriteBackend for Mock {
+    fn preprocess(&self, wt: &WriteThread, leader: &Writer<'_>) -> Result<(), Error> {
+        // As the database does: a no_slowdown leader fails rather than stalling.
+        if leader.no_slowdown && self.stall_once.load(Acquire) {
+            return Err(Error::Incomplete {
+                message: "stall".into(),
+            });
+        }
+        if self.stall_once.swap(false, AcqRel) {
+            wt.begin_write_stall(leader);
+            loom::thread::yield_now();
+            wt.end_write_stall();
+        }
+        Ok(())
+    }
+
+    fn allocate_sequences(&self, count: u64) -> u64 {
+        self.allocated.fetch_add(count, Relaxed) + 1
+    }
+
+    fn write_group_to_wal(&self, group: &WriteGroup, leader: &Writer<'_>) -> Result<(), Error> {
+        assert!(!self.in_wal.swap(true, AcqRel), "two WAL writers at once");
+        let mut count = 0;
+        group.for_each(|w| {
+            assert!(
+                !w.sync || leader.sync,
+                "a sync writer joined a non-sync group"
+            );
+            count += u64::from(w.batch().unwrap().count());
+        });
+        let first = group.last_sequence() + 1 - count;
+        self.wal.lock().unwrap().push((first, count, group.size()));
+        self.in_wal.store(false, Release);
+        Ok(())
+    }
+
+    fn insert_into_memtable(&self, w: &Writer<'_>) {
+        let batch = w.batch().unwrap();
+        let mut ins = self.inserted.lock().unwrap();
+        for i in 0..u64::from(batch.count()) {
+            ins.push(w.sequence() + i);
+        }
+    }
+
+    fn publish(&self, last: u64) {
+        let ins = self.inserted.lock().unwrap();
+        for s in 1..=last {
+            assert!(
+                ins.contains(&s),
+                "published {last} before sequence {s} was inserted"
+            );
+        }
+        drop(ins);
+        let mut p = self.published.lock().unwrap();
+        assert!(last >= *p, "publication went backwards: {} then {last}", *p);
+        *p = last;
+        self.publishes.fetch_add(1, Relaxed);
+    }
+
+    fn allow_concurrent_memtable_write(&self) -> bool {
+        self.concurrent
+    }
+}
+
+struct Model {
+    name: &'static str,
+    writers: usize,
+    concurrent: bool,
+    pipelined: bool,
+    stall: bool,
+    /// Writer i syncs if bit i is set; writer i is no_slowdown if bit i of `no_slowdown`.
+    sync_mask: u32,
+    no_slowdown_mask: u32,
+    preemptions: usize,
+}
+
+fn one_write(wt: &WriteThread, mock: &Mock, i: usize, m: &Model) -> Result<(), Error> {
+    let mut batch = WriteBatch::new();
+    batch.put(&[i as u8], b"v").unwrap();
+    let opts = WriteOptions {
+        sync: m.sync_mask & (1 << i) != 0,
+        no_slowdown: m.no_slowdown_mask & (1 << i) != 0,
+        ..WriteOptions::default()
+    };
+    let w = Writer::new(Some(&batch), &opts);
+    write_impl(wt, mock, &w)
+}
+
+fn run(m: Model) {
+    let m = std::sync::Arc::new(m);
+    let mut builder = loom::model::Builder::new();
+    builder.preemption_bound = Some(m.preemptions);
+    let name = m.name;
+    let mm = m.clone();
+    builder.check(move || {
+        let m = mm.clone();
+        let opts = Options {
+            allow_concurrent_memtable_write: m.concurrent,
+            enable_pipelined_write: m.pipelined,
+            ..Options::default()
+        };
+        let wt = Arc::new(WriteThread::new(&opts));
+        let mock = Arc::new(Mock {
+            concurrent: m.concurrent,
+            stall_once: AtomicBool::new(m.stall),
+            ..Mock::default()
+        });
+        let handles: Vec<_> = (1..m.writers)
+            .map(|i| {
+                let (wt, mock, m) = (wt.clone(), mock.clone(), m.clone());
+                loom::thread::spawn(move || one_write(&wt, &mock, i, &m))
+            })
+            .collect();
+        let mut results = vec![one_write(&wt, &mock, 0, &m)];
+        for h in handles {
+            results.push(h.join().unwrap());
+        }
+        let mut ok = 0u64;
+        for (i, r) in results.iter().enumerate() {
+            match r {
+                Ok(()) => ok += 1,
+                Err(Error::Incomplete { .. }) => {
+                    assert!(
+                        m.stall && m.no_slowdown_mask & (1 << i) != 0,
+                        "writer {i}: {r:?}"
+                    )
+                }
+                Err(e) => panic!("writer {i} failed: {e}"),
+            }
+        }
+        // WAL records are contiguous and cover exactly the acknowledged writes.
+        let wal = mock.wal.lock().unwrap().clone();
+        let mut next = 1;
+        let mut members = 0;
+        for &(first, count, size) in &wal {
+            assert_eq!(first, next, "WAL records not contiguous: {wal:?}");
+            next += count;
+            members += size as u64;
+        }
+        assert_eq!(*mock.published.lock().unwrap(), ok, "every write published");
+        let publishes = mock.publishes.load(Relaxed);
+        if m.pipelined {
+            // Memtable groups may merge consecutive WAL groups; each publishes once.
+            assert!(
+                publishes >= 1 && publishes <= wal.len(),
+                "{publishes} publishes"
+            );
+            assert_eq!(members, ok, "WAL members vs acknowledged writes");
+        } else {
+            assert_eq!(publishes, wal.len(), "each group publishes exactly once");
+            // A failed (Incomplete) group is in no WAL record.
+            assert_eq!(members, ok, "WAL members vs acknowledged writes");
+        }
+    });
+    println!("loom models run: {name}");
+}
+
+#[test]
+fn join_group_exit_two_writers() {
+    run(Model {
+        name: "join_group_exit_two_writers",
+        writers: 2,
+        concurrent: false,
+        pipelined: false,
+        stall: false,
+        sync_mask: 0b01,
+        no_slowdown_mask: 0,
+        preemptions: 3,
+    });
+}
+
+#[test]
+fn join_group_exit_three_writers_mixed_sync() {
+    run(Model {
+        name: "join_group_exit_three_writers_mixed_sync",
+        writers: 3,
+        concurrent: false,
+        pipelined: false,
+        stall: false,
+        sync_mask: 0b010,
+        no_slowdown_mask: 0,
+        preemptions: 2,
+    });
+}
+
+#[test]
+fn parallel_memtable_completion_three_writers() {
+    run(Model {
+        name: "parallel_memtable_completion_three_writers",
+        writers: 3,
+        concurrent: true,
+        pipelined: false,
+        stall: false,
+        sync_mask: 0,
+        no_slowdown_mask: 0,
+        preemptions: 2,
+    });
+}
+
+#[test]
+fn pipelined_wal_to_memtable_hand_off() {
+    run(Model {
+        name: "pipelined_wal_to_memtable_hand_off",
+        writers: 3,
+        concurrent: false,
+        pipelined: true,
+        stall: false,
+        sync_mask: 0,
+        no_slowdown_mask: 0,
+        preemptions: 2,
+    });
+}
+
+#[test]
+fn pipelined_with_parallel_memtable_writers() {
+    run(Model {
+        name: "pipelined_with_parallel_memtable_writers",
+        writers: 3,
+        concurrent: true,
+        pipelined: true,
+        stall: false,
+        sync_mask: 0,
+        no_slowdown_mask: 0,
+        preemptions: 2,
+    });
+}
+
+#[test]
+fn stall_begins_and_ends_while_writers_join() {
+    run(Model {
+        name: "stall_begins_and_ends_while_writers_join",
+        writers: 3,
+        concurrent: true,
+        pipelined: false,
+        stall: true,
+        sync_mask: 0,
+        no_slowdown_mask: 0b100,
+        preemptions: 2,
+    });
+}
