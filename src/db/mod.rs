@@ -67,6 +67,8 @@ pub struct DB {
     /// A write stall asked for through the test hook; leaders wait on `stall_cv` while it is on.
     stall: Mutex<bool>,
     stall_cv: Condvar,
+    /// Mirrors `stall`, so the hot path checks an atomic instead of taking the mutex.
+    stall_requested: AtomicBool,
     /// Some write skipped the WAL: close must write a base to keep it.
     unpersisted: AtomicBool,
     next_file_number: AtomicU64,
@@ -196,6 +198,7 @@ impl DB {
             close_mu: Mutex::new(()),
             stall: Mutex::new(false),
             stall_cv: Condvar::new(),
+            stall_requested: AtomicBool::new(false),
             unpersisted: AtomicBool::new(false),
             next_file_number: AtomicU64::new(number + 1),
             lock: Mutex::new(Some(lock)),
@@ -325,6 +328,7 @@ impl DB {
     pub fn set_write_stall_for_test(&self, on: bool) {
         let mut s = self.stall.lock();
         *s = on;
+        self.stall_requested.store(on, Release);
         if !on {
             self.stall_cv.notify_all();
         }
@@ -375,6 +379,9 @@ impl WriteBackend for DB {
                     cause: Box::new(cause),
                 });
             }
+        }
+        if !self.stall_requested.load(Acquire) {
+            return Ok(());
         }
         let mut stall = self.stall.lock();
         if *stall {
