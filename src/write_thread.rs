@@ -319,7 +319,15 @@ impl fmt::Debug for WriteThread {
 /// still waiting on it and it is alive).
 unsafe fn w<'x>(p: WriterPtr) -> &'x Writer<'x> {
     // SAFETY: guaranteed by the caller.
-    unsafe { &*p }
+    let writer = unsafe { &*p };
+    // The loom models check the rule this relies on: nobody touches a COMPLETED writer.
+    #[cfg(loom)]
+    assert_ne!(
+        writer.state.load(Relaxed),
+        COMPLETED,
+        "a COMPLETED writer was touched"
+    );
+    writer
 }
 
 impl WriteThread {

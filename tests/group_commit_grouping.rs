@@ -102,3 +102,50 @@ fn group_size_cap_is_respected() {
     assert!(s.write_group_size.max <= 3, "{:?}", s.write_group_size);
     assert!(s.write_done_by_other > 0);
 }
+
+/// Groups of 20 or more launch their parallel writers through √n callers (RocksDB's
+/// `PARALLEL_MEMTABLE_CALLER` stride wake-up): 32 synced writers form such groups, and every
+/// write lands.
+#[test]
+fn large_parallel_groups_wake_writers_by_stride() {
+    let mut largest = 0;
+    for attempt in 0..5 {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Arc::new(DB::open(dir.path(), Options::default()).unwrap());
+        let start = Arc::new(Barrier::new(32));
+        let hs: Vec<_> = (0..32)
+            .map(|t| {
+                let db = Arc::clone(&db);
+                let start = Arc::clone(&start);
+                thread::spawn(move || {
+                    start.wait();
+                    for i in 0..100 {
+                        let mut b = WriteBatch::new();
+                        b.put(format!("{t}-{i}").as_bytes(), b"v").unwrap();
+                        b.put(format!("{t}-last").as_bytes(), i.to_string().as_bytes())
+                            .unwrap();
+                        db.write(&WriteOptions::synced(), &b).unwrap();
+                    }
+                })
+            })
+            .collect();
+        for h in hs {
+            h.join().unwrap();
+        }
+        for t in 0..32 {
+            for i in 0..100 {
+                assert!(db.get(format!("{t}-{i}").as_bytes()).unwrap().is_some());
+            }
+            assert_eq!(
+                db.get(format!("{t}-last").as_bytes()).unwrap(),
+                Some(b"99".to_vec())
+            );
+        }
+        largest = db.stats().write_group_size.max;
+        if largest >= 20 {
+            return;
+        }
+        println!("attempt {attempt}: largest group {largest}; retrying");
+    }
+    panic!("no group reached 20 writers (largest {largest}); stride wake-up not exercised");
+}
