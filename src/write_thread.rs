@@ -610,55 +610,56 @@ impl WriteThread {
     }
 
     /// Sets every member's state so it inserts its own batch in parallel. Small groups are woken
-    /// by the leader; large ones through √n callers that each wake a stride.
+    /// by the leader; large ones through √n callers that each wake a stride, so the leader
+    /// makes about 2√n wake-ups instead of n.
+    ///
+    /// Walking the group while waking it is safe: no member is COMPLETED before `running`
+    /// reaches zero, which needs every member to finish, this leader included.
     pub fn launch_parallel_memtable_writers(&self, group: &WriteGroup) {
         let size = group.size();
         group.running.store(size, Release);
         if size < MIN_PARALLEL_SIZE_FOR_CALLERS {
-            // Collect first: a woken writer may finish and complete before we move on.
-            let mut members = Vec::with_capacity(size);
-            group.for_each(|w| members.push(w.as_ptr()));
-            for p in members {
-                // SAFETY: no member can be COMPLETED before `running` reaches zero, which needs
-                // every member, including the ones not yet woken, to finish.
-                self.set_state(unsafe { w(p) }, PARALLEL_MEMTABLE_WRITER);
-            }
+            group.for_each(|m| self.set_state(m, PARALLEL_MEMTABLE_WRITER));
             return;
         }
         let stride = isqrt(size);
-        let mut p = group.leader.load(Relaxed);
-        // SAFETY (for each `w(p)` below): as above, no member completes while any is unwoken.
-        self.set_state(unsafe { w(p) }, PARALLEL_MEMTABLE_WRITER);
-        for _ in 1..stride {
-            p = unsafe { w(p) }.link_newer.load(Relaxed);
-            self.set_state(unsafe { w(p) }, PARALLEL_MEMTABLE_CALLER);
+        let mut position = 0;
+        let mut first_of_rest = None;
+        group.for_each(|m| {
+            if position == 0 {
+                self.set_state(m, PARALLEL_MEMTABLE_WRITER);
+            } else if position < stride {
+                self.set_state(m, PARALLEL_MEMTABLE_CALLER);
+            } else if position == stride {
+                first_of_rest = Some(m);
+            }
+            position += 1;
+        });
+        // Positions stride, 2·stride, ...; each caller covers its own residue class.
+        if let Some(m) = first_of_rest {
+            self.set_mem_writers_each_stride(m, group);
         }
-        p = unsafe { w(p) }.link_newer.load(Relaxed);
-        self.set_mem_writers_each_stride(unsafe { w(p) }, group);
     }
 
     /// Wakes every stride-th writer from `from` (itself included) as a parallel writer.
     pub fn set_mem_writers_each_stride(&self, from: &Writer<'_>, group: &WriteGroup) {
         let stride = isqrt(group.size());
         let last = group.last_writer.load(Relaxed);
-        let mut targets = Vec::new();
         let mut p = from.as_ptr();
-        let mut i = 0usize;
+        let mut position = 0usize;
         loop {
-            // SAFETY: members stay alive until `running` reaches zero (see above).
-            let wr = unsafe { w(p) };
-            if i % stride == 0 {
-                targets.push(p);
+            // SAFETY: `p` is a member of the group from `from` on; members stay alive until
+            // `running` reaches zero, which needs this caller to finish too.
+            let member = unsafe { w(p) };
+            let next = member.link_newer.load(Relaxed);
+            if position % stride == 0 {
+                self.set_state(member, PARALLEL_MEMTABLE_WRITER);
             }
             if p == last {
                 break;
             }
-            p = wr.link_newer.load(Relaxed);
-            i += 1;
-        }
-        for t in targets {
-            // SAFETY: as above.
-            self.set_state(unsafe { w(t) }, PARALLEL_MEMTABLE_WRITER);
+            p = next;
+            position += 1;
         }
     }
 
