@@ -24,7 +24,7 @@ demo: build $(DEMO_TARGETS)
 	@echo "== Rust demo: 16 threads writing with sync, reopen, verify"
 	$(CARGO) run --release --quiet --example demo
 
-test: fmt-check test-rust test-loom $(TEST_TARGETS)
+test: fmt-check clippy test-rust test-loom $(TEST_TARGETS)
 	@echo "make test: all suites passed"
 
 fmt-check:

@@ -21,6 +21,7 @@
 //! ([`Error::Poisoned`]) until it is reopened.
 
 #![deny(unsafe_op_in_unsafe_fn)]
+#![cfg_attr(test, allow(clippy::unwrap_used))]
 #![warn(missing_docs)]
 
 pub mod capi;

@@ -9,7 +9,7 @@ const BUCKETS: usize = 16 + 4 * 60;
 
 fn bucket_of(v: u64) -> usize {
     if v < 16 {
-        return v as usize;
+        return usize::from(v.to_le_bytes()[0]);
     }
     let msb = 63 - v.leading_zeros() as usize; // >= 4
     let quarter = ((v >> (msb - 2)) & 3) as usize;

@@ -258,10 +258,10 @@ fn parse_varstring(input: &[u8]) -> std::result::Result<(&[u8], &[u8]), String> 
 
 pub(crate) fn put_varint32(out: &mut Vec<u8>, mut v: u32) {
     while v >= 0x80 {
-        out.push((v as u8) | 0x80);
+        out.push(v.to_le_bytes()[0] | 0x80);
         v >>= 7;
     }
-    out.push(v as u8);
+    out.push(v.to_le_bytes()[0]);
 }
 
 /// Decodes a varint32, returning the value and the bytes used; `None` if truncated or longer

@@ -1032,13 +1032,11 @@ impl Writer<'_> {
     }
 }
 
+/// ⌊√n⌋, at least 1 (groups are small, so counting up is fine).
 fn isqrt(n: usize) -> usize {
-    let mut r = (n as f64).sqrt() as usize;
-    while r * r > n {
-        r -= 1;
-    }
+    let mut r = 1;
     while (r + 1) * (r + 1) <= n {
         r += 1;
     }
-    r.max(1)
+    r
 }

@@ -39,7 +39,10 @@ fn run_thread(db: &DB, t: usize, sync: bool) -> State {
         match rng.below(10) {
             0..=5 => {
                 let k = key(t, rng.below(KEYS_PER_THREAD));
-                let v = format!("t{t}-op{i}-{}", "x".repeat(rng.below(200) as usize));
+                let v = format!(
+                    "t{t}-op{i}-{}",
+                    "x".repeat(usize::try_from(rng.below(200)).unwrap())
+                );
                 batch.put(&k, v.as_bytes()).unwrap();
                 expect.push((k, Some(v.into_bytes())));
             }

@@ -181,12 +181,12 @@ impl MemFs {
             let keep = match how {
                 PowerLoss::DropUnsynced => 0,
                 _ if unsynced == 0 => 0,
-                _ => (xorshift(&mut rng) % (unsynced as u64 + 1)) as usize,
+                _ => usize::try_from(xorshift(&mut rng) % (unsynced as u64 + 1)).unwrap_or(0),
             };
             inode.data.truncate(inode.synced + keep);
             if matches!(how, PowerLoss::TearWithGarbage { .. }) && keep > 0 {
                 let last = inode.data.len() - 1;
-                inode.data[last] ^= (xorshift(&mut rng) as u8) | 1;
+                inode.data[last] ^= xorshift(&mut rng).to_le_bytes()[0] | 1;
             }
             inode.synced = inode.data.len();
         }
