@@ -71,6 +71,14 @@ impl WriteBatch {
         }
     }
 
+    /// An empty batch with room for `bytes` bytes of records (see
+    /// [`approximate_size`](Self::approximate_size)) before it reallocates.
+    pub fn with_capacity(bytes: usize) -> Self {
+        let mut rep = Vec::with_capacity(HEADER_SIZE + bytes);
+        rep.resize(HEADER_SIZE, 0);
+        WriteBatch { rep }
+    }
+
     /// Adds a put. Fails with `InvalidArgument` if the key or value is longer than 4 GiB − 1
     /// or the batch already holds 2^32 − 1 records; the batch is then unchanged.
     pub fn put(&mut self, key: &[u8], value: &[u8]) -> Result<()> {

@@ -215,14 +215,15 @@ impl DB {
 
     /// Sets `key` to `value`.
     pub fn put(&self, opts: &WriteOptions, key: &[u8], value: &[u8]) -> Result<()> {
-        let mut batch = WriteBatch::new();
+        // Tag, two varint32 lengths and the bytes: one allocation.
+        let mut batch = WriteBatch::with_capacity(11 + key.len() + value.len());
         batch.put(key, value)?;
         self.write(opts, &batch)
     }
 
     /// Removes `key` (a no-op if absent).
     pub fn delete(&self, opts: &WriteOptions, key: &[u8]) -> Result<()> {
-        let mut batch = WriteBatch::new();
+        let mut batch = WriteBatch::with_capacity(6 + key.len());
         batch.delete(key)?;
         self.write(opts, &batch)
     }
@@ -433,18 +434,36 @@ impl WriteBackend for DB {
         let first = group.last_sequence().wrapping_sub(count).wrapping_add(1);
         // The open options cap the group size so the total count fits the header.
         let header = encode_header(first, u32::try_from(count).unwrap_or(u32::MAX));
-        let mut parts: Vec<&[u8]> = Vec::with_capacity(group.size() + 1);
-        parts.push(&header);
-        group.for_each(|w| {
-            if let Some(b) = w.batch() {
-                parts.push(b.body());
-            }
-        });
+        // The record is the header then each member's records: gathered without copying, on the
+        // stack for the usual small groups.
+        const INLINE: usize = 16;
+        let mut inline: [&[u8]; INLINE] = [&[]; INLINE];
+        let mut spilled: Vec<&[u8]> = Vec::new();
+        let parts: &[&[u8]] = if group.size() < INLINE {
+            inline[0] = &header;
+            let mut n = 1;
+            group.for_each(|w| {
+                if let Some(b) = w.batch() {
+                    inline[n] = b.body();
+                    n += 1;
+                }
+            });
+            &inline[..n]
+        } else {
+            spilled.reserve(group.size() + 1);
+            spilled.push(&header);
+            group.for_each(|w| {
+                if let Some(b) = w.batch() {
+                    spilled.push(b.body());
+                }
+            });
+            &spilled
+        };
         let mut guard = self.wal.lock();
         let wal = guard.as_mut().ok_or(Error::Closed)?;
         let written = wal
             .writer
-            .add_record(&parts)
+            .add_record(parts)
             .map_err(|e| self.wal_io("appending to", wal.number, e))?;
         s.write_with_wal.fetch_add(size, Relaxed);
         s.wal_bytes.fetch_add(written as u64, Relaxed);
