@@ -108,6 +108,7 @@ pub(crate) fn spin_loop() {
 }
 
 /// Gives the core away to another thread.
+#[cfg_attr(loom, allow(dead_code))]
 pub(crate) fn yield_now() {
     #[cfg(not(loom))]
     std::thread::yield_now();

@@ -50,9 +50,10 @@ use std::time::{Duration, Instant};
 
 use crate::error::Error;
 use crate::options::{Options, WriteOptions};
+#[cfg(not(loom))]
+use crate::sync::yield_now;
 use crate::sync::{
-    spin_loop, yield_now, AtomicI32, AtomicPtr, AtomicU64, AtomicU8, AtomicUsize, Condvar, Mutex,
-    UnsafeCell,
+    spin_loop, AtomicI32, AtomicPtr, AtomicU64, AtomicU8, AtomicUsize, Condvar, Mutex, UnsafeCell,
 };
 use crate::write_batch::WriteBatch;
 
@@ -284,7 +285,6 @@ pub struct WriteThread {
     pipelined: bool,
     allow_concurrent_memtable_write: bool,
     credits: [AtomicI32; 5],
-    sample: AtomicU64,
 }
 
 // SAFETY: the raw pointers in the queue refer to writers that their owning threads keep alive
@@ -356,7 +356,6 @@ impl WriteThread {
                 AtomicI32::new(0),
                 AtomicI32::new(0),
             ],
-            sample: AtomicU64::new(0),
         }
     }
 
@@ -437,8 +436,14 @@ impl WriteThread {
             return None;
         }
         let credit = &self.credits[site as usize];
-        // Yield when it has paid off lately, and 1 in 256 times anyway to re-measure.
-        let sampling = self.sample.fetch_add(1, Relaxed) % 256 == 0;
+        // Yield when it has paid off lately, and 1 in 256 times anyway to re-measure (a
+        // per-thread count: a shared one would be a contended cache line among waiters).
+        thread_local!(static WAITS: std::cell::Cell<u32> = const { std::cell::Cell::new(0) });
+        let sampling = WAITS.with(|c| {
+            let n = c.get().wrapping_add(1);
+            c.set(n);
+            n % 256 == 0
+        });
         if credit.load(Relaxed) < 0 && !sampling {
             return None;
         }
