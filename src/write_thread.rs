@@ -81,8 +81,11 @@ type WriterPtr = *mut Writer<'static>;
 /// returns.
 pub struct Writer<'a> {
     batch: Option<&'a WriteBatch>,
+    /// The write must be synced; only a sync leader takes it.
     pub sync: bool,
+    /// The write skips the WAL; groups never mix it with WAL writes.
     pub disable_wal: bool,
+    /// The write fails rather than wait out a stall; groups never mix it with others.
     pub no_slowdown: bool,
     state: AtomicU8,
     /// The sequence of the first record of `batch` (set by the leader).
@@ -279,11 +282,14 @@ pub struct WriteThread {
     stall_dummy: Box<Writer<'static>>,
     stall_mu: Mutex<()>,
     stall_cv: Condvar,
+    #[cfg_attr(loom, allow(dead_code))]
     max_yield_usec: u64,
+    #[cfg_attr(loom, allow(dead_code))]
     slow_yield_usec: u64,
     max_group_bytes: usize,
     pipelined: bool,
     allow_concurrent_memtable_write: bool,
+    #[cfg_attr(loom, allow(dead_code))]
     credits: [AtomicI32; 5],
 }
 
