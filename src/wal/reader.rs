@@ -122,7 +122,8 @@ pub struct Reader {
     /// The current block is the last one (the file has nothing after `backing[end]`).
     eof: bool,
     /// Bytes read from the file past the current block while looking for the end of a zeroed
-    /// tail, not yet parsed: `ahead[ahead_pos..]`.
+    /// tail, not yet parsed: `ahead_zeros` zeros, then `ahead[ahead_pos..]`.
+    ahead_zeros: usize,
     ahead: Vec<u8>,
     ahead_pos: usize,
     /// The file itself returned end-of-file.
@@ -163,6 +164,7 @@ impl Reader {
             end: 0,
             end_offset: 0,
             eof: false,
+            ahead_zeros: 0,
             ahead: Vec::new(),
             ahead_pos: 0,
             file_eof: false,
@@ -497,16 +499,17 @@ impl Reader {
     /// True if `backing[from..end]` and everything after it in the file are zeros. Reads ahead
     /// without consuming: what it reads is parsed later if it turns out not to be zeros.
     fn zeros_to_eof(&mut self, from: usize) -> Result<bool> {
-        if self.backing[from..self.end].iter().any(|&b| b != 0) {
+        if !is_zero(&self.backing[from..self.end]) {
             return Ok(false);
         }
         if self.eof {
             return Ok(true);
         }
-        if self.ahead[self.ahead_pos..].iter().any(|&b| b != 0) {
+        if !is_zero(&self.ahead[self.ahead_pos..]) {
             return Ok(false);
         }
-        self.ahead.drain(..self.ahead_pos);
+        self.ahead_zeros += self.ahead.len() - self.ahead_pos;
+        self.ahead.clear();
         self.ahead_pos = 0;
         let mut chunk = vec![0u8; BLOCK_SIZE];
         while !self.file_eof {
@@ -515,10 +518,11 @@ impl Reader {
                 self.file_eof = true;
                 break;
             }
-            self.ahead.extend_from_slice(&chunk[..n]);
-            if chunk[..n].iter().any(|&b| b != 0) {
+            if !is_zero(&chunk[..n]) {
+                self.ahead.extend_from_slice(&chunk[..n]);
                 return Ok(false);
             }
+            self.ahead_zeros += n;
         }
         Ok(true)
     }
@@ -526,10 +530,12 @@ impl Reader {
     /// Consumes the rest of the file (after [`zeros_to_eof`](Self::zeros_to_eof) said it is
     /// all zeros); returns how many bytes that was.
     fn drop_to_eof(&mut self) -> u64 {
-        let dropped = (self.end - self.start + self.ahead.len() - self.ahead_pos) as u64;
-        self.end_offset += (self.ahead.len() - self.ahead_pos) as u64;
+        let ahead = self.ahead_zeros + self.ahead.len() - self.ahead_pos;
+        self.end_offset += ahead as u64;
+        self.ahead_zeros = 0;
         self.ahead.clear();
         self.ahead_pos = 0;
+        let dropped = (self.end - self.start + ahead) as u64;
         self.start = self.end;
         self.eof = true;
         dropped
@@ -545,7 +551,12 @@ impl Reader {
         self.start = 0;
         self.end = 0;
         while self.end < BLOCK_SIZE {
-            let n = if self.ahead_pos < self.ahead.len() {
+            let n = if self.ahead_zeros > 0 {
+                let n = self.ahead_zeros.min(BLOCK_SIZE - self.end);
+                self.backing[self.end..self.end + n].fill(0);
+                self.ahead_zeros -= n;
+                n
+            } else if self.ahead_pos < self.ahead.len() {
                 let n = (self.ahead.len() - self.ahead_pos).min(BLOCK_SIZE - self.end);
                 self.backing[self.end..self.end + n]
                     .copy_from_slice(&self.ahead[self.ahead_pos..self.ahead_pos + n]);
@@ -572,6 +583,13 @@ impl Reader {
         }
         Ok(())
     }
+}
+
+/// True if every byte of `s` is zero. ORs whole chunks (which vectorizes) and stops at the
+/// first chunk that is not zero: a damaged tail is scanned at memory speed.
+fn is_zero(s: &[u8]) -> bool {
+    s.chunks(4096)
+        .all(|c| c.iter().fold(0u8, |acc, &b| acc | b) == 0)
 }
 
 fn unreachable_zero() {
