@@ -6,6 +6,9 @@
 //! therefore checks LevelDB's records and dropped-byte count under that mode, then what the
 //! other three modes do with the same bytes (see [`assert_damage`]).
 
+// Test data: byte patterns and small lengths, narrowed on purpose.
+#![allow(clippy::cast_possible_truncation)]
+
 use std::io;
 use std::sync::{Arc, Mutex};
 

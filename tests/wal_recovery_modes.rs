@@ -13,6 +13,9 @@
 //! After every successful recovery the sequence continues: a new write is visible, has the
 //! next sequence number, and survives another reopen.
 
+// Test data: byte patterns and small lengths, narrowed on purpose.
+#![allow(clippy::cast_possible_truncation)]
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 

@@ -7,6 +7,9 @@
 //!         | 0x00 varint32(key len) key                              Delete
 //! ```
 
+// Test data: byte patterns and small lengths, narrowed on purpose.
+#![allow(clippy::cast_possible_truncation)]
+
 use groupkv::write_batch::{Record, HEADER_SIZE, MAX_KV_LEN};
 use groupkv::{Error, WriteBatch};
 use proptest::prelude::*;
