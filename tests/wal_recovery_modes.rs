@@ -349,12 +349,11 @@ fn point_in_time_drops_a_later_wal_that_does_not_continue() {
     assert_continues(&fs, PointInTime, db, 8, &[0, 1]);
 }
 
-#[test]
-fn point_in_time_replays_a_later_wal_that_continues() {
-    // WAL 1's last write was torn (a short write, then the process died); the next open
-    // (tolerate mode: silently) recovered k00..k03, so WAL 2 continues at sequence 5.
-    let fs = MemFs::new();
-    let db = open(&fs, PointInTime).expect("create");
+/// WAL 1's fifth write was torn (a short write, then the process died); the next open
+/// (tolerate mode: silently) recovered k00..k03, so WAL 2 holds k05..k07 at sequences 5-7,
+/// continuing exactly. Then another crash.
+fn torn_then_continued(fs: &MemFs) {
+    let db = open(fs, PointInTime).expect("create");
     for i in 0..4 {
         db.put(&WriteOptions::default(), &key(i), &value(i, VALUE_LEN))
             .expect("put");
@@ -368,30 +367,57 @@ fn point_in_time_replays_a_later_wal_that_continues() {
     });
     let torn = db.put(&WriteOptions::default(), &key(4), &value(4, VALUE_LEN));
     assert!(matches!(torn, Err(Error::Io { .. })), "{torn:?}");
-    crash(db, &fs);
-    let wal1 = logs(&fs)[0].clone();
+    crash(db, fs);
+    let wal1 = logs(fs)[0].clone();
     assert_eq!(
         fs.read(&wal1).expect("read").len(),
         4 * BLOCK_SIZE + BLOCK_SIZE / 2,
         "half of the fifth record reached the file"
     );
 
-    let db = open(&fs, TolerateCorruptedTailRecords).expect("tolerated");
+    let db = open(fs, TolerateCorruptedTailRecords).expect("tolerated");
     assert_eq!(db.latest_sequence(), 4);
     for i in 5..8 {
         db.put(&WriteOptions::default(), &key(i), &value(i, VALUE_LEN))
             .expect("put");
     }
     assert_eq!(db.latest_sequence(), 7);
-    crash(db, &fs);
-    assert_eq!(logs(&fs).len(), 2, "the torn WAL is still there");
+    crash(db, fs);
+    assert_eq!(logs(fs).len(), 2, "the torn WAL is still there");
+}
 
+#[test]
+fn point_in_time_replays_a_later_wal_that_continues() {
+    let fs = MemFs::new();
+    torn_then_continued(&fs);
     // Point in time stops at WAL 1's torn record (sequence 5 would be next) and WAL 2 starts
     // at exactly 5: no hole, so it is replayed.
     let db = open(&fs, PointInTime).expect("open");
     assert_eq!(db.latest_sequence(), 7);
-    assert_state(&db, 8, &[0, 1, 2, 3, 5, 6, 7], VALUE_LEN);
-    assert_continues(&fs, PointInTime, db, 8, &[0, 1, 2, 3, 5, 6, 7]);
+    let present = [0, 1, 2, 3, 5, 6, 7];
+    assert_state(&db, 8, &present, VALUE_LEN);
+    assert_continues(&fs, PointInTime, db, 8, &present);
+}
+
+#[test]
+fn a_torn_tail_in_an_older_wal_under_the_other_modes() {
+    let present = [0, 1, 2, 3, 5, 6, 7];
+    for mode in [TolerateCorruptedTailRecords, SkipAnyCorruptedRecords] {
+        // The torn tail ends WAL 1; replay goes on with WAL 2.
+        let fs = MemFs::new();
+        torn_then_continued(&fs);
+        let db = open(&fs, mode).expect("open");
+        assert_eq!(db.latest_sequence(), 7, "{mode}");
+        assert_state(&db, 8, &present, VALUE_LEN);
+        assert_continues(&fs, mode, db, 8, &present);
+    }
+    let fs = MemFs::new();
+    torn_then_continued(&fs);
+    let msg = expect_corruption(open(&fs, AbsoluteConsistency), "torn older WAL");
+    assert!(
+        msg.contains("000001.log") && msg.contains("TruncatedRecord"),
+        "{msg}"
+    );
 }
 
 #[test]
