@@ -236,6 +236,10 @@ fn tolerate_fails_on_a_mid_file_checksum_mismatch() {
         "{msg}"
     );
     assert!(msg.contains("000001.log"), "names the file: {msg}");
+    assert!(
+        msg.contains("open with wal_recovery_mode point_in_time"),
+        "says what to do: {msg}"
+    );
     assert_eq!(fs.read(&wal).expect("read"), before, "open changed nothing");
 }
 

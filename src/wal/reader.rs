@@ -357,7 +357,9 @@ impl Reader {
 
     fn fail(&self, c: &Corruption) -> Error {
         Error::corruption(format!(
-            "WAL {} under recovery mode {}: {c}",
+            "WAL {} under recovery mode {}: {c}; nothing was changed. To recover the writes \
+             before the damage, open with wal_recovery_mode point_in_time (or \
+             skip_any_corrupted_records to also keep what follows it)",
             self.name, self.mode
         ))
     }
