@@ -365,7 +365,7 @@ fn torn_then_continued(fs: &MemFs) {
     fs.inject(Fault {
         kind: FaultKind::Append,
         nth: fs.count(FaultKind::Append) + 1,
-        errno: 5, // EIO
+        errno: libc::EIO,
         persistent: false,
         partial: true,
     });
