@@ -1,21 +1,22 @@
 //! Reads logical records back from a log file and applies a recovery mode to damage.
 //!
 //! Damage comes in two classes. *Tail* damage is what a crash leaves at the end of the last
-//! write: a truncated header, a record whose length runs past the end of the file, a zeroed
-//! tail, or a fragmented record with no LAST fragment. *Interior* damage is anything else: a
-//! checksum mismatch, a length that overruns its block mid-file, an unknown type, fragments out
-//! of order, or a record that is not a valid batch. What happens next is the mode's choice:
+//! write: a truncated header, a record whose length runs past the end of the file, a
+//! fragmented record with no LAST fragment, or zeros that run to the end of the file (space the
+//! file system extended but never filled), including zeros that start inside the last record.
+//! *Interior* damage is anything else: a checksum mismatch, a length that overruns its block
+//! mid-file, an unknown type, zeros followed by data, fragments out of order, or a record that
+//! is not a valid batch. What happens next is the mode's choice (RocksDB's semantics):
 //!
 //! | mode | tail damage | interior damage |
 //! |---|---|---|
 //! | `TolerateCorruptedTailRecords` | ends this file silently | `open` fails |
 //! | `AbsoluteConsistency` | `open` fails | `open` fails |
-//! | `PointInTime` | replay stops here | replay stops here |
-//! | `SkipAnyCorruptedRecords` | dropped, reading goes on | dropped, reading goes on |
+//! | `PointInTime` | replay stops here (reported) | replay stops here (reported) |
+//! | `SkipAnyCorruptedRecords` | ends this file silently | dropped (reported), reading goes on |
 //!
-//! A fragmented record cut off by the end of the file is silent in every mode but
-//! `AbsoluteConsistency`, as in RocksDB: the writer died between fragments, so the record was
-//! never acknowledged.
+//! Once [`Reader::read_record`] has returned `Ok(false)` or an error, it keeps returning
+//! `Ok(false)`: a reader that stopped for point-in-time recovery never resumes past the damage.
 
 use std::fmt;
 
@@ -34,15 +35,17 @@ pub enum CorruptionKind {
     TruncatedRecord,
     /// The file ends inside a fragmented record (FIRST/MIDDLE without LAST).
     PartialRecordAtEof,
-    /// The rest of the file is zeros (space the file system extended but never filled).
+    /// Zeros run from here (a header, or inside the last record) to the end of the file: space
+    /// the file system extended but never filled.
     ZeroedTail,
     /// The stored checksum does not match the fragment.
     ChecksumMismatch,
     /// A length that overruns its block before the end of the file.
     BadRecordLength,
-    /// A type byte that is not FULL/FIRST/MIDDLE/LAST, or zeros before the end of the file.
+    /// A type byte that is not FULL/FIRST/MIDDLE/LAST, or zeros followed by data.
     BadRecordType,
-    /// FIRST without LAST before the next record, or MIDDLE/LAST without FIRST.
+    /// FIRST without LAST before the next record, MIDDLE/LAST without FIRST, or the fragments
+    /// of a record read so far when damage interrupted it.
     FragmentOutOfOrder,
     /// A record that is not a valid write batch.
     BadBatch,
@@ -116,7 +119,17 @@ pub struct Reader {
     end: usize,
     /// The file offset of `backing[end]`.
     end_offset: u64,
+    /// The current block is the last one (the file has nothing after `backing[end]`).
     eof: bool,
+    /// Bytes read from the file past the current block while looking for the end of a zeroed
+    /// tail, not yet parsed: `ahead_zeros` zeros, then `ahead[ahead_pos..]`.
+    ahead_zeros: usize,
+    ahead: Vec<u8>,
+    ahead_pos: usize,
+    /// The file itself returned end-of-file.
+    file_eof: bool,
+    /// `read_record` returned the end (or an error): it returns `Ok(false)` from now on.
+    finished: bool,
     /// `PointInTime`: where replay stopped.
     stopped_at: Option<Corruption>,
     /// `SkipAnyCorruptedRecords`: what was dropped.
@@ -151,6 +164,11 @@ impl Reader {
             end: 0,
             end_offset: 0,
             eof: false,
+            ahead_zeros: 0,
+            ahead: Vec::new(),
+            ahead_pos: 0,
+            file_eof: false,
+            finished: false,
             stopped_at: None,
             skipped: Vec::new(),
             last_record_offset: 0,
@@ -158,9 +176,22 @@ impl Reader {
     }
 
     /// Reads the next logical record into `out`. Returns `Ok(false)` at the end of the file, or
-    /// where the mode says to stop; `Err` where the mode says damage fails recovery.
+    /// where the mode says to stop; `Err` where the mode says damage fails recovery, or when
+    /// reading the file fails. After either, every later call returns `Ok(false)`.
     pub fn read_record(&mut self, out: &mut Vec<u8>) -> Result<bool> {
         out.clear();
+        if self.finished {
+            return Ok(false);
+        }
+        let result = self.next_record(out);
+        if !matches!(result, Ok(true)) {
+            out.clear();
+            self.finished = true;
+        }
+        result
+    }
+
+    fn next_record(&mut self, out: &mut Vec<u8>) -> Result<bool> {
         let mut in_fragmented = false;
         let mut fragmented_offset = 0;
         loop {
@@ -219,6 +250,8 @@ impl Reader {
                 }
                 Physical::Eof => {
                     if in_fragmented {
+                        // The writer died between fragments: the record was never whole, so it
+                        // was never acknowledged. Silent except where the mode wants to know.
                         let c = self.corruption(
                             CorruptionKind::PartialRecordAtEof,
                             fragmented_offset,
@@ -226,17 +259,36 @@ impl Reader {
                             "the file ends inside a fragmented record",
                         );
                         out.clear();
-                        if self.mode == WalRecoveryMode::AbsoluteConsistency {
-                            return Err(self.fail(&c));
-                        }
+                        self.damage(c)?;
                     }
                     return Ok(false);
                 }
-                Physical::Damage(c) => {
-                    if in_fragmented {
-                        out.clear();
-                        in_fragmented = false;
+                Physical::Damage(mut c) => {
+                    if !in_fragmented {
+                        if self.damage(c)? == Flow::Stop {
+                            return Ok(false);
+                        }
+                        continue;
                     }
+                    // The record being assembled is lost with the damaged fragment.
+                    in_fragmented = false;
+                    let partial = out.len() as u64;
+                    out.clear();
+                    if c.kind.is_tail() {
+                        c.offset = fragmented_offset;
+                        c.bytes_dropped += partial;
+                        self.damage(c)?;
+                        return Ok(false);
+                    }
+                    if self.damage(c)? == Flow::Stop {
+                        return Ok(false);
+                    }
+                    let c = self.corruption(
+                        CorruptionKind::FragmentOutOfOrder,
+                        fragmented_offset,
+                        partial,
+                        "error in middle of record",
+                    );
                     if self.damage(c)? == Flow::Stop {
                         return Ok(false);
                     }
@@ -249,11 +301,20 @@ impl Reader {
     /// valid batch) or by the reader itself.
     pub fn damage(&mut self, c: Corruption) -> Result<Flow> {
         match self.mode {
-            WalRecoveryMode::TolerateCorruptedTailRecords if c.kind.is_tail() => Ok(Flow::Stop),
+            // Nothing follows tail damage, so these modes just end the file, silently (RocksDB
+            // reports a torn tail only in absolute-consistency and point-in-time recovery).
+            WalRecoveryMode::TolerateCorruptedTailRecords
+            | WalRecoveryMode::SkipAnyCorruptedRecords
+                if c.kind.is_tail() =>
+            {
+                Ok(Flow::Stop)
+            }
             WalRecoveryMode::TolerateCorruptedTailRecords
             | WalRecoveryMode::AbsoluteConsistency => Err(self.fail(&c)),
             WalRecoveryMode::PointInTime => {
-                self.stopped_at = Some(c);
+                if self.stopped_at.is_none() {
+                    self.stopped_at = Some(c);
+                }
                 Ok(Flow::Stop)
             }
             WalRecoveryMode::SkipAnyCorruptedRecords => {
@@ -296,7 +357,9 @@ impl Reader {
 
     fn fail(&self, c: &Corruption) -> Error {
         Error::corruption(format!(
-            "WAL {} under recovery mode {}: {c}",
+            "WAL {} under recovery mode {}: {c}; nothing was changed. To recover the writes \
+             before the damage, open with wal_recovery_mode point_in_time (or \
+             skip_any_corrupted_records to also keep what follows it)",
             self.name, self.mode
         ))
     }
@@ -338,8 +401,8 @@ impl Reader {
                 return self.zeros(offset);
             }
             if HEADER_SIZE + length > avail {
-                self.start = self.end;
                 if self.eof {
+                    self.start = self.end;
                     return Ok(Physical::Damage(self.corruption(
                         CorruptionKind::TruncatedRecord,
                         offset,
@@ -347,27 +410,24 @@ impl Reader {
                         format!("a {length}-byte record runs past the end of the file"),
                     )));
                 }
-                return Ok(Physical::Damage(self.corruption(
+                return self.damaged_fragment(
+                    self.end,
                     CorruptionKind::BadRecordLength,
-                    offset,
-                    avail as u64,
-                    format!("a {length}-byte record overruns its block"),
-                )));
+                    format!("bad record length: a {length}-byte record overruns its block"),
+                );
             }
             let record_end = self.start + HEADER_SIZE + length;
             let actual = record_crc(&self.backing[self.start + 6..record_end]);
             if actual != stored_crc {
                 // The length itself may be what is damaged, so nothing after it in this block
                 // can be trusted.
-                self.start = self.end;
-                return Ok(Physical::Damage(self.corruption(
+                return self.damaged_fragment(
+                    record_end,
                     CorruptionKind::ChecksumMismatch,
-                    offset,
-                    avail as u64,
                     format!(
                         "checksum mismatch: stored {stored_crc:#010x}, computed {actual:#010x}"
                     ),
-                )));
+                );
             }
             let payload_start = self.start + HEADER_SIZE;
             self.start = record_end;
@@ -381,49 +441,139 @@ impl Reader {
                 _ => Physical::Damage(self.corruption(
                     CorruptionKind::BadRecordType,
                     offset,
-                    (HEADER_SIZE + length) as u64,
+                    length as u64,
                     format!("unknown record type {type_byte}"),
                 )),
             });
         }
     }
 
-    /// Handles a zero header at `offset`: a zeroed tail if the rest of the file is zeros.
-    fn zeros(&mut self, offset: u64) -> Result<Physical> {
-        let mut dropped = 0u64;
-        loop {
-            let rest = &self.backing[self.start..self.end];
-            if rest.iter().any(|&b| b != 0) {
-                self.start = self.end;
-                return Ok(Physical::Damage(self.corruption(
-                    CorruptionKind::BadRecordType,
-                    offset,
-                    dropped + rest.len() as u64,
-                    "zeroed bytes in the middle of the file",
-                )));
-            }
-            dropped += rest.len() as u64;
-            self.start = self.end;
-            if self.eof {
-                return Ok(Physical::Damage(self.corruption(
-                    CorruptionKind::ZeroedTail,
-                    offset,
-                    dropped,
-                    "the file ends in zeros",
-                )));
-            }
-            self.fill_block()?;
+    /// The fragment at `self.start`, which extends to `backing[fragment_end]`, is damaged. If
+    /// it ends in zeros that run to the end of the file, a crash cut it (the file system
+    /// extended the file but never wrote the data): a zeroed tail. Otherwise it is `kind`, and
+    /// the rest of the block is dropped with it.
+    fn damaged_fragment(
+        &mut self,
+        fragment_end: usize,
+        kind: CorruptionKind,
+        detail: String,
+    ) -> Result<Physical> {
+        let offset = self.offset_of(self.start);
+        if self.backing[fragment_end - 1] == 0 && self.zeros_to_eof(fragment_end)? {
+            let dropped = self.drop_to_eof();
+            return Ok(Physical::Damage(self.corruption(
+                CorruptionKind::ZeroedTail,
+                offset,
+                dropped,
+                format!("the file ends in zeros from inside this record ({detail})"),
+            )));
         }
+        let dropped = (self.end - self.start) as u64;
+        self.start = self.end;
+        Ok(Physical::Damage(
+            self.corruption(kind, offset, dropped, detail),
+        ))
+    }
+
+    /// Handles a zero header at `offset`: a zeroed tail if the rest of the file is zeros;
+    /// otherwise damage, and the rest of this block is dropped (the next block is read again
+    /// from its start, so records there survive in skip-any mode).
+    fn zeros(&mut self, offset: u64) -> Result<Physical> {
+        if self.zeros_to_eof(self.start)? {
+            let dropped = self.drop_to_eof();
+            return Ok(Physical::Damage(self.corruption(
+                CorruptionKind::ZeroedTail,
+                offset,
+                dropped,
+                "the file ends in zeros",
+            )));
+        }
+        let dropped = (self.end - self.start) as u64;
+        self.start = self.end;
+        Ok(Physical::Damage(self.corruption(
+            CorruptionKind::BadRecordType,
+            offset,
+            dropped,
+            "zeroed bytes followed by data",
+        )))
+    }
+
+    /// True if `backing[from..end]` and everything after it in the file are zeros. Reads ahead
+    /// without consuming: what it reads is parsed later if it turns out not to be zeros.
+    fn zeros_to_eof(&mut self, from: usize) -> Result<bool> {
+        if !is_zero(&self.backing[from..self.end]) {
+            return Ok(false);
+        }
+        if self.eof {
+            return Ok(true);
+        }
+        if !is_zero(&self.ahead[self.ahead_pos..]) {
+            return Ok(false);
+        }
+        self.ahead_zeros += self.ahead.len() - self.ahead_pos;
+        self.ahead.clear();
+        self.ahead_pos = 0;
+        let mut chunk = vec![0u8; BLOCK_SIZE];
+        while !self.file_eof {
+            let n = self.read_file(&mut chunk)?;
+            if n == 0 {
+                self.file_eof = true;
+                break;
+            }
+            if !is_zero(&chunk[..n]) {
+                self.ahead.extend_from_slice(&chunk[..n]);
+                return Ok(false);
+            }
+            self.ahead_zeros += n;
+        }
+        Ok(true)
+    }
+
+    /// Consumes the rest of the file (after [`zeros_to_eof`](Self::zeros_to_eof) said it is
+    /// all zeros); returns how many bytes that was.
+    fn drop_to_eof(&mut self) -> u64 {
+        let ahead = self.ahead_zeros + self.ahead.len() - self.ahead_pos;
+        self.end_offset += ahead as u64;
+        self.ahead_zeros = 0;
+        self.ahead.clear();
+        self.ahead_pos = 0;
+        let dropped = (self.end - self.start + ahead) as u64;
+        self.start = self.end;
+        self.eof = true;
+        dropped
+    }
+
+    fn read_file(&mut self, buf: &mut [u8]) -> Result<usize> {
+        self.file
+            .read(buf)
+            .map_err(|e| Error::io(format!("reading WAL {}", self.name), e))
     }
 
     fn fill_block(&mut self) -> Result<()> {
         self.start = 0;
         self.end = 0;
         while self.end < BLOCK_SIZE {
-            let n = self
-                .file
-                .read(&mut self.backing[self.end..])
-                .map_err(|e| Error::io(format!("reading WAL {}", self.name), e))?;
+            let n = if self.ahead_zeros > 0 {
+                let n = self.ahead_zeros.min(BLOCK_SIZE - self.end);
+                self.backing[self.end..self.end + n].fill(0);
+                self.ahead_zeros -= n;
+                n
+            } else if self.ahead_pos < self.ahead.len() {
+                let n = (self.ahead.len() - self.ahead_pos).min(BLOCK_SIZE - self.end);
+                self.backing[self.end..self.end + n]
+                    .copy_from_slice(&self.ahead[self.ahead_pos..self.ahead_pos + n]);
+                self.ahead_pos += n;
+                n
+            } else if self.file_eof {
+                0
+            } else {
+                let mut backing = std::mem::take(&mut self.backing);
+                let n = self.read_file(&mut backing[self.end..]);
+                self.backing = backing;
+                let n = n?;
+                self.file_eof = n == 0;
+                n
+            };
             if n == 0 {
                 break;
             }
@@ -435,6 +585,13 @@ impl Reader {
         }
         Ok(())
     }
+}
+
+/// True if every byte of `s` is zero. ORs whole chunks (which vectorizes) and stops at the
+/// first chunk that is not zero: a damaged tail is scanned at memory speed.
+fn is_zero(s: &[u8]) -> bool {
+    s.chunks(4096)
+        .all(|c| c.iter().fold(0u8, |acc, &b| acc | b) == 0)
 }
 
 fn unreachable_zero() {

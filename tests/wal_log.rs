@@ -1,0 +1,959 @@
+//! The log format, case by case: a port of LevelDB's `db/log_test.cc` to groupkv's WAL reader
+//! and writer, extended to RocksDB's four recovery modes.
+//!
+//! LevelDB's reader reports damage to a callback and keeps reading; in groupkv that is
+//! `SkipAnyCorruptedRecords` (whose [`Reader::skipped`] plays the callback). Each damage case
+//! therefore checks LevelDB's records and dropped-byte count under that mode, then what the
+//! other three modes do with the same bytes (see [`assert_damage`]).
+
+// Test data: byte patterns and small lengths, narrowed on purpose.
+#![allow(clippy::cast_possible_truncation)]
+
+use std::io;
+use std::sync::{Arc, Mutex};
+
+use groupkv::fs::{SequentialFile, WritableFile};
+use groupkv::wal::format::{mask, record_crc, RecordType, BLOCK_SIZE, HEADER_SIZE};
+use groupkv::wal::{Corruption, CorruptionKind, Reader, Writer};
+use groupkv::{Error, WalRecoveryMode};
+
+use WalRecoveryMode::{
+    AbsoluteConsistency, PointInTime, SkipAnyCorruptedRecords, TolerateCorruptedTailRecords,
+};
+
+// ---------------------------------------------------------------------------------------------
+// Harness: a Vec-backed file pair, a writer, and a reader that collects everything it saw.
+
+#[derive(Clone, Default)]
+struct Dest(Arc<Mutex<Vec<u8>>>);
+
+impl WritableFile for Dest {
+    fn append(&mut self, data: &[u8]) -> io::Result<()> {
+        self.0.lock().expect("dest lock").extend_from_slice(data);
+        Ok(())
+    }
+    fn sync(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Serves `data` in reads of whatever size the reader asks for; optionally fails one read.
+struct Source {
+    data: Vec<u8>,
+    pos: usize,
+    /// The read (0-based) that fails with EIO.
+    fail_read: Option<usize>,
+    reads: usize,
+    /// Return at most this many bytes per read (a file system may return short reads).
+    max_read: usize,
+}
+
+impl SequentialFile for Source {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let this = self.reads;
+        self.reads += 1;
+        if self.fail_read == Some(this) {
+            return Err(io::Error::from_raw_os_error(libc::EIO));
+        }
+        let n = buf.len().min(self.data.len() - self.pos).min(self.max_read);
+        buf[..n].copy_from_slice(&self.data[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
+    }
+}
+
+struct Log {
+    dest: Dest,
+    writer: Writer,
+}
+
+impl Log {
+    fn new() -> Self {
+        let dest = Dest::default();
+        let writer = Writer::new(Box::new(dest.clone()));
+        Log { dest, writer }
+    }
+
+    fn write(&mut self, record: &[u8]) {
+        let before = self.written();
+        let n = self.writer.add_record(&[record]).expect("append to a Vec");
+        assert_eq!(
+            self.written(),
+            before + n,
+            "add_record reports what it wrote"
+        );
+    }
+
+    fn written(&self) -> usize {
+        self.dest.0.lock().expect("dest lock").len()
+    }
+
+    fn bytes(&self) -> Vec<u8> {
+        self.dest.0.lock().expect("dest lock").clone()
+    }
+}
+
+/// Everything one reader produced before it stopped.
+#[derive(Debug)]
+struct Outcome {
+    records: Vec<Vec<u8>>,
+    /// `Err` if `read_record` failed (the mode rejected the damage, or I/O failed).
+    end: Result<(), Error>,
+    stopped_at: Option<Corruption>,
+    skipped: Vec<Corruption>,
+}
+
+impl Outcome {
+    fn dropped(&self) -> u64 {
+        self.skipped.iter().map(|c| c.bytes_dropped).sum()
+    }
+    fn skipped_kinds(&self) -> Vec<CorruptionKind> {
+        self.skipped.iter().map(|c| c.kind).collect()
+    }
+}
+
+fn read_source(source: Source, mode: WalRecoveryMode) -> Outcome {
+    let mut reader = Reader::new(Box::new(source), "test.log", mode);
+    let mut records = Vec::new();
+    let mut buf = Vec::new();
+    let end = loop {
+        match reader.read_record(&mut buf) {
+            Ok(true) => records.push(buf.clone()),
+            Ok(false) => break Ok(()),
+            Err(e) => break Err(e),
+        }
+        assert!(records.len() <= 1_000_000, "reader does not terminate");
+    };
+    // Reading again after the end keeps returning the end, never a record.
+    if end.is_ok() {
+        assert!(!reader.read_record(&mut buf).expect("read at EOF again"));
+    }
+    Outcome {
+        records,
+        end,
+        stopped_at: reader.stopped_at().cloned(),
+        skipped: reader.skipped().to_vec(),
+    }
+}
+
+fn read(bytes: &[u8], mode: WalRecoveryMode) -> Outcome {
+    read_source(
+        Source {
+            data: bytes.to_vec(),
+            pos: 0,
+            fail_read: None,
+            reads: 0,
+            max_read: usize::MAX,
+        },
+        mode,
+    )
+}
+
+/// Reads `bytes` under every mode and checks that each returns exactly `records`, cleanly, with
+/// nothing reported.
+fn assert_clean(bytes: &[u8], records: &[Vec<u8>]) {
+    for mode in WalRecoveryMode::ALL {
+        let o = read(bytes, mode);
+        assert!(o.end.is_ok(), "{mode}: {:?}", o.end);
+        assert_eq!(o.records.len(), records.len(), "{mode}: record count");
+        assert!(o.records == records, "{mode}: records differ");
+        assert_eq!(o.stopped_at, None, "{mode}");
+        assert!(o.skipped.is_empty(), "{mode}: {:?}", o.skipped);
+    }
+}
+
+/// The damage in `bytes` is of `kind`, preceded by the records `before`. Checks all four
+/// modes against RocksDB's semantics:
+///
+/// * tolerate: tail damage ends the file silently; other damage fails with `Corruption`;
+/// * absolute: any damage fails with `Corruption` (after returning `before`);
+/// * point in time: returns `before`, then stops and reports `kind`;
+/// * skip any: returns `skip_records` and reports `skip_kinds` (tail damage is not reported,
+///   as in LevelDB and RocksDB: nothing follows it).
+///
+/// Returns the skip-any outcome for further checks (LevelDB's dropped bytes).
+fn assert_damage(
+    bytes: &[u8],
+    before: &[Vec<u8>],
+    kind: CorruptionKind,
+    skip_records: &[Vec<u8>],
+    skip_kinds: &[CorruptionKind],
+) -> Outcome {
+    let fails = |o: &Outcome, mode: WalRecoveryMode| match &o.end {
+        Err(Error::Corruption { message }) => {
+            assert!(
+                message.contains(&format!("{kind:?}")),
+                "{mode}: error names the damage: {message}"
+            );
+            assert!(message.contains(mode.name()), "{mode}: names the mode");
+        }
+        other => panic!("{mode}: expected a Corruption error for {kind:?}, got {other:?}"),
+    };
+
+    let o = read(bytes, TolerateCorruptedTailRecords);
+    assert!(o.records == before, "tolerate: records before the damage");
+    if kind.is_tail() {
+        assert!(
+            o.end.is_ok(),
+            "tolerate: tail damage is silent: {:?}",
+            o.end
+        );
+    } else {
+        fails(&o, TolerateCorruptedTailRecords);
+    }
+
+    let o = read(bytes, AbsoluteConsistency);
+    assert!(o.records == before, "absolute: records before the damage");
+    fails(&o, AbsoluteConsistency);
+
+    let o = read(bytes, PointInTime);
+    assert!(
+        o.records == before,
+        "point_in_time: records before the damage"
+    );
+    assert!(o.end.is_ok(), "point_in_time: {:?}", o.end);
+    assert_eq!(o.stopped_at.as_ref().map(|c| c.kind), Some(kind));
+
+    let o = read(bytes, SkipAnyCorruptedRecords);
+    assert!(o.end.is_ok(), "skip: {:?}", o.end);
+    assert_eq!(o.records.len(), skip_records.len(), "skip: record count");
+    assert!(o.records == skip_records, "skip: records");
+    assert_eq!(o.skipped_kinds(), skip_kinds, "skip: reported damage");
+    assert_eq!(o.stopped_at, None);
+    o
+}
+
+fn big_string(partial: &str, n: usize) -> Vec<u8> {
+    partial.bytes().cycle().take(n).collect()
+}
+
+fn number_string(n: usize) -> Vec<u8> {
+    format!("{n}.").into_bytes()
+}
+
+/// LevelDB's `Random::Skewed`-style generator: lengths up to 2^17, skewed towards short.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        // xorshift64*
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+    fn uniform(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+    fn skewed(&mut self, max_log: u64) -> usize {
+        let bits = self.uniform(max_log + 1);
+        self.uniform(1 << bits) as usize
+    }
+}
+
+fn random_skewed_string(i: usize, rng: &mut Rng) -> Vec<u8> {
+    let n = rng.skewed(17);
+    let s = number_string(i);
+    s.iter().copied().cycle().take(n).collect()
+}
+
+/// Recomputes the checksum of the fragment whose header is at `at` with payload `len`.
+fn fix_checksum(bytes: &mut [u8], at: usize, len: usize) {
+    let crc = record_crc(&bytes[at + 6..at + HEADER_SIZE + len]);
+    bytes[at..at + 4].copy_from_slice(&crc.to_le_bytes());
+}
+
+fn v(s: &str) -> Vec<u8> {
+    s.as_bytes().to_vec()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Well-formed logs.
+
+#[test]
+fn empty() {
+    let log = Log::new();
+    assert_eq!(log.written(), 0);
+    assert_clean(&log.bytes(), &[]);
+}
+
+#[test]
+fn read_write() {
+    let mut log = Log::new();
+    for r in ["foo", "bar", "", "xxxx"] {
+        log.write(r.as_bytes());
+    }
+    // Four FULL records: header + payload each, nothing else.
+    assert_eq!(log.written(), 4 * HEADER_SIZE + 3 + 3 + 4);
+    assert_clean(&log.bytes(), &[v("foo"), v("bar"), v(""), v("xxxx")]);
+}
+
+#[test]
+fn header_layout_is_leveldbs() {
+    let mut log = Log::new();
+    log.write(b"foo");
+    let b = log.bytes();
+    assert_eq!(b.len(), HEADER_SIZE + 3);
+    // length (2 bytes LE), type, payload
+    assert_eq!(&b[4..6], &3u16.to_le_bytes());
+    assert_eq!(b[6], RecordType::Full as u8);
+    assert_eq!(&b[7..], b"foo");
+    // masked CRC-32 (crc32fast, i.e. the IEEE polynomial) of type byte + payload
+    let crc = mask(crc32fast::hash(&[1, b'f', b'o', b'o']));
+    assert_eq!(&b[..4], &crc.to_le_bytes());
+}
+
+#[test]
+fn many_blocks() {
+    let mut log = Log::new();
+    let n = 100_000;
+    for i in 0..n {
+        log.write(&number_string(i));
+    }
+    assert!(log.written() > 20 * BLOCK_SIZE);
+    let expected: Vec<Vec<u8>> = (0..n).map(number_string).collect();
+    let o = read(&log.bytes(), AbsoluteConsistency);
+    assert!(o.end.is_ok(), "{:?}", o.end);
+    assert!(o.records == expected);
+}
+
+#[test]
+fn fragmentation() {
+    let mut log = Log::new();
+    let records = vec![
+        v("small"),
+        big_string("medium", 50_000),
+        big_string("large", 100_000),
+    ];
+    for r in &records {
+        log.write(r);
+    }
+    let b = log.bytes();
+    // "small" is FULL; "medium" starts right after it as FIRST and ends in block 1 as LAST.
+    assert_eq!(b[6], RecordType::Full as u8);
+    assert_eq!(b[HEADER_SIZE + 5 + 6], RecordType::First as u8);
+    assert_eq!(b[BLOCK_SIZE + 6], RecordType::Last as u8);
+    // 100,000 bytes need at least four fragments: FIRST, MIDDLE, MIDDLE, LAST.
+    let middles = (0..b.len() / BLOCK_SIZE + 1)
+        .filter(|i| b.get(i * BLOCK_SIZE + 6) == Some(&(RecordType::Middle as u8)))
+        .count();
+    assert_eq!(middles, 2);
+    assert_clean(&b, &records);
+}
+
+#[test]
+fn marginal_trailer() {
+    // A trailer exactly the size of a header: an empty record fits in it.
+    let n = BLOCK_SIZE - 2 * HEADER_SIZE;
+    let mut log = Log::new();
+    log.write(&big_string("foo", n));
+    assert_eq!(log.written(), BLOCK_SIZE - HEADER_SIZE);
+    log.write(b"");
+    assert_eq!(
+        log.written(),
+        BLOCK_SIZE,
+        "the empty record fills the block"
+    );
+    log.write(b"bar");
+    assert_clean(&log.bytes(), &[big_string("foo", n), v(""), v("bar")]);
+}
+
+#[test]
+fn marginal_trailer_2() {
+    // A trailer exactly the size of a header, and a non-empty record after it: an empty FIRST
+    // fragment in the trailer, the payload in a LAST fragment in the next block.
+    let n = BLOCK_SIZE - 2 * HEADER_SIZE;
+    let mut log = Log::new();
+    log.write(&big_string("foo", n));
+    log.write(b"bar");
+    let b = log.bytes();
+    assert_eq!(b[BLOCK_SIZE - HEADER_SIZE + 6], RecordType::First as u8);
+    assert_eq!(&b[BLOCK_SIZE - HEADER_SIZE + 4..BLOCK_SIZE - 1], &[0, 0]);
+    assert_eq!(b[BLOCK_SIZE + 6], RecordType::Last as u8);
+    assert_clean(&b, &[big_string("foo", n), v("bar")]);
+}
+
+#[test]
+fn short_trailer() {
+    // A trailer shorter than a header: zero padding, then the next block.
+    let n = BLOCK_SIZE - 2 * HEADER_SIZE + 4;
+    let mut log = Log::new();
+    log.write(&big_string("foo", n));
+    assert_eq!(log.written(), BLOCK_SIZE - HEADER_SIZE + 4);
+    log.write(b"");
+    log.write(b"bar");
+    let b = log.bytes();
+    assert_eq!(&b[BLOCK_SIZE - 3..BLOCK_SIZE], &[0, 0, 0], "zero padding");
+    assert_eq!(b.len(), BLOCK_SIZE + 2 * HEADER_SIZE + 3);
+    assert_clean(&b, &[big_string("foo", n), v(""), v("bar")]);
+}
+
+#[test]
+fn every_trailer_size() {
+    // For each possible amount of room left in a block (0..=8 bytes), a record after it.
+    for left in 0..=HEADER_SIZE + 1 {
+        let n = BLOCK_SIZE - HEADER_SIZE - left;
+        let mut log = Log::new();
+        log.write(&big_string("x", n));
+        assert_eq!(log.written(), BLOCK_SIZE - left);
+        log.write(b"next");
+        log.write(b"");
+        assert_clean(&log.bytes(), &[big_string("x", n), v("next"), v("")]);
+    }
+}
+
+#[test]
+fn aligned_eof() {
+    let n = BLOCK_SIZE - 2 * HEADER_SIZE + 4;
+    let mut log = Log::new();
+    log.write(&big_string("foo", n));
+    assert_eq!(log.written(), BLOCK_SIZE - HEADER_SIZE + 4);
+    assert_clean(&log.bytes(), &[big_string("foo", n)]);
+}
+
+#[test]
+fn exact_block_multiple() {
+    // A file that ends exactly on a block boundary, in the middle of nothing.
+    let mut log = Log::new();
+    log.write(&big_string("a", 2 * BLOCK_SIZE - 2 * HEADER_SIZE));
+    assert_eq!(log.written(), 2 * BLOCK_SIZE);
+    assert_clean(
+        &log.bytes(),
+        &[big_string("a", 2 * BLOCK_SIZE - 2 * HEADER_SIZE)],
+    );
+}
+
+#[test]
+fn record_from_several_parts() {
+    // add_record frames the concatenation of its parts (a group's header and batch bodies).
+    let mut a = Log::new();
+    let big = big_string("part", 70_000);
+    a.writer
+        .add_record(&[b"", b"head", &big, b"", b"tail"])
+        .expect("append");
+    let mut b = Log::new();
+    let mut joined = b"head".to_vec();
+    joined.extend_from_slice(&big);
+    joined.extend_from_slice(b"tail");
+    b.write(&joined);
+    assert_eq!(a.bytes(), b.bytes());
+    assert_clean(&a.bytes(), &[joined]);
+}
+
+#[test]
+fn writer_counts_its_bytes() {
+    let mut log = Log::new();
+    log.write(&big_string("z", 100_000));
+    log.write(b"q");
+    assert_eq!(log.writer.size(), log.written() as u64);
+}
+
+#[test]
+fn open_for_append_starts_a_new_file() {
+    // LevelDB can reopen a log for appending. groupkv never appends to an existing WAL (each
+    // open starts a new one), so the check that applies is that two writers on two files
+    // produce independent, readable logs, each starting at block offset 0.
+    let mut first = Log::new();
+    first.write(&big_string("hello", BLOCK_SIZE - 10));
+    let mut second = Log::new();
+    second.write(b"world");
+    assert_eq!(second.bytes()[6], RecordType::Full as u8);
+    assert_clean(&first.bytes(), &[big_string("hello", BLOCK_SIZE - 10)]);
+    assert_clean(&second.bytes(), &[v("world")]);
+}
+
+#[test]
+fn random_read() {
+    let n = 500;
+    let mut log = Log::new();
+    let mut rng = Rng(301);
+    let records: Vec<Vec<u8>> = (0..n).map(|i| random_skewed_string(i, &mut rng)).collect();
+    for r in &records {
+        log.write(r);
+    }
+    assert!(log.written() > 3 * BLOCK_SIZE, "spans several blocks");
+    assert_clean(&log.bytes(), &records);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The error paths.
+
+#[test]
+fn read_error_fails_in_every_mode() {
+    // LevelDB reports a failed read as a dropped block and stops. A read error is not damage
+    // in the file, so groupkv fails in every mode (RocksDB fails open on an IOError, PR 6963).
+    let mut log = Log::new();
+    log.write(b"foo");
+    log.write(&big_string("bar", 2 * BLOCK_SIZE));
+    for mode in WalRecoveryMode::ALL {
+        for fail_read in [0, 1, 2] {
+            let o = read_source(
+                Source {
+                    data: log.bytes(),
+                    pos: 0,
+                    fail_read: Some(fail_read),
+                    reads: 0,
+                    max_read: usize::MAX,
+                },
+                mode,
+            );
+            match &o.end {
+                Err(Error::Io { context, source }) => {
+                    assert!(context.contains("test.log"), "{context}");
+                    assert_eq!(source.raw_os_error(), Some(libc::EIO));
+                }
+                other => panic!("{mode}: expected an I/O error, got {other:?}"),
+            }
+            // Nothing after the failed read is returned.
+            assert!(o.records.len() <= usize::from(fail_read > 0));
+        }
+    }
+}
+
+#[test]
+fn bad_record_type() {
+    let mut log = Log::new();
+    log.write(b"foo");
+    let mut b = log.bytes();
+    b[6] += 100;
+    fix_checksum(&mut b, 0, 3);
+    let o = assert_damage(
+        &b,
+        &[],
+        CorruptionKind::BadRecordType,
+        &[],
+        &[CorruptionKind::BadRecordType],
+    );
+    assert_eq!(o.dropped(), 3, "LevelDB drops the payload");
+    assert!(o.skipped[0].detail.contains("unknown record type"));
+}
+
+#[test]
+fn bad_record_type_then_good_record() {
+    let mut log = Log::new();
+    log.write(b"foo");
+    log.write(b"bar");
+    let mut b = log.bytes();
+    b[6] = 0x7f;
+    fix_checksum(&mut b, 0, 3);
+    let o = assert_damage(
+        &b,
+        &[],
+        CorruptionKind::BadRecordType,
+        &[v("bar")],
+        &[CorruptionKind::BadRecordType],
+    );
+    assert_eq!(o.skipped[0].offset, 0);
+}
+
+#[test]
+fn truncated_trailing_record_is_ignored() {
+    let mut log = Log::new();
+    log.write(b"foo");
+    let mut b = log.bytes();
+    b.truncate(b.len() - 4); // all of the payload and a header byte
+    let o = assert_damage(&b, &[], CorruptionKind::TruncatedHeader, &[], &[]);
+    assert_eq!(
+        o.dropped(),
+        0,
+        "LevelDB: a truncated last record is not an error"
+    );
+}
+
+#[test]
+fn truncated_header_after_good_records() {
+    let mut log = Log::new();
+    log.write(b"one");
+    log.write(b"two");
+    let mut b = log.bytes();
+    b.truncate(b.len() - 5); // 5 of "two"'s 10 bytes remain: a partial header
+    let o = assert_damage(
+        &b,
+        &[v("one")],
+        CorruptionKind::TruncatedHeader,
+        &[v("one")],
+        &[],
+    );
+    assert_eq!(o.dropped(), 0);
+    let pit = read(&b, PointInTime);
+    let c = pit
+        .stopped_at
+        .expect("point in time reports the torn header");
+    assert_eq!(c.offset, (HEADER_SIZE + 3) as u64);
+    assert_eq!(c.bytes_dropped, 5);
+}
+
+#[test]
+fn bad_length() {
+    let payload = BLOCK_SIZE - HEADER_SIZE;
+    let mut log = Log::new();
+    log.write(&big_string("bar", payload));
+    log.write(b"foo");
+    let mut b = log.bytes();
+    b[4] += 1; // the length's low byte: the record now overruns its block
+    let o = assert_damage(
+        &b,
+        &[],
+        CorruptionKind::BadRecordLength,
+        &[v("foo")],
+        &[CorruptionKind::BadRecordLength],
+    );
+    assert_eq!(o.dropped(), BLOCK_SIZE as u64, "LevelDB drops the block");
+}
+
+#[test]
+fn bad_length_at_end_is_ignored() {
+    let mut log = Log::new();
+    log.write(b"foo");
+    let mut b = log.bytes();
+    b.truncate(b.len() - 1);
+    let o = assert_damage(&b, &[], CorruptionKind::TruncatedRecord, &[], &[]);
+    assert_eq!(o.dropped(), 0);
+    let pit = read(&b, PointInTime).stopped_at.expect("reported");
+    assert_eq!((pit.offset, pit.bytes_dropped), (0, 9));
+}
+
+#[test]
+fn checksum_mismatch() {
+    let mut log = Log::new();
+    log.write(b"foo");
+    let mut b = log.bytes();
+    b[0] = b[0].wrapping_add(10);
+    let o = assert_damage(
+        &b,
+        &[],
+        CorruptionKind::ChecksumMismatch,
+        &[],
+        &[CorruptionKind::ChecksumMismatch],
+    );
+    assert_eq!(o.dropped(), 10);
+    assert!(o.skipped[0].detail.contains("checksum mismatch"));
+}
+
+#[test]
+fn checksum_mismatch_in_payload_mid_file() {
+    // A flipped payload bit in block 0: the rest of block 0 is dropped, block 1 is read.
+    let mut log = Log::new();
+    log.write(b"first");
+    log.write(&big_string("spans", BLOCK_SIZE));
+    log.write(b"after");
+    let mut b = log.bytes();
+    b[HEADER_SIZE + 2] ^= 0x10;
+    // Skip-any: "first" and the FIRST fragment of the big record are gone with block 0, so the
+    // LAST fragment in block 1 has no start; "after" survives.
+    let o = assert_damage(
+        &b,
+        &[],
+        CorruptionKind::ChecksumMismatch,
+        &[v("after")],
+        &[
+            CorruptionKind::ChecksumMismatch,
+            CorruptionKind::FragmentOutOfOrder,
+        ],
+    );
+    assert_eq!(o.skipped[0].bytes_dropped, BLOCK_SIZE as u64);
+}
+
+#[test]
+fn unexpected_middle_type() {
+    let mut log = Log::new();
+    log.write(b"foo");
+    let mut b = log.bytes();
+    b[6] = RecordType::Middle as u8;
+    fix_checksum(&mut b, 0, 3);
+    let o = assert_damage(
+        &b,
+        &[],
+        CorruptionKind::FragmentOutOfOrder,
+        &[],
+        &[CorruptionKind::FragmentOutOfOrder],
+    );
+    assert_eq!(o.dropped(), 3);
+    assert!(o.skipped[0].detail.contains("missing start"));
+}
+
+#[test]
+fn unexpected_last_type() {
+    let mut log = Log::new();
+    log.write(b"foo");
+    let mut b = log.bytes();
+    b[6] = RecordType::Last as u8;
+    fix_checksum(&mut b, 0, 3);
+    let o = assert_damage(
+        &b,
+        &[],
+        CorruptionKind::FragmentOutOfOrder,
+        &[],
+        &[CorruptionKind::FragmentOutOfOrder],
+    );
+    assert_eq!(o.dropped(), 3);
+    assert!(o.skipped[0].detail.contains("missing start"));
+}
+
+#[test]
+fn unexpected_full_type() {
+    // FIRST("foo") then FULL("bar"): the partial "foo" is dropped, "bar" is kept.
+    let mut log = Log::new();
+    log.write(b"foo");
+    log.write(b"bar");
+    let mut b = log.bytes();
+    b[6] = RecordType::First as u8;
+    fix_checksum(&mut b, 0, 3);
+    let o = assert_damage(
+        &b,
+        &[],
+        CorruptionKind::FragmentOutOfOrder,
+        &[v("bar")],
+        &[CorruptionKind::FragmentOutOfOrder],
+    );
+    assert_eq!(o.dropped(), 3);
+    assert!(o.skipped[0].detail.contains("partial record without end"));
+}
+
+#[test]
+fn unexpected_first_type() {
+    let big = big_string("bar", 100_000);
+    let mut log = Log::new();
+    log.write(b"foo");
+    log.write(&big);
+    let mut b = log.bytes();
+    b[6] = RecordType::First as u8;
+    fix_checksum(&mut b, 0, 3);
+    let o = assert_damage(
+        &b,
+        &[],
+        CorruptionKind::FragmentOutOfOrder,
+        &[big],
+        &[CorruptionKind::FragmentOutOfOrder],
+    );
+    assert_eq!(o.dropped(), 3);
+    assert!(o.skipped[0].detail.contains("partial record without end"));
+}
+
+#[test]
+fn missing_last_is_ignored() {
+    let mut log = Log::new();
+    log.write(&big_string("bar", BLOCK_SIZE));
+    let mut b = log.bytes();
+    // Remove the LAST fragment, header included: the file ends after FIRST.
+    b.truncate(b.len() - 14);
+    assert_eq!(b.len(), BLOCK_SIZE);
+    let o = assert_damage(&b, &[], CorruptionKind::PartialRecordAtEof, &[], &[]);
+    assert_eq!(o.dropped(), 0);
+    let pit = read(&b, PointInTime).stopped_at.expect("reported");
+    assert_eq!(
+        (pit.offset, pit.bytes_dropped),
+        (0, (BLOCK_SIZE - HEADER_SIZE) as u64)
+    );
+}
+
+#[test]
+fn partial_last_is_ignored() {
+    let mut log = Log::new();
+    log.write(&big_string("bar", BLOCK_SIZE));
+    let mut b = log.bytes();
+    // The LAST fragment loses its final byte: its length now runs past the end of the file.
+    b.truncate(b.len() - 1);
+    let o = assert_damage(&b, &[], CorruptionKind::TruncatedRecord, &[], &[]);
+    assert_eq!(o.dropped(), 0);
+}
+
+#[test]
+fn missing_middle_is_ignored_at_eof() {
+    // FIRST and one MIDDLE survive; the file ends on a block boundary.
+    let mut log = Log::new();
+    log.write(b"before");
+    log.write(&big_string("m", 3 * BLOCK_SIZE));
+    let mut b = log.bytes();
+    b.truncate(2 * BLOCK_SIZE);
+    assert_damage(
+        &b,
+        &[v("before")],
+        CorruptionKind::PartialRecordAtEof,
+        &[v("before")],
+        &[],
+    );
+}
+
+#[test]
+fn error_joins_records() {
+    // Two fragmented records, first(R1) last(R1) first(R2) last(R2), where the middle two
+    // fragments disappear: first(R1) and last(R2) must never be joined into a record.
+    let mut log = Log::new();
+    log.write(&big_string("foo", BLOCK_SIZE));
+    log.write(&big_string("bar", BLOCK_SIZE));
+    log.write(b"correct");
+    let mut b = log.bytes();
+    for byte in &mut b[BLOCK_SIZE..2 * BLOCK_SIZE] {
+        *byte = b'x';
+    }
+    let o = assert_damage(
+        &b,
+        &[],
+        CorruptionKind::ChecksumMismatch,
+        &[v("correct")],
+        &[
+            CorruptionKind::ChecksumMismatch,
+            CorruptionKind::FragmentOutOfOrder,
+            CorruptionKind::FragmentOutOfOrder,
+        ],
+    );
+    let dropped = o.dropped() as usize;
+    assert!(
+        (2 * BLOCK_SIZE..=2 * BLOCK_SIZE + 100).contains(&dropped),
+        "dropped {dropped}"
+    );
+}
+
+#[test]
+fn zeros_in_the_middle_are_damage() {
+    // A zeroed region followed by real records is lost data, not preallocated space.
+    let mut log = Log::new();
+    log.write(b"one");
+    log.write(&big_string("two", BLOCK_SIZE));
+    log.write(b"three");
+    let mut b = log.bytes();
+    for byte in &mut b[HEADER_SIZE + 3..BLOCK_SIZE] {
+        *byte = 0;
+    }
+    // Skip-any: the zeros of block 0 go, the orphaned LAST fragment of "two" goes, "three"
+    // (in block 1) is kept.
+    assert_damage(
+        &b,
+        &[v("one")],
+        CorruptionKind::BadRecordType,
+        &[v("one"), v("three")],
+        &[
+            CorruptionKind::BadRecordType,
+            CorruptionKind::FragmentOutOfOrder,
+        ],
+    );
+}
+
+#[test]
+fn zeroed_block_before_good_block_keeps_the_good_block() {
+    // A whole zeroed block, then an intact block: skip-any must resume at the intact block's
+    // first record rather than dropping it with the zeros.
+    let mut log = Log::new();
+    log.write(&big_string("a", BLOCK_SIZE - HEADER_SIZE)); // exactly block 0
+    log.write(&big_string("b", BLOCK_SIZE - HEADER_SIZE)); // exactly block 1
+    log.write(b"c"); // block 2
+    log.write(b"d");
+    let mut b = log.bytes();
+    for byte in &mut b[BLOCK_SIZE..2 * BLOCK_SIZE] {
+        *byte = 0;
+    }
+    let o = assert_damage(
+        &b,
+        &[big_string("a", BLOCK_SIZE - HEADER_SIZE)],
+        CorruptionKind::BadRecordType,
+        &[big_string("a", BLOCK_SIZE - HEADER_SIZE), v("c"), v("d")],
+        &[CorruptionKind::BadRecordType],
+    );
+    assert_eq!(o.dropped(), BLOCK_SIZE as u64);
+}
+
+#[test]
+fn zeroed_tail_is_a_torn_tail() {
+    // Space the file system extended but never filled: zeros from a record boundary to EOF.
+    let mut log = Log::new();
+    log.write(b"one");
+    let mut b = log.bytes();
+    b.resize(b.len() + BLOCK_SIZE + 100, 0);
+    let o = assert_damage(
+        &b,
+        &[v("one")],
+        CorruptionKind::ZeroedTail,
+        &[v("one")],
+        &[],
+    );
+    assert_eq!(o.dropped(), 0);
+    let pit = read(&b, PointInTime).stopped_at.expect("reported");
+    assert_eq!(pit.offset, (HEADER_SIZE + 3) as u64);
+    assert_eq!(pit.bytes_dropped, (BLOCK_SIZE + 100) as u64);
+}
+
+#[test]
+fn zeroed_tail_inside_a_record_is_a_torn_tail() {
+    // Zeros that start inside the last record (its payload, its length, its checksum) and
+    // run to EOF: the record was being written when the machine crashed.
+    let mut log = Log::new();
+    log.write(b"one");
+    log.write(b"two-two-two");
+    let clean = log.bytes();
+    let second = HEADER_SIZE + 3;
+    for from in second + 1..clean.len() {
+        let mut b = clean.clone();
+        for byte in &mut b[from..] {
+            *byte = 0;
+        }
+        b.resize(b.len() + 50, 0);
+        assert_damage(
+            &b,
+            &[v("one")],
+            CorruptionKind::ZeroedTail,
+            &[v("one")],
+            &[],
+        );
+    }
+}
+
+#[test]
+fn garbage_after_the_last_record_is_not_a_record() {
+    let mut log = Log::new();
+    log.write(b"one");
+    let mut b = log.bytes();
+    b.extend_from_slice(&[0xde, 0xad, 0xbe, 0xef, 0x03, 0x00, 0x01, b'a', b'b', b'c']);
+    assert_damage(
+        &b,
+        &[v("one")],
+        CorruptionKind::ChecksumMismatch,
+        &[v("one")],
+        &[CorruptionKind::ChecksumMismatch],
+    );
+}
+
+#[test]
+fn short_reads_change_nothing() {
+    // The reader must not assume a read fills its buffer: the same bytes served a few at a
+    // time give the same records and the same reports, in every mode.
+    let mut log = Log::new();
+    log.write(b"one");
+    log.write(&big_string("two", 2 * BLOCK_SIZE));
+    log.write(b"three");
+    let clean = log.bytes();
+    let mut zero_tail = clean.clone();
+    zero_tail.resize(clean.len() + 2 * BLOCK_SIZE + 5, 0);
+    let mut zeros_then_data = clean.clone();
+    for byte in &mut zeros_then_data[HEADER_SIZE + 3..BLOCK_SIZE] {
+        *byte = 0;
+    }
+    let mut torn = clean.clone();
+    torn.truncate(BLOCK_SIZE + 100);
+    let summary = |o: &Outcome| {
+        (
+            o.records.clone(),
+            o.end.as_ref().map_err(|e| e.to_string()).err(),
+            o.stopped_at.clone(),
+            o.skipped.clone(),
+        )
+    };
+    for bytes in [&clean, &zero_tail, &zeros_then_data, &torn] {
+        for mode in WalRecoveryMode::ALL {
+            let whole = summary(&read(bytes, mode));
+            for max_read in [1, 3, 7, 4096, BLOCK_SIZE - 1] {
+                let source = Source {
+                    data: bytes.clone(),
+                    pos: 0,
+                    fail_read: None,
+                    reads: 0,
+                    max_read,
+                };
+                assert!(
+                    summary(&read_source(source, mode)) == whole,
+                    "{mode}, reads of {max_read} bytes"
+                );
+            }
+        }
+    }
+}
