@@ -42,6 +42,9 @@
 //! to `write_thread_max_yield_usec` if yielding has paid off recently at this call site (an
 //! adaptive credit, sampled 1 in 256 otherwise), and then blocks.
 
+// Reachable from outside only through the loom models' `loom_api`.
+#![cfg_attr(loom, allow(missing_docs))]
+
 use std::fmt;
 use std::ptr;
 use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release};
