@@ -80,6 +80,25 @@ fn to_path_buf(path: &Bound<'_, PyAny>) -> PyResult<(PathBuf, Py<PyAny>)> {
     Ok((buf, fspath.unbind()))
 }
 
+/// An option that must be an int in 0..2**64: a bool or a negative or huge int is refused with
+/// a message naming the range (pyo3's default would accept True and raise OverflowError).
+fn non_negative_int(value: &Bound<'_, PyAny>) -> PyResult<u64> {
+    if value.is_instance_of::<pyo3::types::PyBool>()
+        || !value.is_instance_of::<pyo3::types::PyInt>()
+    {
+        return Err(type_error(format!(
+            "expected an int, not {}",
+            value.get_type().name()?
+        )));
+    }
+    value.extract::<u64>().map_err(|_| {
+        invalid_argument(
+            value.py(),
+            format!("{value} is out of range: this option takes an int in 0..2**64"),
+        )
+    })
+}
+
 #[pymethods]
 impl PyDB {
     #[new]
@@ -90,7 +109,7 @@ impl PyDB {
         error_if_exists = false,
         allow_concurrent_memtable_write = true,
         enable_pipelined_write = false,
-        max_write_batch_group_size_bytes = 1 << 20,
+        max_write_batch_group_size_bytes = 1_048_576,
         enable_write_thread_adaptive_yield = true,
         write_thread_max_yield_usec = 100,
         write_thread_slow_yield_usec = 3,
@@ -105,10 +124,10 @@ impl PyDB {
         error_if_exists: bool,
         allow_concurrent_memtable_write: bool,
         enable_pipelined_write: bool,
-        max_write_batch_group_size_bytes: u64,
+        #[pyo3(from_py_with = non_negative_int)] max_write_batch_group_size_bytes: u64,
         enable_write_thread_adaptive_yield: bool,
-        write_thread_max_yield_usec: u64,
-        write_thread_slow_yield_usec: u64,
+        #[pyo3(from_py_with = non_negative_int)] write_thread_max_yield_usec: u64,
+        #[pyo3(from_py_with = non_negative_int)] write_thread_slow_yield_usec: u64,
         wal_recovery_mode: &str,
         unknown_options: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Self> {
@@ -289,6 +308,7 @@ impl PyDB {
     /// (``write_group_size``, ``write_micros``, ``wal_sync_micros``) as a dict with ``count``,
     /// ``sum``, ``min``, ``max`` (ints) and ``mean``, ``p50``, ``p99``, ``p999`` (floats).
     fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        self.check_open(py)?;
         let stats = self.inner.stats();
         let out = PyDict::new(py);
         for (name, value) in stats.counters() {
@@ -310,13 +330,23 @@ impl PyDB {
     }
 
     /// The sequence number of the last write visible to readers.
-    fn latest_sequence(&self) -> u64 {
-        self.inner.latest_sequence()
+    fn latest_sequence(&self, py: Python<'_>) -> PyResult<u64> {
+        self.check_open(py)?;
+        Ok(self.inner.latest_sequence())
     }
 
     /// Approximate bytes of memory held by the in-memory table.
-    fn approximate_memory_usage(&self) -> usize {
-        self.inner.approximate_memory_usage()
+    fn approximate_memory_usage(&self, py: Python<'_>) -> PyResult<usize> {
+        self.check_open(py)?;
+        Ok(self.inner.approximate_memory_usage())
+    }
+
+    /// Test hook (not part of the API): turns a write stall on or off. While on, writers wait
+    /// and ``no_slowdown`` writes raise ``IncompleteError``.
+    fn _set_write_stall_for_test(&self, py: Python<'_>, on: bool) -> PyResult<()> {
+        self.check_open(py)?;
+        self.inner.set_write_stall_for_test(on);
+        Ok(())
     }
 
     /// Closes the database: waits for in-flight writes, syncs the log and releases the
