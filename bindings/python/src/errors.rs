@@ -40,6 +40,13 @@ fn make_class<'py>(
 ) -> PyResult<Py<PyType>> {
     let ns = PyDict::new(py);
     ns.set_item("__doc__", doc)?;
+    // OSError's str() would become "[Errno N] strerror" once errno is set; the message is the
+    // core's Display text (which already names the OS error), as for every other class.
+    ns.set_item(
+        "__str__",
+        py.get_type::<pyo3::exceptions::PyBaseException>()
+            .getattr("__str__")?,
+    )?;
     ns.set_item("__module__", "groupkv")?;
     let bases = PyTuple::new(py, bases)?;
     let class = py
