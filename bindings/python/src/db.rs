@@ -70,6 +70,12 @@ fn to_path_buf(path: &Bound<'_, PyAny>) -> PyResult<(PathBuf, Py<PyAny>)> {
     })?;
     let encoded = os.getattr("fsencode")?.call1((&fspath,))?;
     let bytes = encoded.cast::<PyBytes>()?.as_bytes();
+    if bytes.is_empty() {
+        return Err(invalid_argument(
+            py,
+            "path is empty; pass the database directory (\".\" for the current one)".to_owned(),
+        ));
+    }
     if bytes.contains(&0) {
         return Err(invalid_argument(
             py,
