@@ -71,7 +71,6 @@ def main() -> int:
             else:
                 print(f"  {name:<20} {value}")
         groups = stats["write_done_by_self"]
-        assert isinstance(groups, int)
         print(
             f"{writes} writes committed in {groups} write groups "
             f"({writes / max(groups, 1):.1f} writes per group, {stats['wal_syncs']} WAL syncs)"

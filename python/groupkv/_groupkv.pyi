@@ -2,13 +2,35 @@
 
 import os
 from types import TracebackType
-from typing import Literal, NoReturn, Optional, Tuple, Type, TypeVar, Union, overload
+from typing import Literal, NoReturn, Optional, Tuple, Type, TypedDict, TypeVar, Union, overload
 
 from typing_extensions import Buffer, Self, final
 
 _T = TypeVar("_T")
 _Path = Union[str, bytes, "os.PathLike[str]", "os.PathLike[bytes]"]
-_HistogramKey = Literal["count", "sum", "min", "max", "mean", "p50", "p99", "p999"]
+
+class _Histogram(TypedDict):
+    count: int
+    sum: int
+    min: int
+    max: int
+    mean: float
+    p50: float
+    p99: float
+    p999: float
+
+class _Stats(TypedDict):
+    write_done_by_self: int
+    write_done_by_other: int
+    write_with_wal: int
+    wal_syncs: int
+    wal_bytes: int
+    keys_written: int
+    bytes_written: int
+    stall_micros: int
+    write_group_size: _Histogram
+    write_micros: _Histogram
+    wal_sync_micros: _Histogram
 
 __all__ = [
     "__version__",
@@ -124,7 +146,7 @@ class DB:
         self, *, sync: bool = False, disable_wal: bool = False, no_slowdown: bool = False
     ) -> PendingBatch:
         """A batch that commits when its with block exits cleanly."""
-    def stats(self) -> dict[str, Union[int, dict[_HistogramKey, Union[int, float]]]]:
+    def stats(self) -> _Stats:
         """Every counter and histogram of the write path since open."""
     def latest_sequence(self) -> int:
         """The sequence number of the last write visible to readers."""
@@ -132,13 +154,14 @@ class DB:
         """Approximate bytes of memory held by the in-memory table."""
     def close(self) -> None:
         """Closes the database. Idempotent."""
+    def _set_write_stall_for_test(self, on: bool) -> None: ...
     def __enter__(self) -> Self: ...
     def __exit__(
         self,
         exc_type: Optional[Type[BaseException]],
         exc_value: Optional[BaseException],
         traceback: Optional[TracebackType],
-    ) -> bool: ...
+    ) -> None: ...
 
 @final
 class PendingBatch:
@@ -157,7 +180,7 @@ class PendingBatch:
         exc_type: Optional[Type[BaseException]],
         exc_value: Optional[BaseException],
         traceback: Optional[TracebackType],
-    ) -> bool: ...
+    ) -> None: ...
 
 @final
 class WriteBatch:

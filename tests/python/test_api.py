@@ -201,10 +201,11 @@ def test_stats_has_every_counter_and_histogram(db: groupkv.DB) -> None:
     }
     histograms = {"write_group_size", "write_micros", "wal_sync_micros"}
     assert set(stats) == counters | histograms
+    as_dict: dict[str, object] = dict(stats)
     for name in counters:
-        assert isinstance(stats[name], int), name
+        assert isinstance(as_dict[name], int), name
     for name in histograms:
-        h = stats[name]
+        h = as_dict[name]
         assert isinstance(h, dict)
         assert set(h) == {"count", "sum", "min", "max", "mean", "p50", "p99", "p999"}
         for field in ("count", "sum", "min", "max"):
@@ -238,11 +239,12 @@ def test_misc_accessors(db: groupkv.DB, db_path: Path) -> None:
 
 
 def test_path_forms(tmp_path: Path) -> None:
-    for given, expected in [
+    forms: list[tuple[str | bytes | Path, str | bytes]] = [
         (tmp_path / "pathlib", str(tmp_path / "pathlib")),
         (str(tmp_path / "str"), str(tmp_path / "str")),
         (os.fsencode(tmp_path / "bytes"), os.fsencode(tmp_path / "bytes")),
-    ]:
+    ]
+    for given, expected in forms:
         with groupkv.DB(given) as db:
             db.put(b"k", b"v")
             assert db.path == expected

@@ -7,6 +7,7 @@ import os
 import threading
 import time
 from pathlib import Path
+from typing import Callable
 
 import pytest
 
@@ -59,7 +60,7 @@ def test_invalid_argument_errors(db_path: Path) -> None:
     with pytest.raises(groupkv.InvalidArgumentError, match="unknown WAL recovery mode"):
         groupkv.DB(db_path, wal_recovery_mode="yolo")
     with pytest.raises(ValueError, match="unknown option.*sycn"):
-        groupkv.DB(db_path, sycn=True)  # type: ignore[call-arg]
+        groupkv.DB(db_path, sycn=True)  # type: ignore[arg-type]
     with pytest.raises(groupkv.InvalidArgumentError, match="max_write_batch_group_size_bytes"):
         groupkv.DB(db_path, max_write_batch_group_size_bytes=0)
     with pytest.raises(groupkv.InvalidArgumentError, match="max_write_batch_group_size_bytes"):
@@ -85,7 +86,7 @@ def test_wrong_argument_types(db: groupkv.DB) -> None:
     with pytest.raises(TypeError, match=r"value must be bytes-like.*encode"):
         db.put(b"k", "v")  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="encode"):
-        db.get("k")  # type: ignore[arg-type]
+        db.get("k")  # type: ignore[call-overload]
     with pytest.raises(TypeError, match="encode"):
         db["k"]  # type: ignore[index]
     with pytest.raises(TypeError, match="encode"):
@@ -162,7 +163,12 @@ def test_incomplete_error_for_no_slowdown_during_stall(db: groupkv.DB) -> None:
             db.put(b"k", b"v", no_slowdown=True)
         # A normal write waits out the stall (with the GIL released) and then succeeds.
         done = threading.Event()
-        waiter = threading.Thread(target=lambda: (db.put(b"k", b"w"), done.set()))
+
+        def wait_out_stall() -> None:
+            db.put(b"k", b"w")
+            done.set()
+
+        waiter = threading.Thread(target=wait_out_stall)
         waiter.start()
         time.sleep(0.2)
         assert not done.is_set()
@@ -179,7 +185,7 @@ def test_closed_error_for_every_call_after_close(db: groupkv.DB) -> None:
     batch = groupkv.WriteBatch()
     batch.put(b"a", b"b")
     db.close()
-    calls = [
+    calls: list[Callable[[], object]] = [
         lambda: db.put(b"k", b"v"),
         lambda: db.get(b"k"),
         lambda: db.delete(b"k"),

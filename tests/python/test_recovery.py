@@ -19,14 +19,14 @@ BIG = b"B" * 40_000
 def make_log(path: Path, value: bytes = VALUE) -> tuple[Path, list[int]]:
     """Writes N synced puts (one WAL record each) and closes; returns the WAL and the offset at
     which each record starts."""
-    offsets = []
+    offsets: list[int] = []
     with groupkv.DB(path) as db:
         for i in range(N):
             db.put(b"k%d" % i, value, sync=True)
             offsets.append(db.stats()["wal_bytes"])
     logs = sorted(path.glob("*.log"))
     assert len(logs) == 1, list(path.iterdir())
-    ends = [0] + [int(o) for o in offsets]  # type: ignore[call-overload]
+    ends = [0] + offsets
     assert logs[0].stat().st_size == ends[-1]
     return logs[0], ends[:-1]
 

@@ -6,6 +6,13 @@ use pyo3::types::{PyBytes, PyType};
 use crate::buffer::Bytes;
 use crate::errors::py_err;
 
+/// `("put", key, value)` or `("delete", key, None)`.
+type RecordTuple<'py> = (
+    &'static str,
+    Bound<'py, PyBytes>,
+    Option<Bound<'py, PyBytes>>,
+);
+
 /// An ordered group of puts and deletes that ``DB.write`` applies atomically.
 ///
 /// ``data()`` is the LevelDB/RocksDB-compatible byte representation (8-byte sequence, 4-byte
@@ -63,14 +70,7 @@ impl PyWriteBatch {
     }
 
     /// The records in order, as ``("put", key, value)`` and ``("delete", key, None)`` tuples.
-    fn records<'py>(
-        &self,
-        py: Python<'py>,
-    ) -> Vec<(
-        &'static str,
-        Bound<'py, PyBytes>,
-        Option<Bound<'py, PyBytes>>,
-    )> {
+    fn records<'py>(&self, py: Python<'py>) -> Vec<RecordTuple<'py>> {
         self.inner
             .iter()
             .map(|r| match r {

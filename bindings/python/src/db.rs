@@ -377,10 +377,9 @@ impl PyDB {
         exc_type: Option<&Bound<'_, PyType>>,
         exc_value: Option<&Bound<'_, PyAny>>,
         traceback: Option<&Bound<'_, PyAny>>,
-    ) -> PyResult<bool> {
+    ) -> PyResult<()> {
         let _ = (exc_type, exc_value, traceback);
-        self.close(py)?;
-        Ok(false)
+        self.close(py)
     }
 
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
@@ -482,22 +481,21 @@ impl PendingBatch {
         exc_type: Option<&Bound<'_, PyType>>,
         exc_value: Option<&Bound<'_, PyAny>>,
         traceback: Option<&Bound<'_, PyAny>>,
-    ) -> PyResult<bool> {
+    ) -> PyResult<()> {
         let _ = (exc_value, traceback);
         if self.state != BatchState::Open {
-            return Ok(false);
+            return Ok(());
         }
         let batch = std::mem::take(&mut self.batch);
         if exc_type.is_some() {
             self.state = BatchState::Discarded;
-            return Ok(false);
+            return Ok(());
         }
         self.state = BatchState::Committed;
         let inner = Arc::clone(&self.db.get().inner);
         let options = self.options;
         py.detach(move || inner.write(&options, &batch))
-            .map_err(py_err(py))?;
-        Ok(false)
+            .map_err(py_err(py))
     }
 
     fn __repr__(&self) -> String {
