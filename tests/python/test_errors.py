@@ -150,7 +150,7 @@ def test_io_error_is_an_oserror_with_errno(tmp_path: Path) -> None:
     err = info.value
     assert isinstance(err, OSError)
     assert err.errno == errno.ENOTDIR
-    assert err.strerror
+    assert err.strerror == os.strerror(errno.ENOTDIR)
     assert str(err).startswith("I/O error while ")
     assert str(afile / "db") in str(err)
     assert "Not a directory" in str(err)

@@ -164,7 +164,11 @@ pub(crate) fn to_py(py: Python<'_>, err: groupkv::Error) -> PyErr {
                 // OSError's attributes are plain writable slots: failing to set them only
                 // loses detail, so the original exception is raised regardless.
                 let _ = value.setattr("errno", errno);
-                let _ = value.setattr("strerror", source.to_string());
+                // Like OSError's own strerror: "Not a directory", without Rust's "(os error 20)".
+                let text = source.to_string();
+                let suffix = format!(" (os error {errno})");
+                let strerror = text.strip_suffix(&suffix).unwrap_or(&text);
+                let _ = value.setattr("strerror", strerror);
             }
             exc
         }
