@@ -320,3 +320,19 @@ def test_every_public_class_and_method_has_a_docstring() -> None:
     for cls in (groupkv.DB, groupkv.PendingBatch):
         for dunder in ("__enter__", "__exit__"):
             assert getattr(cls, dunder).__doc__, f"{cls.__name__}.{dunder}"
+
+
+def test_empty_batches(db: groupkv.DB) -> None:
+    with db.batch() as b:
+        pass
+    assert len(b) == 0
+    db.write(groupkv.WriteBatch(), sync=True)
+    assert db.stats()["keys_written"] == 0
+
+
+def test_batch_context_with_bad_options_raises_at_commit(db: groupkv.DB) -> None:
+    with pytest.raises(groupkv.InvalidArgumentError, match="sync"):
+        with db.batch(sync=True, disable_wal=True) as b:
+            b.put(b"k", b"v")
+    assert db.get(b"k") is None
+    assert db.latest_sequence() == 0
