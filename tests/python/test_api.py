@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import array
+import importlib.metadata
 import inspect
 import os
 from pathlib import Path
@@ -22,6 +23,12 @@ def test_version_and_constants() -> None:
         "skip_any_corrupted_records",
     ]
     assert groupkv.MAX_KEY_VALUE_SIZE == 2**32 - 1
+
+
+def test_version_matches_the_installed_distribution() -> None:
+    # The wheel's version comes from bindings/python/Cargo.toml, __version__ from the core
+    # crate: they must not drift apart.
+    assert groupkv.__version__ == importlib.metadata.version("groupkv")
 
 
 def test_all_is_complete_and_importable() -> None:

@@ -45,7 +45,8 @@ WRITER = textwrap.dedent(
     """
 )
 
-CYCLES = 6
+# More cycles: GROUPKV_CRASH_CYCLES=100 make test-python
+CYCLES = int(os.environ.get("GROUPKV_CRASH_CYCLES", "6"))
 THREADS = 4
 
 
