@@ -1,0 +1,24 @@
+//! The `groupkv._groupkv` extension module: the Python face of the groupkv core. The public
+//! package is `groupkv` (`python/groupkv/__init__.py`), which re-exports everything here.
+
+mod batch;
+mod buffer;
+mod db;
+mod errors;
+
+use pyo3::prelude::*;
+
+#[pymodule]
+fn _groupkv(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("__version__", groupkv::VERSION)?;
+    m.add(
+        "WAL_RECOVERY_MODES",
+        groupkv::WalRecoveryMode::ALL.map(|mode| mode.name()),
+    )?;
+    m.add("MAX_KEY_VALUE_SIZE", groupkv::write_batch::MAX_KV_LEN)?;
+    m.add_class::<db::PyDB>()?;
+    m.add_class::<db::PendingBatch>()?;
+    m.add_class::<batch::PyWriteBatch>()?;
+    errors::register(m)?;
+    Ok(())
+}

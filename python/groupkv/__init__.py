@@ -1,0 +1,55 @@
+"""groupkv: an embedded, persistent key-value store built around RocksDB's write path.
+
+Many threads write at once; one of them becomes the leader of a *write group* and commits the
+whole group with one write-ahead-log append and at most one ``fdatasync``. Python threads take
+part: every call that may wait releases the GIL.
+
+>>> import groupkv, tempfile
+>>> with groupkv.DB(tempfile.mkdtemp()) as db:
+...     db.put(b"k", b"v", sync=True)
+...     db.get(b"k")
+b'v'
+
+Durability when a write returns: ``sync=True`` survives power loss; the default survives a
+process crash; ``disable_wal=True`` survives only a clean ``close()``. A batch is applied whole
+or not at all.
+
+Errors are ``groupkv.Error`` subclasses: ``CorruptionError``, ``InvalidArgumentError`` (also a
+``ValueError``), ``IOError`` (also an ``OSError``) and its subclass ``PoisonedError`` (an
+earlier log write failed: reopen the database), ``BusyError``, ``IncompleteError`` and
+``ClosedError``.
+"""
+
+from ._groupkv import (
+    DB,
+    MAX_KEY_VALUE_SIZE,
+    WAL_RECOVERY_MODES,
+    BusyError,
+    ClosedError,
+    CorruptionError,
+    Error,
+    IncompleteError,
+    InvalidArgumentError,
+    IOError,
+    PendingBatch,
+    PoisonedError,
+    WriteBatch,
+    __version__,
+)
+
+__all__ = [
+    "DB",
+    "MAX_KEY_VALUE_SIZE",
+    "WAL_RECOVERY_MODES",
+    "BusyError",
+    "ClosedError",
+    "CorruptionError",
+    "Error",
+    "IncompleteError",
+    "InvalidArgumentError",
+    "IOError",
+    "PendingBatch",
+    "PoisonedError",
+    "WriteBatch",
+    "__version__",
+]

@@ -1,0 +1,210 @@
+"""Type stubs for the groupkv._groupkv extension module (re-exported by groupkv)."""
+
+import os
+from types import TracebackType
+from typing import Literal, NoReturn, Optional, Tuple, Type, TypedDict, TypeVar, Union, overload
+
+from typing_extensions import Buffer, Self, final
+
+_T = TypeVar("_T")
+_Path = Union[str, bytes, "os.PathLike[str]", "os.PathLike[bytes]"]
+
+class _Histogram(TypedDict):
+    count: int
+    sum: int
+    min: int
+    max: int
+    mean: float
+    p50: float
+    p99: float
+    p999: float
+
+class _Stats(TypedDict):
+    write_done_by_self: int
+    write_done_by_other: int
+    write_with_wal: int
+    wal_syncs: int
+    wal_bytes: int
+    keys_written: int
+    bytes_written: int
+    stall_micros: int
+    write_group_size: _Histogram
+    write_micros: _Histogram
+    wal_sync_micros: _Histogram
+
+__all__ = [
+    "__version__",
+    "WAL_RECOVERY_MODES",
+    "MAX_KEY_VALUE_SIZE",
+    "DB",
+    "PendingBatch",
+    "WriteBatch",
+    "Error",
+    "CorruptionError",
+    "InvalidArgumentError",
+    "IOError",
+    "PoisonedError",
+    "BusyError",
+    "IncompleteError",
+    "ClosedError",
+]
+
+__version__: str
+WAL_RECOVERY_MODES: list[str]
+MAX_KEY_VALUE_SIZE: int
+
+class Error(Exception):
+    """Base class of every error groupkv raises."""
+
+class CorruptionError(Error):
+    """Stored data (a WAL record, a batch representation) is damaged."""
+
+class InvalidArgumentError(Error, ValueError):
+    """groupkv cannot accept an argument. Also a ValueError."""
+
+class IOError(Error, OSError):
+    """An operating-system I/O call failed. Also an OSError."""
+
+class PoisonedError(IOError):
+    """An earlier WAL write or sync failed; reopen the database. Cause in __cause__."""
+
+class BusyError(Error):
+    """The database directory is locked by another open DB."""
+
+class IncompleteError(Error):
+    """A no_slowdown write would have had to wait (a write stall)."""
+
+class ClosedError(Error):
+    """The DB (or batch) has been closed."""
+
+@final
+class DB:
+    """An open groupkv database."""
+
+    def __new__(
+        cls,
+        path: _Path,
+        *,
+        create_if_missing: bool = True,
+        error_if_exists: bool = False,
+        allow_concurrent_memtable_write: bool = True,
+        enable_pipelined_write: bool = False,
+        max_write_batch_group_size_bytes: int = 1048576,
+        enable_write_thread_adaptive_yield: bool = True,
+        write_thread_max_yield_usec: int = 100,
+        write_thread_slow_yield_usec: int = 3,
+        wal_recovery_mode: str = "point_in_time",
+        **unknown_options: NoReturn,
+    ) -> Self: ...
+    @property
+    def path(self) -> Union[str, bytes]:
+        """The directory, as given to the constructor (after os.fspath)."""
+    @property
+    def closed(self) -> bool:
+        """True once close() has been called."""
+    def put(
+        self,
+        key: Buffer,
+        value: Buffer,
+        *,
+        sync: bool = False,
+        disable_wal: bool = False,
+        no_slowdown: bool = False,
+    ) -> None:
+        """Sets key to value."""
+    def delete(
+        self,
+        key: Buffer,
+        *,
+        sync: bool = False,
+        disable_wal: bool = False,
+        no_slowdown: bool = False,
+    ) -> None:
+        """Removes key; removing an absent key is not an error."""
+    def write(
+        self,
+        batch: WriteBatch,
+        *,
+        sync: bool = False,
+        disable_wal: bool = False,
+        no_slowdown: bool = False,
+    ) -> None:
+        """Applies batch atomically."""
+    @overload
+    def get(self, key: Buffer, default: None = None) -> Optional[bytes]: ...
+    @overload
+    def get(self, key: Buffer, default: _T) -> Union[bytes, _T]: ...
+    def __getitem__(self, key: Buffer, /) -> bytes:
+        """db[key]: the value, or KeyError if absent."""
+    def __setitem__(self, key: Buffer, value: Buffer, /) -> None:
+        """db[key] = value."""
+    def __delitem__(self, key: Buffer, /) -> None:
+        """del db[key]."""
+    def __contains__(self, key: Buffer, /) -> bool:
+        """key in db."""
+    def batch(
+        self, *, sync: bool = False, disable_wal: bool = False, no_slowdown: bool = False
+    ) -> PendingBatch:
+        """A batch that commits when its with block exits cleanly."""
+    def stats(self) -> _Stats:
+        """Every counter and histogram of the write path since open."""
+    def latest_sequence(self) -> int:
+        """The sequence number of the last write visible to readers."""
+    def approximate_memory_usage(self) -> int:
+        """Approximate bytes of memory held by the in-memory table."""
+    def close(self) -> None:
+        """Closes the database. Idempotent."""
+    def _set_write_stall_for_test(self, on: bool) -> None: ...
+    def __enter__(self) -> Self: ...
+    def __exit__(
+        self,
+        exc_type: Optional[Type[BaseException]],
+        exc_value: Optional[BaseException],
+        traceback: Optional[TracebackType],
+    ) -> None: ...
+
+@final
+class PendingBatch:
+    """A batch bound to a DB, returned by DB.batch()."""
+
+    def put(self, key: Buffer, value: Buffer) -> None:
+        """Adds a put."""
+    def delete(self, key: Buffer) -> None:
+        """Adds a delete."""
+    def clear(self) -> None:
+        """Drops every operation added so far."""
+    def __len__(self) -> int: ...
+    def __enter__(self) -> Self: ...
+    def __exit__(
+        self,
+        exc_type: Optional[Type[BaseException]],
+        exc_value: Optional[BaseException],
+        traceback: Optional[TracebackType],
+    ) -> None: ...
+
+@final
+class WriteBatch:
+    """An ordered group of puts and deletes that DB.write applies atomically."""
+
+    def __new__(cls) -> Self: ...
+    def put(self, key: Buffer, value: Buffer) -> None:
+        """Adds a put."""
+    def delete(self, key: Buffer) -> None:
+        """Adds a delete."""
+    def clear(self) -> None:
+        """Removes every record."""
+    def __len__(self) -> int: ...
+    def approximate_size(self) -> int:
+        """The size in bytes of the representation."""
+    def records(
+        self,
+    ) -> list[
+        Union[Tuple[Literal["put"], bytes, bytes], Tuple[Literal["delete"], bytes, None]]
+    ]:
+        """The records in order."""
+    def data(self) -> bytes:
+        """The LevelDB/RocksDB-compatible representation."""
+    @classmethod
+    def from_data(cls, data: Buffer) -> Self:
+        """Parses a representation; malformed bytes raise CorruptionError."""
+    def __eq__(self, value: object, /) -> bool: ...
