@@ -43,7 +43,7 @@ test-loom:
 	@grep -E "test result: ok. [1-9][0-9]* passed" target/loom.log >/dev/null
 
 clippy:
-	$(CARGO) clippy --all-targets -- -D warnings
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
 clean:
 	$(CARGO) clean

@@ -58,6 +58,13 @@ fn a_second_opener_gets_busy_until_the_first_closes() {
 }
 
 #[test]
+fn an_empty_path_is_rejected_clearly() {
+    let e = DB::open("", opts()).unwrap_err();
+    assert!(matches!(e, Error::InvalidArgument { .. }), "{e}");
+    assert!(e.to_string().contains("path is empty"), "{e}");
+}
+
+#[test]
 fn a_file_is_not_a_database_directory() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("plain");

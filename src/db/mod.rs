@@ -105,6 +105,11 @@ impl DB {
     pub fn open(path: impl AsRef<Path>, options: Options) -> Result<DB> {
         let path = path.as_ref().to_path_buf();
         validate(&options)?;
+        if path.as_os_str().is_empty() {
+            return Err(Error::invalid_argument(
+                "the database path is empty; pass the directory to open or create",
+            ));
+        }
         let fork_generation = fork::generation();
         let fs = options.file_system.clone();
         let exists = fs
