@@ -88,6 +88,13 @@ fn crashed_image(seed: u64) -> (MemFs, Bounds, Rng) {
                 }
                 continue 'sessions;
             }
+            if r.one_in(40) {
+                // The process dies and restarts: the OS keeps its unsynced bytes, which a
+                // later power loss may still take, but never past a later synced write.
+                crash::crash(db);
+                mem.process_crash();
+                continue 'sessions;
+            }
         }
         crash::crash(db);
     }
