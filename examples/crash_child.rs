@@ -40,7 +40,13 @@ fn main() {
         max_value: 100_000,
     });
     let errors = oracle_dir.join("errors");
-    let db = match groupkv::DB::open(&db_dir, groupkv::Options::default()) {
+    // Cycles alternate the write-path variants: pipelined or not, parallel inserts or not.
+    let options = groupkv::Options {
+        enable_pipelined_write: seed % 2 == 1,
+        allow_concurrent_memtable_write: seed % 3 != 2,
+        ..groupkv::Options::default()
+    };
+    let db = match groupkv::DB::open(&db_dir, options) {
         Ok(db) => Arc::new(db),
         Err(e) => fail(&errors, format!("open: {e}")),
     };

@@ -230,7 +230,12 @@ fn fail_an_io_operation_under_concurrent_writers() {
                 max_value: 0,
             });
             let mem = MemFs::new();
-            let db = Arc::new(DB::open("/db", options_on(Arc::new(mem.clone()))).expect("open"));
+            let opts = groupkv::Options {
+                enable_pipelined_write: nth % 2 == 1,
+                allow_concurrent_memtable_write: nth % 3 != 2,
+                ..options_on(Arc::new(mem.clone()))
+            };
+            let db = Arc::new(DB::open("/db", opts).expect("open"));
             mem.inject(Fault::once(kind, nth, libc::EIO));
             let failed_any = Arc::new(AtomicBool::new(false));
             let results: Arc<Mutex<Vec<(u64, bool)>>> =

@@ -238,7 +238,13 @@ fn power_loss_with_concurrent_writers() {
         });
         let mem = MemFs::new();
         let cfs = CrashFs::new(mem.clone(), -1);
-        let db = Arc::new(DB::open("/db", options_on(Arc::new(cfs.clone()))).expect("open"));
+        // Every write-path variant: pipelined or not, parallel memtable inserts or not.
+        let opts = groupkv::Options {
+            enable_pipelined_write: i % 2 == 1,
+            allow_concurrent_memtable_write: i % 3 != 2,
+            ..options_on(Arc::new(cfs.clone()))
+        };
+        let db = Arc::new(DB::open("/db", opts).expect("open"));
         let clock = Arc::new(AtomicU64::new(0));
         // Per thread, per op: (issue tick, ack tick or None, sync).
         let log: Arc<Mutex<Vec<Vec<(u64, Option<u64>, bool)>>>> =
