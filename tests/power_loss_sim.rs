@@ -37,8 +37,8 @@ fn workload(seed: u64) -> Workload {
 fn power_loss_mode(r: &mut Rng) -> PowerLoss {
     match r.below(3) {
         0 => PowerLoss::DropUnsynced,
-        1 => PowerLoss::TearUnsynced { seed: r.next() },
-        _ => PowerLoss::TearWithGarbage { seed: r.next() },
+        1 => PowerLoss::TearUnsynced { seed: r.next_u64() },
+        _ => PowerLoss::TearWithGarbage { seed: r.next_u64() },
     }
 }
 
