@@ -113,7 +113,8 @@ fn keys_and_values_above_4_gib_are_rejected_without_copying() {
     db.put(&WriteOptions::synced(), b"before", b"1")
         .expect("put");
     let limit = 1 << 20;
-    let cases: Vec<(&str, Box<dyn Fn() -> groupkv::Result<()>>)> = vec![
+    type Case<'a> = (&'a str, Box<dyn Fn() -> groupkv::Result<()> + 'a>);
+    let cases: Vec<Case> = vec![
         (
             "put key",
             Box::new(|| db.put(&WriteOptions::default(), &huge, b"v")),

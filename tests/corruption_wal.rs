@@ -11,11 +11,15 @@
 //!   looks like a torn tail (in the last block, or a truncation) opens with the writes before `d`.
 //! * `skip_any_corrupted_records`: opens; drops `d` (and the rest of its block), keeps every
 //!   write before it and every write that starts in a later block.
+//!
 //! In every mode every batch is whole, no key appears that was never written, nothing panics.
 //! Bytes of a block trailer are never read, so flipping them changes nothing (as in LevelDB).
 //!
 //! A sample of the corruptions is also replayed on `MemFs` with a crash at each I/O operation
 //! of the recovery (which folds the damaged WAL into a base): nothing more may be lost.
+
+// Offsets and indices here are small and the harness runs on 64-bit targets.
+#![allow(clippy::cast_possible_truncation, clippy::needless_range_loop)]
 
 mod crash;
 
@@ -455,7 +459,9 @@ fn load(bytes: &[u8], name: &str) -> MemFs {
     mem
 }
 
-fn state(db: &DB, n: usize) -> Vec<(Option<Vec<u8>>, Option<Vec<u8>>)> {
+type Pairs = Vec<(Option<Vec<u8>>, Option<Vec<u8>>)>;
+
+fn state(db: &DB, n: usize) -> Pairs {
     (0..n)
         .map(|i| {
             (

@@ -9,6 +9,9 @@
 //! close after power loss); the failed write is in doubt but whole; nothing after it appears;
 //! and the reopen succeeds.
 
+// Thread and op indices are small and the harness runs on 64-bit targets.
+#![allow(clippy::cast_possible_truncation)]
+
 mod crash;
 
 use std::sync::atomic::{AtomicBool, Ordering::SeqCst};

@@ -9,6 +9,9 @@
 //! Counts: `GROUPKV_POWER_LOSS_CRASHES` (default 150; `make test` runs 600),
 //! `GROUPKV_DOUBLE_CRASH_SEEDS` (default 12; `make test` runs 60), `GROUPKV_CRASH_SEED`.
 
+// Thread and op indices are small and the harness runs on 64-bit targets.
+#![allow(clippy::cast_possible_truncation)]
+
 mod crash;
 
 use std::sync::atomic::{AtomicU64, Ordering::SeqCst};
@@ -247,8 +250,8 @@ fn power_loss_with_concurrent_writers() {
         let db = Arc::new(DB::open("/db", opts).expect("open"));
         let clock = Arc::new(AtomicU64::new(0));
         // Per thread, per op: (issue tick, ack tick or None, sync).
-        let log: Arc<Mutex<Vec<Vec<(u64, Option<u64>, bool)>>>> =
-            Arc::new(Mutex::new(vec![Vec::new(); THREADS as usize]));
+        type Log = Vec<Vec<(u64, Option<u64>, bool)>>;
+        let log: Arc<Mutex<Log>> = Arc::new(Mutex::new(vec![Vec::new(); THREADS as usize]));
         let handles: Vec<_> = (0..THREADS)
             .map(|t| {
                 let (db, w, clock, log) = (db.clone(), w.clone(), clock.clone(), log.clone());

@@ -4,6 +4,8 @@
 //!
 //! Each harness file includes this module with `mod crash;`; not every file uses every helper.
 #![allow(dead_code)]
+// Indices and sizes here are small; a clock seed may be truncated on purpose.
+#![allow(clippy::cast_possible_truncation)]
 
 use std::collections::BTreeMap;
 use std::io;
