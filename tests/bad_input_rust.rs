@@ -672,3 +672,63 @@ fn malformed_batch_bytes_are_corruption() {
         );
     }
 }
+
+/// Writers blocked by a write stall when `close` is called: close returns, every blocked
+/// writer returns `Closed` (none hangs), a `no_slowdown` writer gets `Incomplete` at once, and
+/// every write acknowledged before the stall survives.
+#[test]
+fn close_during_a_write_stall_releases_every_writer() {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mem = MemFs::new();
+        let db = Arc::new(DB::open("/db", mem_options(&mem)).expect("open"));
+        db.put(&WriteOptions::synced(), b"before", b"1")
+            .expect("put");
+        db.set_write_stall_for_test(true);
+        let blocked: Vec<_> = (0..8)
+            .map(|t| {
+                let db = db.clone();
+                std::thread::spawn(move || {
+                    db.put(
+                        &WriteOptions::default(),
+                        format!("stalled{t}").as_bytes(),
+                        b"v",
+                    )
+                })
+            })
+            .collect();
+        std::thread::sleep(Duration::from_millis(50));
+        let quick = WriteOptions {
+            no_slowdown: true,
+            ..WriteOptions::default()
+        };
+        let start = Instant::now();
+        let r = db.put(&quick, b"quick", b"v");
+        let incomplete = matches!(r, Err(Error::Incomplete { .. }));
+        let fast = start.elapsed() < Duration::from_secs(1);
+        db.close().expect("close during a stall");
+        let results: Vec<_> = blocked
+            .into_iter()
+            .map(|h| h.join().expect("writer"))
+            .collect();
+        let _ = tx.send((incomplete, fast, results, mem));
+    });
+    let (incomplete, fast, results, mem) = rx
+        .recv_timeout(Duration::from_secs(30))
+        .expect("close during a write stall hung");
+    assert!(
+        incomplete && fast,
+        "a no_slowdown write during a stall must fail fast with Incomplete"
+    );
+    for (t, r) in results.iter().enumerate() {
+        assert!(
+            matches!(r, Err(Error::Closed)),
+            "stalled writer {t} got {r:?}"
+        );
+    }
+    let db = DB::open("/db", mem_options(&mem)).expect("reopen");
+    assert_eq!(db.get(b"before").expect("get").as_deref(), Some(&b"1"[..]));
+    for t in 0..8 {
+        assert_eq!(db.get(format!("stalled{t}").as_bytes()).expect("get"), None);
+    }
+}
