@@ -1,7 +1,8 @@
 //! I/O error sweep: for every operation of every kind a workload performs (counted on a clean
 //! run with `MemFs::count`), fail exactly that one — with EIO and with ENOSPC, once or for
-//! good, and for appends also as a short write — then crash (process crash, or power loss that
-//! drops or tears unsynced bytes) and reopen.
+//! good, and for appends also as a short write — then reopen: after simply dropping the handle
+//! (the directory lock must be free), after a process crash, and after a power loss that drops
+//! or tears unsynced bytes.
 //!
 //! Checks: the failure surfaces as an error (nothing is swallowed or retried silently); after
 //! a failed write every later write fails with `Poisoned`; nothing acknowledged is lost
@@ -47,6 +48,9 @@ fn workload() -> Workload {
 
 #[derive(Debug, Clone, Copy)]
 enum CrashKind {
+    /// No crash: the application drops its handle (which closes it) and opens again; the
+    /// directory lock must have been released by the failed call or the drop.
+    Reopen,
     Process,
     PowerDrop,
     PowerTear(u64),
@@ -65,7 +69,11 @@ struct Outcome {
 
 /// Runs the workload until the first error; after a failed write, checks that later writes
 /// fail with `Poisoned`.
-fn run(mem: &MemFs, w: &Workload) -> Outcome {
+fn run(mem: &MemFs, w: &Workload, how: CrashKind) -> Outcome {
+    let end = |db: DB| match how {
+        CrashKind::Reopen => drop(db),
+        _ => crash::crash(db),
+    };
     let mut o = Outcome::default();
     let mut next = 0u64;
     for (s, &n) in SESSIONS.iter().enumerate() {
@@ -99,14 +107,14 @@ fn run(mem: &MemFs, w: &Workload) -> Outcome {
                             )),
                         }
                     }
-                    crash::crash(db);
+                    end(db);
                     return o;
                 }
             }
         }
         if s + 1 == SESSIONS.len() {
             // The last session ends in the crash itself.
-            crash::crash(db);
+            end(db);
             return o;
         }
         match db.close() {
@@ -123,11 +131,12 @@ fn run(mem: &MemFs, w: &Workload) -> Outcome {
 fn check(mem: &MemFs, w: &Workload, o: &Outcome, how: CrashKind) -> Result<(), String> {
     let lo = match how {
         // A killed process loses nothing the OS accepted: every acknowledged write stays.
-        CrashKind::Process => o.acked,
+        CrashKind::Reopen | CrashKind::Process => o.acked,
         CrashKind::PowerDrop | CrashKind::PowerTear(_) => o.durable,
     };
     let hi = o.acked + u64::from(o.in_doubt);
     match how {
+        CrashKind::Reopen => {}
         CrashKind::Process => mem.process_crash(),
         CrashKind::PowerDrop => mem.power_loss(PowerLoss::DropUnsynced),
         CrashKind::PowerTear(seed) => mem.power_loss(PowerLoss::TearUnsynced { seed }),
@@ -149,7 +158,7 @@ fn check(mem: &MemFs, w: &Workload, o: &Outcome, how: CrashKind) -> Result<(), S
 fn fail_every_io_operation_of_a_workload() {
     let w = workload();
     let clean = MemFs::new();
-    let o = run(&clean, &w);
+    let o = run(&clean, &w, CrashKind::Process);
     assert!(!o.saw_error && o.problems.is_empty(), "clean run failed");
     let counts: Vec<(FaultKind, u64)> = KINDS.iter().map(|&k| (k, clean.count(k))).collect();
     for &(k, c) in &counts {
@@ -177,6 +186,7 @@ fn fail_every_io_operation_of_a_workload() {
                     };
                     points += 1;
                     for how in [
+                        CrashKind::Reopen,
                         CrashKind::Process,
                         CrashKind::PowerDrop,
                         CrashKind::PowerTear(seed),
@@ -185,7 +195,7 @@ fn fail_every_io_operation_of_a_workload() {
                         runs += 1;
                         let mem = MemFs::new();
                         mem.inject(fault);
-                        let o = run(&mem, &w);
+                        let o = run(&mem, &w, how);
                         let mut why = o.problems.clone();
                         if !o.saw_error {
                             why.push("the injected failure was never reported".into());
