@@ -335,3 +335,64 @@ fn power_loss_with_concurrent_writers() {
     );
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// `disable_wal` writes survive exactly a clean close: a crash at each I/O operation of the
+/// close (which must write them into a base), then power loss. If `close` returned `Ok`
+/// everything is there; if not, the synced WAL write still is, and the rest is whole or absent.
+#[test]
+fn disable_wal_writes_survive_only_a_clean_close() {
+    let no_wal = groupkv::WriteOptions {
+        disable_wal: true,
+        ..groupkv::WriteOptions::default()
+    };
+    let session = |mem: &MemFs, budget: i64| -> (bool, u64) {
+        let cfs = CrashFs::new(mem.clone(), -1);
+        let db = DB::open("/db", options_on(Arc::new(cfs.clone()))).expect("open");
+        db.put(&groupkv::WriteOptions::synced(), b"a", b"synced")
+            .expect("put");
+        let mut b = groupkv::WriteBatch::new();
+        b.put(b"b1", b"no-wal").expect("put");
+        b.put(b"b2", b"no-wal").expect("put");
+        db.write(&no_wal, &b).expect("write");
+        db.put(&groupkv::WriteOptions::default(), b"c", b"unsynced")
+            .expect("put");
+        let before = cfs.ops();
+        // The process dies after `budget` more I/O operations, inside close.
+        cfs.set_budget(budget);
+        let ok = db.close().is_ok();
+        crash::crash(db);
+        (ok, cfs.ops() - before)
+    };
+    // Count the operations of a clean close.
+    let (_, close_ops) = session(&MemFs::new(), -1);
+    assert!(
+        close_ops >= 4,
+        "close must write a base for the disable_wal batch"
+    );
+    let mut failures = Vec::new();
+    for k in 0..=close_ops {
+        let mem = MemFs::new();
+        let (closed_ok, _) = session(&mem, k as i64);
+        mem.power_loss(PowerLoss::TearWithGarbage { seed: k + 7 });
+        let db = open_mem(&mem).expect("reopen");
+        let get = |key: &[u8]| db.get(key).expect("get");
+        if get(b"a").is_none() {
+            failures.push(format!("crash at close I/O {k}: the synced write was lost"));
+        }
+        if get(b"b1").is_some() != get(b"b2").is_some() {
+            failures.push(format!(
+                "crash at close I/O {k}: the disable_wal batch is torn"
+            ));
+        }
+        if closed_ok && (get(b"b1").is_none() || get(b"c").is_none()) {
+            failures.push(format!("close returned Ok at budget {k} but lost writes"));
+        }
+        db.close().expect("close");
+    }
+    println!(
+        "disable_wal + crash during close: {} crash points, {} violations",
+        close_ops + 1,
+        failures.len()
+    );
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}

@@ -263,6 +263,11 @@ impl CrashFs {
         self.ops.load(SeqCst)
     }
 
+    /// The process dies after `budget` more mutating operations (below zero: never).
+    pub fn set_budget(&self, budget: i64) {
+        self.budget.store(budget, SeqCst);
+    }
+
     /// Kills the "process" now: every later mutating operation fails.
     pub fn die(&self) {
         self.budget.store(0, SeqCst);
