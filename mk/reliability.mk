@@ -19,8 +19,10 @@ FUZZ_CASES ?= 200000
 .PHONY: test-reliability crash-test fuzz
 TEST_TARGETS += test-reliability
 
+# The kill -9 loop runs examples/crash_child: build it fresh so it never runs stale code.
 test-reliability:
 	@mkdir -p target
+	$(CARGO) build --release --quiet --example crash_child
 	GROUPKV_CRASH_CYCLES=50 GROUPKV_POWER_LOSS_CRASHES=600 GROUPKV_DOUBLE_CRASH_SEEDS=60 \
 	GROUPKV_POWER_LOSS_CONCURRENT=100 GROUPKV_FUZZ_CASES=2000 \
 	  $(CARGO) test --release $(RELIABILITY_TESTS) -- --nocapture > target/reliability.log 2>&1 \
@@ -32,6 +34,7 @@ test-reliability:
 
 crash-test:
 	@mkdir -p target
+	$(CARGO) build --release --quiet --example crash_child
 	GROUPKV_CRASH_CYCLES=$(CYCLES) GROUPKV_POWER_LOSS_CRASHES=6000 GROUPKV_DOUBLE_CRASH_SEEDS=600 \
 	GROUPKV_POWER_LOSS_CONCURRENT=1000 GROUPKV_SLOW_TESTS=1 \
 	  $(CARGO) test --release --test crash_kill9 --test power_loss_sim --test bad_input_rust \
