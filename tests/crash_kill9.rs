@@ -25,7 +25,8 @@ const THREADS: u64 = 8;
 /// Cycles whose keys stay in the database and are re-checked after every later crash.
 const KEEP_CYCLES: u64 = 4;
 
-/// The child binary: built next to this test by `cargo test --all-targets`, or built here.
+/// The child binary: built next to this test by `cargo test --all-targets` (or `make`), or
+/// built here when missing or stale.
 fn child_binary() -> PathBuf {
     let exe = std::env::current_exe().expect("current_exe");
     // target/<profile>/deps/crash_kill9-<hash> -> target/<profile>/examples/crash_child
@@ -34,7 +35,9 @@ fn child_binary() -> PathBuf {
         .and_then(Path::parent)
         .expect("test binary lives in target/<profile>/deps");
     let child = profile_dir.join("examples").join("crash_child");
-    if !child.exists() {
+    let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+    // Missing, or older than this test binary (so possibly built from older library code).
+    if modified(&child).is_none() || modified(&child) < modified(&exe) {
         let mut cmd = Command::new(env!("CARGO"));
         cmd.args(["build", "--example", "crash_child"])
             .current_dir(env!("CARGO_MANIFEST_DIR"));
