@@ -61,7 +61,11 @@ pub(crate) fn inventory(fs: &dyn FileSystem, dir: &Path) -> Result<Inventory> {
 pub(crate) struct Replayed {
     /// The last sequence recovered (0 for an empty database).
     pub(crate) last_sequence: u64,
-    /// Damage was dropped (point-in-time stop, skipped records, tolerated tails).
+    /// The replayed WALs must be folded into a durable base before anything new is written:
+    /// damage was dropped (point-in-time stop, skipped records, tolerated tails), or a WAL
+    /// holds records that may be unsynced (a crashed process's tail stays in the page cache
+    /// only: a later synced write in a new WAL must not outlive it, or power loss would leave
+    /// a hole or take the synced write with the torn old WAL).
     pub(crate) damage_found: bool,
 }
 
@@ -85,7 +89,8 @@ pub(crate) fn replay(
     // the sequence exactly, which proves nothing acknowledged was lost in between.
     let mut stopped = false;
     let mut record = Vec::new();
-    'files: for path in paths {
+    'files: for (i, path) in paths.into_iter().enumerate() {
+        let is_base = i == 0 && inv.base.is_some();
         let name = path
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
@@ -118,6 +123,10 @@ pub(crate) fn replay(
                 stopped = false;
             }
             first = false;
+            if !is_base {
+                // Nothing tells whether the process that wrote this WAL synced it.
+                out.damage_found = true;
+            }
             let end = mem.insert_batch(&batch, batch.sequence());
             next_sequence = next_sequence.max(end);
         }

@@ -1,0 +1,88 @@
+//! The victim of the kill -9 crash loop (`tests/crash_kill9.rs`): opens a database and writes
+//! from several threads until it is killed, recording every acknowledged write in an oracle.
+//!
+//! Usage: `crash_child DB_DIR ORACLE_DIR SEED NAMESPACE THREADS`
+//!
+//! Thread `t` issues ops `0, 1, 2, ...` of stream `t` of the seeded workload (puts, deletes and
+//! multi-key batches, one in 16 with `sync = true`), strictly one at a time. After `write`
+//! returns `Ok(())` for op `i`, the thread appends the line `i\n` to `ORACLE_DIR/t<t>` with a
+//! single unbuffered `write(2)`. The oracle lives outside the database directory and is never
+//! synced: SIGKILL kills only the process, and the kernel keeps every byte a completed
+//! `write(2)` handed it, so a recorded line is an acknowledged write. The reverse does not hold:
+//! the process may die after `write` returned but before the line was written, so the driver
+//! allows each thread one acknowledged-but-unrecorded op, plus one op in flight.
+//! Any error is written to `ORACLE_DIR/errors` (the driver fails the cycle if it exists).
+
+use std::fs::OpenOptions;
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+#[path = "../tests/crash/mod.rs"]
+mod crash;
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if args.len() != 6 {
+        eprintln!("usage: crash_child DB_DIR ORACLE_DIR SEED NAMESPACE THREADS");
+        std::process::exit(2);
+    }
+    let db_dir = PathBuf::from(&args[1]);
+    let oracle_dir = PathBuf::from(&args[2]);
+    let seed: u64 = args[3].parse().expect("SEED must be a number");
+    let threads: u64 = args[5].parse().expect("THREADS must be a number");
+    let workload = Arc::new(crash::Workload {
+        seed,
+        ns: args[4].clone(),
+        keys: 64,
+        sync_one_in: 16,
+        counter_key: false,
+        max_value: 100_000,
+    });
+    let errors = oracle_dir.join("errors");
+    // Cycles alternate the write-path variants: pipelined or not, parallel inserts or not.
+    let options = groupkv::Options {
+        enable_pipelined_write: seed % 2 == 1,
+        allow_concurrent_memtable_write: seed % 3 != 2,
+        ..groupkv::Options::default()
+    };
+    let db = match groupkv::DB::open(&db_dir, options) {
+        Ok(db) => Arc::new(db),
+        Err(e) => fail(&errors, format!("open: {e}")),
+    };
+    let handles: Vec<_> = (0..threads)
+        .map(|t| {
+            let db = Arc::clone(&db);
+            let w = Arc::clone(&workload);
+            let errors = errors.clone();
+            let path = oracle_dir.join(format!("t{t}"));
+            std::thread::spawn(move || {
+                let mut oracle = match OpenOptions::new().create(true).append(true).open(&path) {
+                    Ok(f) => f,
+                    Err(e) => fail(&errors, format!("oracle {}: {e}", path.display())),
+                };
+                for i in 0.. {
+                    let op = w.op(t, i);
+                    if let Err(e) = crash::apply(&db, &op) {
+                        fail(&errors, format!("thread {t} op {i}: {e}"));
+                    }
+                    // One write(2) per line: the kernel has it once this returns.
+                    if let Err(e) = oracle.write_all(format!("{i}\n").as_bytes()) {
+                        fail(&errors, format!("oracle {}: {e}", path.display()));
+                    }
+                }
+            })
+        })
+        .collect();
+    for h in handles {
+        let _ = h.join();
+    }
+}
+
+/// Records `what` for the driver and exits: the child never sees an error in a healthy run.
+fn fail(errors: &std::path::Path, what: String) -> ! {
+    if let Ok(mut f) = OpenOptions::new().create(true).append(true).open(errors) {
+        let _ = f.write_all(format!("{what}\n").as_bytes());
+    }
+    std::process::exit(3);
+}
