@@ -156,8 +156,17 @@ fn build(root: &Path, n: usize) -> (PathBuf, PathBuf, Vec<u8>, Vec<usize>) {
         db.write(&WriteOptions::default(), &b).expect("write");
         lens.push(len);
     }
-    db.close().expect("close");
+    // The directory a crashed session leaves: its WAL and nothing else. (A clean close would
+    // fold the WAL into a base, leaving no WAL to damage.)
     let bytes = std::fs::read(&wal).expect("read WAL");
+    db.close().expect("close");
+    for entry in std::fs::read_dir(&dir).expect("list") {
+        let p = entry.expect("entry").path();
+        if p.extension().is_some_and(|x| x == "log" || x == "base") {
+            std::fs::remove_file(&p).expect("remove");
+        }
+    }
+    std::fs::write(&wal, &bytes).expect("restore WAL");
     (dir, wal, bytes, lens)
 }
 

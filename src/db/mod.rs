@@ -21,7 +21,7 @@ use crate::memtable::{Lookup, MemTable};
 use crate::options::{Options, WriteOptions};
 use crate::stats::{Statistics, Stats};
 use crate::wal::Writer as LogWriter;
-use crate::write_batch::{encode_header, WriteBatch};
+use crate::write_batch::{encode_header, WriteBatch, MAX_KV_LEN};
 use crate::write_thread::{WriteGroup, WriteThread, Writer};
 use write_impl::{write_impl, WriteBackend};
 
@@ -167,9 +167,10 @@ impl DB {
         let last = replayed.last_sequence;
         let mut next_number = inv.max_number + 1;
         let mut live_logs = inv.logs.len();
-        if inv.logs.len() > MAX_LOGS_AT_OPEN || (replayed.damage_found && !inv.logs.is_empty()) {
-            // Fold the replayed state into one base, so damage is not replayed again and the
-            // WAL count stays bounded across crashes.
+        if replayed.must_fold || inv.logs.len() > MAX_LOGS_AT_OPEN {
+            // Fold the replayed state into one durable base before anything new is written:
+            // the WALs of a crashed session may be unsynced or damaged (see `Replayed`), and
+            // the WAL count stays bounded.
             recovery::write_base(fs.as_ref(), &path, next_number, &memtable, last)?;
             next_number += 1;
             live_logs = 0;
@@ -220,15 +221,22 @@ impl DB {
 
     /// Sets `key` to `value`.
     pub fn put(&self, opts: &WriteOptions, key: &[u8], value: &[u8]) -> Result<()> {
-        // Tag, two varint32 lengths and the bytes: one allocation.
-        let mut batch = WriteBatch::with_capacity(11 + key.len() + value.len());
+        // Tag, two varint32 lengths and the bytes: one allocation (none for lengths the batch
+        // will reject).
+        let fits = key.len() <= MAX_KV_LEN && value.len() <= MAX_KV_LEN;
+        let mut batch = WriteBatch::with_capacity(if fits {
+            11 + key.len() + value.len()
+        } else {
+            0
+        });
         batch.put(key, value)?;
         self.write(opts, &batch)
     }
 
     /// Removes `key` (a no-op if absent).
     pub fn delete(&self, opts: &WriteOptions, key: &[u8]) -> Result<()> {
-        let mut batch = WriteBatch::with_capacity(6 + key.len());
+        let fits = key.len() <= MAX_KV_LEN;
+        let mut batch = WriteBatch::with_capacity(if fits { 6 + key.len() } else { 0 });
         batch.delete(key)?;
         self.write(opts, &batch)
     }
@@ -278,9 +286,11 @@ impl DB {
         self.memtable.approximate_memory_usage()
     }
 
-    /// Closes the database: waits for in-flight writes, syncs the WAL (and keeps `disable_wal`
-    /// writes by writing a base), and releases the directory. Idempotent: a second call
-    /// returns `Ok`. Every later call on this `DB` fails with [`Error::Closed`].
+    /// Closes the database: waits for in-flight writes, syncs the WAL, folds the session's writes
+    /// (including `disable_wal` ones) into a durable base, and releases the directory.
+    /// Idempotent: a second call returns `Ok`. Every later call on this `DB` fails with
+    /// [`Error::Closed`]. If an earlier WAL write failed, close writes nothing and returns
+    /// [`Error::Poisoned`]: reopen to recover the acknowledged writes.
     pub fn close(&self) -> Result<()> {
         if fork::generation() != self.fork_generation {
             // The parent owns the files and the LOCK; the child's copy just stops working.
@@ -312,13 +322,22 @@ impl DB {
         };
         if self.has_bg_error.load(Acquire) {
             // Nothing more is written after a failure; reopening recovers what is durable.
-            return Ok(());
+            // Say so: a clean Ok would suggest every write was persisted.
+            let cause = self.bg_error.lock().clone();
+            return match cause {
+                Some(cause) => Err(Error::Poisoned {
+                    cause: Box::new(cause),
+                }),
+                None => Ok(()),
+            };
         }
         let name = files::log_name(&self.path, wal.number);
         wal.writer
             .sync()
             .map_err(|e| Error::io(format!("syncing WAL {}", name.display()), e))?;
-        if self.unpersisted.load(Acquire) || wal.live_logs > 1 {
+        // Every session that wrote ends in a base, so the next open replays one file and writes
+        // nothing (a session that crashed is folded by the next open instead).
+        if self.unpersisted.load(Acquire) || wal.writer.size() > 0 || wal.live_logs > 1 {
             let number = self.next_file_number.fetch_add(1, Relaxed);
             drop(wal);
             let last = self.published.load(Acquire);

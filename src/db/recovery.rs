@@ -66,7 +66,7 @@ pub(crate) struct Replayed {
     /// holds records that may be unsynced (a crashed process's tail stays in the page cache
     /// only: a later synced write in a new WAL must not outlive it, or power loss would leave
     /// a hole or take the synced write with the torn old WAL).
-    pub(crate) damage_found: bool,
+    pub(crate) must_fold: bool,
 }
 
 /// Replays the base and the WALs of `inv` into `mem` under `mode`.
@@ -125,17 +125,17 @@ pub(crate) fn replay(
             first = false;
             if !is_base {
                 // Nothing tells whether the process that wrote this WAL synced it.
-                out.damage_found = true;
+                out.must_fold = true;
             }
             let end = mem.insert_batch(&batch, batch.sequence());
             next_sequence = next_sequence.max(end);
         }
         if reader.stopped_at().is_some() {
             stopped = true;
-            out.damage_found = true;
+            out.must_fold = true;
         }
         if !reader.skipped().is_empty() {
-            out.damage_found = true;
+            out.must_fold = true;
         }
         if stopped && first {
             // Nothing read from a file after a stop: it proves nothing; keep looking.
