@@ -64,10 +64,21 @@ test-c-valgrind: capi-lib c-examples
 	@mkdir -p $(CAPI_BUILD)
 	$(CC) -std=c11 $(C_WARNINGS) -g -O1 -Iinclude tests/c/test_capi.c -o $(CAPI_BUILD)/test_capi \
 	  -Ltarget/release -Wl,-rpath,$(CURDIR)/target/release -lgroupkv -lpthread
+	$(CXX) -std=c++17 $(C_WARNINGS) -g -O1 -Iinclude tests/c/test_hpp.cpp -o $(CAPI_BUILD)/test_hpp \
+	  -Ltarget/release -Wl,-rpath,$(CURDIR)/target/release -lgroupkv -lpthread
 	@# The headers also compile as strict C99 and as C++17.
 	$(CC) -std=c99 -pedantic $(C_WARNINGS) -fsyntax-only -x c include/groupkv.h
 	$(CXX) -std=c++17 -pedantic $(C_WARNINGS) -fsyntax-only -x c++ include/groupkv.hpp
+	@# "Every function is tested": each one the header declares must appear in the C suite.
+	@fns=$$(sed -n 's/^[a-z].*[ *]\(groupkv_[a-z0-9_]*\)(.*/\1/p' include/groupkv.h | sort -u); \
+	test -n "$$fns" || { echo "found no functions in include/groupkv.h" >&2; exit 1; }; \
+	for f in $$fns; do grep -q "\b$$f(" tests/c/test_capi.c || untested="$$untested $$f"; done; \
+	if [ -n "$$untested" ]; then echo "tests/c/test_capi.c never calls:$$untested" >&2; exit 1; fi; \
+	echo "tests/c/test_capi.c calls all $$(echo $$fns | wc -w) functions of groupkv.h"
+	@# Natively first (real thread interleavings), then under memcheck.
+	RUST_BACKTRACE=0 $(CAPI_BUILD)/test_capi 2>/dev/null
 	$(VALGRIND) $(CAPI_BUILD)/test_capi
+	$(VALGRIND) $(CAPI_BUILD)/test_hpp
 	@d=$$(mktemp -d) && trap 'rm -rf "$$d"' EXIT && set -e && \
 	$(VALGRIND) target/c-examples/hello "$$d/hello" >/dev/null && \
 	$(VALGRIND) target/c-examples/concurrent_writers "$$d/cw" 4 50 >/dev/null && \
