@@ -116,8 +116,8 @@ typedef enum groupkv_status {
      */
     GROUPKV_INCOMPLETE = 6,
     /**
-     * The database was closed with groupkv_db_close; the handle only accepts
-     * groupkv_db_close (a no-op), statistics calls and groupkv_db_destroy.
+     * The database was closed with groupkv_db_close: writes and reads get this; a second
+     * groupkv_db_close (a no-op), the statistics calls and groupkv_db_destroy still work.
      */
     GROUPKV_CLOSED = 7,
     /**
@@ -172,7 +172,8 @@ typedef struct groupkv_db groupkv_db;
 /**
  * Options for groupkv_db_open (opaque). Create with groupkv_options_create, free with
  * groupkv_options_destroy. The database copies them at open, so they may be changed or freed
- * afterwards. Not thread-safe while being modified.
+ * afterwards. Not thread-safe while being modified. Every field of the Rust `Options` has a
+ * setter except the file system, which from C is always the operating system's.
  */
 typedef struct groupkv_options groupkv_options;
 

@@ -168,13 +168,15 @@ public:
     WriteBatch& put(std::string_view key, std::string_view value) {
         detail::check(groupkv_batch_put(h_.get(), key.data(), key.size(), value.data(),
                                         value.size()),
-                      "groupkv_batch_put: key or value longer than GROUPKV_MAX_KEY_VALUE_LEN");
+                      "groupkv_batch_put failed: the batch is empty (moved from), or the key or "
+                      "value is longer than GROUPKV_MAX_KEY_VALUE_LEN");
         return *this;
     }
     // `delete` is a C++ keyword.
     WriteBatch& del(std::string_view key) {
         detail::check(groupkv_batch_delete(h_.get(), key.data(), key.size()),
-                      "groupkv_batch_delete: key longer than GROUPKV_MAX_KEY_VALUE_LEN");
+                      "groupkv_batch_delete failed: the batch is empty (moved from), or the key "
+                      "is longer than GROUPKV_MAX_KEY_VALUE_LEN");
         return *this;
     }
     void clear() noexcept { groupkv_batch_clear(h_.get()); }
@@ -283,7 +285,8 @@ public:
 
     std::uint64_t latest_sequence() const {
         std::uint64_t seq = 0;
-        detail::check(groupkv_db_latest_sequence(h_.get(), &seq), "db is NULL (moved from?)");
+        detail::check(groupkv_db_latest_sequence(h_.get(), &seq),
+                      "this groupkv::DB is empty (moved from)");
         return seq;
     }
 

@@ -60,8 +60,8 @@ pub enum groupkv_status {
     GROUPKV_BUSY = 5,
     /// A write with no_slowdown would have had to wait out a write stall.
     GROUPKV_INCOMPLETE = 6,
-    /// The database was closed with groupkv_db_close; the handle only accepts
-    /// groupkv_db_close (a no-op), statistics calls and groupkv_db_destroy.
+    /// The database was closed with groupkv_db_close: writes and reads get this; a second
+    /// groupkv_db_close (a no-op), the statistics calls and groupkv_db_destroy still work.
     GROUPKV_CLOSED = 7,
     /// A bug inside groupkv was caught at the API boundary. The call did nothing observable
     /// that the message does not describe; please report it.

@@ -46,7 +46,8 @@ fn recovery_mode(mode: c_int) -> Option<WalRecoveryMode> {
 
 /// Options for groupkv_db_open (opaque). Create with groupkv_options_create, free with
 /// groupkv_options_destroy. The database copies them at open, so they may be changed or freed
-/// afterwards. Not thread-safe while being modified.
+/// afterwards. Not thread-safe while being modified. Every field of the Rust `Options` has a
+/// setter except the file system, which from C is always the operating system's.
 #[derive(Debug)]
 pub struct groupkv_options {
     pub(crate) inner: Options,
