@@ -403,7 +403,8 @@ enum groupkv_status groupkv_db_close(const struct groupkv_db *db, char **errmsg)
 /**
  * Frees the handle, closing the database first if needed (errors of that close are dropped:
  * call groupkv_db_close first to see them). NULL is ignored. No other thread may use the
- * handle during or after this call.
+ * handle during or after this call. In a fork()ed child it frees nothing: the parent's
+ * threads may have left the copied state mid-update, so the copy is left to process exit.
  *
  * # Safety
  * `db` is NULL or a live handle that no other thread is using or will use.

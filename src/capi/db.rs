@@ -23,6 +23,8 @@ use crate::DB;
 #[derive(Debug)]
 pub struct groupkv_db {
     pub(crate) inner: DB,
+    /// The process that opened it: a fork()ed child must not free the parent's state.
+    owner_pid: libc::pid_t,
 }
 
 /// The handle behind `db`, or INVALID_ARGUMENT for NULL.
@@ -68,8 +70,15 @@ pub unsafe extern "C" fn groupkv_db_open(
         // SAFETY: non-NULL and live per the contract.
         let opts = unsafe { &(*options).inner }.clone();
         let db = DB::open(Path::new(OsStr::from_bytes(bytes)), opts)?;
+        // SAFETY: getpid has no preconditions.
+        let owner_pid = unsafe { libc::getpid() };
         // SAFETY: non-NULL and writable per the contract.
-        unsafe { *out = into_raw(groupkv_db { inner: db }) };
+        unsafe {
+            *out = into_raw(groupkv_db {
+                inner: db,
+                owner_pid,
+            })
+        };
         Ok(groupkv_status::GROUPKV_OK)
     })
 }
@@ -97,14 +106,27 @@ pub unsafe extern "C" fn groupkv_db_close(
 
 /// Frees the handle, closing the database first if needed (errors of that close are dropped:
 /// call groupkv_db_close first to see them). NULL is ignored. No other thread may use the
-/// handle during or after this call.
+/// handle during or after this call. In a fork()ed child it frees nothing: the parent's
+/// threads may have left the copied state mid-update, so the copy is left to process exit.
 ///
 /// # Safety
 /// `db` is NULL or a live handle that no other thread is using or will use.
 #[no_mangle]
 pub unsafe extern "C" fn groupkv_db_destroy(db: *mut groupkv_db) {
-    // SAFETY: forwarded contract.
-    ffi_value((), || unsafe { free_box(db) })
+    ffi_value((), || {
+        // SAFETY: forwarded contract.
+        let Some(handle) = (unsafe { db.as_ref() }) else {
+            return;
+        };
+        // SAFETY: getpid has no preconditions.
+        if handle.owner_pid != unsafe { libc::getpid() } {
+            // Marks the child's copy closed without touching the parent's files.
+            let _ = handle.inner.close();
+            return;
+        }
+        // SAFETY: forwarded contract: `db` came from groupkv_db_open and is not used again.
+        unsafe { free_box(db) }
+    })
 }
 
 /// Applies `batch` atomically: after any crash, and to any reader, all of it or none. When it
