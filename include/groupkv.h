@@ -27,7 +27,10 @@
  * value length above GROUPKV_MAX_KEY_VALUE_LEN is rejected before any byte is read; an empty
  * key or value (length 0, pointer may be NULL) is valid. Every function catches internal
  * panics: they become GROUPKV_PANIC (or NULL / 0 where no status is returned), never an
- * abort of the host program.
+ * abort of the host program (the panic message is also printed to stderr).
+ *
+ * Versions: GROUPKV_VERSION_* give the version of this header, groupkv_version() that of the
+ * library loaded at run time.
  *
  * Threading: a groupkv_db is thread-safe; concurrent writers are committed together in
  * write groups (one WAL append, at most one fdatasync per group). groupkv_db_close may race
@@ -36,7 +39,8 @@
  * on it. groupkv_options, groupkv_writeoptions and groupkv_batch are not synchronised: one
  * thread may modify one at a time; several may read the same one (e.g. pass it to writes)
  * while nobody modifies it. A handle opened before fork() is unusable in the child: calls
- * there return GROUPKV_INVALID_ARGUMENT (reopen the database in the child instead).
+ * there return GROUPKV_INVALID_ARGUMENT at once (the parent keeps the files and the lock; a
+ * child may open the database itself only once the parent has closed it).
  *
  * Durability: a write that returns GROUPKV_OK with sync survives power loss; without sync it
  * survives a process crash; with disable_wal it survives only a clean groupkv_db_close.
