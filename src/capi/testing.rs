@@ -5,6 +5,7 @@
 use std::cell::Cell;
 
 use super::db::groupkv_db;
+use super::ffi_value;
 
 thread_local! {
     /// Set by `groupkv_testing_panic_next_call`; consumed by the next export on this thread.
@@ -34,7 +35,7 @@ pub extern "C" fn groupkv_testing_panic_next_call() {
 #[doc(hidden)]
 #[no_mangle]
 pub unsafe extern "C" fn groupkv_testing_set_write_stall(db: *const groupkv_db, on: bool) {
-    super::ffi_value((), || {
+    ffi_value((), || {
         // SAFETY: per the contract, `db` is NULL or live.
         if let Some(db) = unsafe { db.as_ref() } {
             db.inner.set_write_stall_for_test(on);
