@@ -790,6 +790,31 @@ static void *racer_main(void *arg) {
     return NULL;
 }
 
+/* Reads until the database closes under it; every read before that sees a whole value. */
+static void *reader_main(void *arg) {
+    struct racer *r = arg;
+    for (;;) {
+        char *val = NULL;
+        size_t n = 0;
+        groupkv_status s = groupkv_db_get(r->db, "t0-000000", 9, &val, &n, NULL);
+        if (s == GROUPKV_OK) {
+            if (n != 9 || memcmp(val, "t0-000000", 9) != 0) r->after_failure_ok++;
+            groupkv_free(val);
+        } else if (s != GROUPKV_NOT_FOUND) {
+            r->final = s;
+            return NULL;
+        }
+        r->acked++;
+    }
+}
+
+/* A second thread closing at the same time as the main one: both succeed. */
+static void *closer_main(void *arg) {
+    struct racer *r = arg;
+    r->final = groupkv_db_close(r->db, NULL);
+    return NULL;
+}
+
 static void test_close_races_writers(void) {
     char dir[4200];
     fresh_dir(dir, sizeof dir, "close-race");
@@ -808,7 +833,16 @@ static void test_close_races_writers(void) {
         struct timespec ts = {0, 1000000};
         nanosleep(&ts, NULL);
     }
+    struct racer reader = {.db = db, .final = GROUPKV_OK};
+    struct racer closer = {.db = db, .final = GROUPKV_PANIC};
+    pthread_t reader_tid, closer_tid;
+    CHECK(pthread_create(&reader_tid, NULL, reader_main, &reader) == 0);
+    CHECK(pthread_create(&closer_tid, NULL, closer_main, &closer) == 0);
     EXPECT(groupkv_db_close(db, NULL), GROUPKV_OK);
+    pthread_join(closer_tid, NULL);
+    pthread_join(reader_tid, NULL);
+    CHECK(closer.final == GROUPKV_OK);
+    CHECK(reader.final == GROUPKV_CLOSED && reader.after_failure_ok == 0);
     int total = 0;
     for (int i = 0; i < RACE_THREADS; i++) {
         pthread_join(t[i], NULL);
