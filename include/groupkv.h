@@ -249,8 +249,6 @@ typedef struct groupkv_histogram {
     double p999;
 } groupkv_histogram;
 
-
-
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus

@@ -9,8 +9,10 @@ fn generate() -> String {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let config = cbindgen::Config::from_file(root.join("cbindgen.toml"))
         .expect("cbindgen.toml should parse");
+    // Only src/capi (and its submodules) is parsed: public items elsewhere in the core are
+    // not part of the C API, and new ones must not leak into the header.
     let bindings = cbindgen::Builder::new()
-        .with_crate(root)
+        .with_src(root.join("src/capi/mod.rs"))
         .with_config(config)
         .generate()
         .expect("cbindgen should generate the header from src/capi");
