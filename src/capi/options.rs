@@ -1,0 +1,315 @@
+//! `groupkv_options` (for groupkv_db_open) and `groupkv_writeoptions` (for each write).
+
+use std::ffi::{c_char, c_int};
+
+use super::{ffi_status, ffi_value, free_box, groupkv_status, into_raw, invalid, require};
+use crate::options::{Options, WalRecoveryMode, WriteOptions};
+
+/// What recovery does with damaged WAL records; RocksDB's WALRecoveryMode with the same numbers.
+/// Pass one to groupkv_options_set_wal_recovery_mode.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum groupkv_wal_recovery_mode {
+    /// A torn record at the end of a WAL silently ends it; any other damage fails open.
+    GROUPKV_WAL_TOLERATE_CORRUPTED_TAIL_RECORDS = 0,
+    /// Any damage, even a torn tail, fails open.
+    GROUPKV_WAL_ABSOLUTE_CONSISTENCY = 1,
+    /// The default: replay stops at the first damage, so the state is a prefix of the commit
+    /// order, never with a hole.
+    GROUPKV_WAL_POINT_IN_TIME = 2,
+    /// Damaged records are dropped and replay goes on (may leave holes; for salvage).
+    GROUPKV_WAL_SKIP_ANY_CORRUPTED_RECORDS = 3,
+}
+
+fn recovery_mode(mode: c_int) -> Option<WalRecoveryMode> {
+    use groupkv_wal_recovery_mode as M;
+    let known = [
+        (
+            M::GROUPKV_WAL_TOLERATE_CORRUPTED_TAIL_RECORDS,
+            WalRecoveryMode::TolerateCorruptedTailRecords,
+        ),
+        (
+            M::GROUPKV_WAL_ABSOLUTE_CONSISTENCY,
+            WalRecoveryMode::AbsoluteConsistency,
+        ),
+        (M::GROUPKV_WAL_POINT_IN_TIME, WalRecoveryMode::PointInTime),
+        (
+            M::GROUPKV_WAL_SKIP_ANY_CORRUPTED_RECORDS,
+            WalRecoveryMode::SkipAnyCorruptedRecords,
+        ),
+    ];
+    known
+        .into_iter()
+        .find(|(c, _)| *c as c_int == mode)
+        .map(|(_, m)| m)
+}
+
+/// Options for groupkv_db_open (opaque). Create with groupkv_options_create, free with
+/// groupkv_options_destroy. The database copies them at open, so they may be changed or freed
+/// afterwards. Not thread-safe while being modified. Every field of the Rust `Options` has a
+/// setter except the file system, which from C is always the operating system's.
+#[derive(Debug)]
+pub struct groupkv_options {
+    pub(crate) inner: Options,
+}
+
+/// Options for one write (opaque). Create with groupkv_writeoptions_create, free with
+/// groupkv_writeoptions_destroy. Many threads may pass the same one to writes at once, as long
+/// as nobody modifies it meanwhile.
+#[derive(Debug)]
+pub struct groupkv_writeoptions {
+    pub(crate) inner: WriteOptions,
+}
+
+/// New open options with the defaults: create_if_missing true, error_if_exists false,
+/// allow_concurrent_memtable_write true, enable_pipelined_write false,
+/// max_write_batch_group_size_bytes 1 MiB, enable_write_thread_adaptive_yield true,
+/// write_thread_max_yield_usec 100, write_thread_slow_yield_usec 3, wal_recovery_mode
+/// GROUPKV_WAL_POINT_IN_TIME. Free with groupkv_options_destroy. NULL only if groupkv panicked.
+#[no_mangle]
+pub extern "C" fn groupkv_options_create() -> *mut groupkv_options {
+    ffi_value(std::ptr::null_mut(), || {
+        into_raw(groupkv_options {
+            inner: Options::default(),
+        })
+    })
+}
+
+/// Frees options from groupkv_options_create. NULL is ignored.
+///
+/// # Safety
+/// `options` is NULL or from groupkv_options_create and not yet destroyed.
+#[no_mangle]
+pub unsafe extern "C" fn groupkv_options_destroy(options: *mut groupkv_options) {
+    // SAFETY: forwarded contract.
+    ffi_value((), || unsafe { free_box(options) })
+}
+
+/// Applies `set` to the options behind `options` unless it is NULL (setters return nothing,
+/// so a NULL handle is ignored).
+///
+/// # Safety
+/// `options` is NULL or a live groupkv_options not used by another thread meanwhile.
+unsafe fn with_options(options: *mut groupkv_options, set: impl FnOnce(&mut Options)) {
+    ffi_value((), || {
+        // SAFETY: forwarded contract.
+        if let Some(o) = unsafe { options.as_mut() } {
+            set(&mut o.inner);
+        }
+    })
+}
+
+/// Create the directory and an empty database if none exists (default true). NULL is ignored.
+///
+/// # Safety
+/// `options` is NULL or a live handle not used by another thread meanwhile.
+#[no_mangle]
+pub unsafe extern "C" fn groupkv_options_set_create_if_missing(
+    options: *mut groupkv_options,
+    value: bool,
+) {
+    // SAFETY: forwarded contract.
+    unsafe { with_options(options, |o| o.create_if_missing = value) }
+}
+
+/// Fail groupkv_db_open with GROUPKV_INVALID_ARGUMENT if a database already exists there
+/// (default false). NULL is ignored.
+///
+/// # Safety
+/// `options` is NULL or a live handle not used by another thread meanwhile.
+#[no_mangle]
+pub unsafe extern "C" fn groupkv_options_set_error_if_exists(
+    options: *mut groupkv_options,
+    value: bool,
+) {
+    // SAFETY: forwarded contract.
+    unsafe { with_options(options, |o| o.error_if_exists = value) }
+}
+
+/// Let the members of a write group insert their own batches into the memtable in parallel
+/// (default true). NULL is ignored.
+///
+/// # Safety
+/// `options` is NULL or a live handle not used by another thread meanwhile.
+#[no_mangle]
+pub unsafe extern "C" fn groupkv_options_set_allow_concurrent_memtable_write(
+    options: *mut groupkv_options,
+    value: bool,
+) {
+    // SAFETY: forwarded contract.
+    unsafe { with_options(options, |o| o.allow_concurrent_memtable_write = value) }
+}
+
+/// Split the write path into a WAL stage and a memtable stage that overlap (default false).
+/// NULL is ignored.
+///
+/// # Safety
+/// `options` is NULL or a live handle not used by another thread meanwhile.
+#[no_mangle]
+pub unsafe extern "C" fn groupkv_options_set_enable_pipelined_write(
+    options: *mut groupkv_options,
+    value: bool,
+) {
+    // SAFETY: forwarded contract.
+    unsafe { with_options(options, |o| o.enable_pipelined_write = value) }
+}
+
+/// The most bytes of batches one write group may carry (default 1 MiB). Must be between 1 and
+/// 4294967295: groupkv_db_open rejects other values with GROUPKV_INVALID_ARGUMENT. NULL is
+/// ignored.
+///
+/// # Safety
+/// `options` is NULL or a live handle not used by another thread meanwhile.
+#[no_mangle]
+pub unsafe extern "C" fn groupkv_options_set_max_write_batch_group_size_bytes(
+    options: *mut groupkv_options,
+    value: u64,
+) {
+    // SAFETY: forwarded contract.
+    unsafe { with_options(options, |o| o.max_write_batch_group_size_bytes = value) }
+}
+
+/// Waiting writers yield the CPU for a while before they block (default true). NULL is ignored.
+///
+/// # Safety
+/// `options` is NULL or a live handle not used by another thread meanwhile.
+#[no_mangle]
+pub unsafe extern "C" fn groupkv_options_set_enable_write_thread_adaptive_yield(
+    options: *mut groupkv_options,
+    value: bool,
+) {
+    // SAFETY: forwarded contract.
+    unsafe { with_options(options, |o| o.enable_write_thread_adaptive_yield = value) }
+}
+
+/// The longest a waiting writer yields before blocking, in microseconds (default 100). NULL is
+/// ignored.
+///
+/// # Safety
+/// `options` is NULL or a live handle not used by another thread meanwhile.
+#[no_mangle]
+pub unsafe extern "C" fn groupkv_options_set_write_thread_max_yield_usec(
+    options: *mut groupkv_options,
+    value: u64,
+) {
+    // SAFETY: forwarded contract.
+    unsafe { with_options(options, |o| o.write_thread_max_yield_usec = value) }
+}
+
+/// A yield slower than this many microseconds counts as contended; three end the yield phase
+/// early (default 3). NULL is ignored.
+///
+/// # Safety
+/// `options` is NULL or a live handle not used by another thread meanwhile.
+#[no_mangle]
+pub unsafe extern "C" fn groupkv_options_set_write_thread_slow_yield_usec(
+    options: *mut groupkv_options,
+    value: u64,
+) {
+    // SAFETY: forwarded contract.
+    unsafe { with_options(options, |o| o.write_thread_slow_yield_usec = value) }
+}
+
+/// What recovery does with damaged WAL records: one of the groupkv_wal_recovery_mode values
+/// (default GROUPKV_WAL_POINT_IN_TIME). Takes an int so any value is safe to pass. Returns
+/// GROUPKV_INVALID_ARGUMENT (options unchanged) for a NULL handle or an unknown mode.
+///
+/// # Safety
+/// `options` is NULL or a live handle not used by another thread meanwhile.
+#[no_mangle]
+pub unsafe extern "C" fn groupkv_options_set_wal_recovery_mode(
+    options: *mut groupkv_options,
+    mode: c_int,
+) -> groupkv_status {
+    ffi_status(std::ptr::null_mut::<*mut c_char>(), || {
+        require(options, "options")?;
+        let mode = recovery_mode(mode).ok_or_else(|| {
+            invalid(format!(
+                "unknown WAL recovery mode {mode}; use a groupkv_wal_recovery_mode value (0..=3)"
+            ))
+        })?;
+        // SAFETY: non-NULL and live per the contract.
+        unsafe { (*options).inner.wal_recovery_mode = mode };
+        Ok(groupkv_status::GROUPKV_OK)
+    })
+}
+
+/// New write options with the defaults: sync false, disable_wal false, no_slowdown false. Free
+/// with groupkv_writeoptions_destroy. NULL only if groupkv panicked.
+#[no_mangle]
+pub extern "C" fn groupkv_writeoptions_create() -> *mut groupkv_writeoptions {
+    ffi_value(std::ptr::null_mut(), || {
+        into_raw(groupkv_writeoptions {
+            inner: WriteOptions::default(),
+        })
+    })
+}
+
+/// Frees write options from groupkv_writeoptions_create. NULL is ignored.
+///
+/// # Safety
+/// `options` is NULL or from groupkv_writeoptions_create and not yet destroyed.
+#[no_mangle]
+pub unsafe extern "C" fn groupkv_writeoptions_destroy(options: *mut groupkv_writeoptions) {
+    // SAFETY: forwarded contract.
+    ffi_value((), || unsafe { free_box(options) })
+}
+
+/// Applies `set` unless `options` is NULL.
+///
+/// # Safety
+/// `options` is NULL or a live groupkv_writeoptions not used by another thread meanwhile.
+unsafe fn with_writeoptions(
+    options: *mut groupkv_writeoptions,
+    set: impl FnOnce(&mut WriteOptions),
+) {
+    ffi_value((), || {
+        // SAFETY: forwarded contract.
+        if let Some(o) = unsafe { options.as_mut() } {
+            set(&mut o.inner);
+        }
+    })
+}
+
+/// fdatasync the WAL before the write returns, so it survives power loss (default false).
+/// Cannot be combined with disable_wal (the write then fails with GROUPKV_INVALID_ARGUMENT).
+/// NULL is ignored.
+///
+/// # Safety
+/// `options` is NULL or a live handle not used by another thread meanwhile.
+#[no_mangle]
+pub unsafe extern "C" fn groupkv_writeoptions_set_sync(
+    options: *mut groupkv_writeoptions,
+    value: bool,
+) {
+    // SAFETY: forwarded contract.
+    unsafe { with_writeoptions(options, |o| o.sync = value) }
+}
+
+/// Skip the WAL: the write survives only a clean groupkv_db_close (default false). NULL is
+/// ignored.
+///
+/// # Safety
+/// `options` is NULL or a live handle not used by another thread meanwhile.
+#[no_mangle]
+pub unsafe extern "C" fn groupkv_writeoptions_set_disable_wal(
+    options: *mut groupkv_writeoptions,
+    value: bool,
+) {
+    // SAFETY: forwarded contract.
+    unsafe { with_writeoptions(options, |o| o.disable_wal = value) }
+}
+
+/// Fail with GROUPKV_INCOMPLETE instead of waiting out a write stall (default false). NULL is
+/// ignored.
+///
+/// # Safety
+/// `options` is NULL or a live handle not used by another thread meanwhile.
+#[no_mangle]
+pub unsafe extern "C" fn groupkv_writeoptions_set_no_slowdown(
+    options: *mut groupkv_writeoptions,
+    value: bool,
+) {
+    // SAFETY: forwarded contract.
+    unsafe { with_writeoptions(options, |o| o.no_slowdown = value) }
+}
