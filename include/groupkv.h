@@ -390,12 +390,14 @@ enum groupkv_status groupkv_db_open(const struct groupkv_options *options,
                                     char **errmsg);
 
 /**
- * Closes the database: waits for in-flight writes, syncs the WAL and releases the directory.
+ * Closes the database: waits for in-flight writes, syncs the WAL, folds the session's writes
+ * into a durable base and releases the directory.
  * Writes racing with it either finish or get GROUPKV_CLOSED. The handle stays allocated:
  * later calls get GROUPKV_CLOSED (a second close returns GROUPKV_OK) until
  * groupkv_db_destroy frees it. In a fork()ed child the parent's handle just stops working
  * (the parent's files and lock are left alone). Returns GROUPKV_INVALID_ARGUMENT for NULL;
- * GROUPKV_IO_ERROR if the final sync fails.
+ * GROUPKV_IO_ERROR if the final sync fails; GROUPKV_POISONED (once) if an earlier WAL write
+ * failed, in which case nothing more was written: reopen to recover every acknowledged write.
  *
  * # Safety
  * `db` is NULL or a live handle; `errmsg` is NULL or writable.

@@ -153,7 +153,8 @@ class DB:
     def approximate_memory_usage(self) -> int:
         """Approximate bytes of memory held by the in-memory table."""
     def close(self) -> None:
-        """Closes the database. Idempotent."""
+        """Closes the database. Idempotent. Raises PoisonedError (once) if an earlier WAL write
+        failed: nothing more was written; reopen to recover every acknowledged write."""
     def _set_write_stall_for_test(self, on: bool) -> None: ...
     def __enter__(self) -> Self: ...
     def __exit__(

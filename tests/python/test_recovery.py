@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 import groupkv
+from conftest import run_python
 
 N = 10
 VALUE = b"v" * 100
@@ -17,13 +18,25 @@ BIG = b"B" * 40_000
 
 
 def make_log(path: Path, value: bytes = VALUE) -> tuple[Path, list[int]]:
-    """Writes N synced puts (one WAL record each) and closes; returns the WAL and the offset at
-    which each record starts."""
-    offsets: list[int] = []
-    with groupkv.DB(path) as db:
-        for i in range(N):
+    """Writes N synced puts (one WAL record each) in a process that then dies without closing
+    (a clean close would fold the WAL into a base); returns the WAL and the offset at which
+    each record starts."""
+    child = run_python(
+        """
+        import os, sys, groupkv
+        db = groupkv.DB(sys.argv[1])
+        value = bytes.fromhex(sys.argv[2])
+        for i in range(int(sys.argv[3])):
             db.put(b"k%d" % i, value, sync=True)
-            offsets.append(db.stats()["wal_bytes"])
+            print(db.stats()["wal_bytes"], flush=True)
+        os._exit(0)
+        """,
+        str(path),
+        value.hex(),
+        str(N),
+    )
+    assert child.returncode == 0, child.stderr
+    offsets = [int(line) for line in child.stdout.split()]
     logs = sorted(path.glob("*.log"))
     assert len(logs) == 1, list(path.iterdir())
     ends = [0] + offsets
