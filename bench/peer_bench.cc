@@ -183,7 +183,7 @@ struct Values {
   size_t pos = 0, size;
   Values(uint64_t seed, uint64_t thread, size_t size) : size(size) {
     size_t len = std::max<size_t>(1 << 20, 2 * size);
-    Rng rng(seed ^ 0x5eed0f7a1ULL, thread);
+    Rng rng(seed ^ 0x00005eed0f7a1ULL, thread);
     while (data.size() < len) {
       uint64_t r = rng.Next();
       data.append(reinterpret_cast<const char*>(&r), 8);  // little-endian, as to_le_bytes

@@ -49,7 +49,7 @@ pub struct Values {
 impl Values {
     pub fn new(seed: u64, thread: usize, size: usize) -> Self {
         let len = (1 << 20).max(2 * size);
-        let mut rng = Rng::new(seed ^ 0x5eed_0f_7a1u64, thread);
+        let mut rng = Rng::new(seed ^ 0x0005_eed0_f7a1, thread);
         let mut data = Vec::with_capacity(len + 8);
         while data.len() < len {
             data.extend_from_slice(&rng.next_u64().to_le_bytes());
