@@ -6,6 +6,7 @@
 //! entries of a group still being inserted have sequences above the published one and are
 //! invisible until the group is published.
 
+use std::borrow::Borrow;
 use std::cmp::Ordering;
 use std::fmt;
 use std::ops::Bound;
@@ -22,12 +23,27 @@ const KIND_PUT: u8 = 1;
 const ENTRY_OVERHEAD: usize = 64;
 
 /// One version of a key: `user_key | value` in a single allocation, and the packed tag
-/// `(sequence << 8) | kind`. The entry is its own ordering key; a lookup probes with an entry
-/// whose value is empty.
+/// `(sequence << 8) | kind`. The entry is its own ordering key.
+///
+/// `prefix` repeats the first 8 bytes of the user key inside the skiplist node, so most
+/// comparisons during a search end there, without following `buf` to another cache line and
+/// without a `memcmp` call (profiles of fillrandom showed those two as over half of the time).
 struct Version {
-    buf: Box<[u8]>,
-    key_len: usize,
+    prefix: u64,
     tag: u64,
+    key_len: usize,
+    buf: Box<[u8]>,
+}
+
+/// The first 8 bytes of `key`, big-endian, zero-padded. Comparing prefixes agrees with
+/// comparing keys whenever the prefixes differ: the padding sorts a shorter key first, as a
+/// byte-wise comparison does.
+#[inline]
+fn key_prefix(key: &[u8]) -> u64 {
+    let mut b = [0u8; 8];
+    let n = key.len().min(8);
+    b[..n].copy_from_slice(&key[..n]);
+    u64::from_be_bytes(b)
 }
 
 impl Version {
@@ -36,9 +52,10 @@ impl Version {
         buf.extend_from_slice(key);
         buf.extend_from_slice(value);
         Version {
-            buf: buf.into_boxed_slice(),
-            key_len: key.len(),
+            prefix: key_prefix(key),
             tag: (sequence << 8) | u64::from(kind),
+            key_len: key.len(),
+            buf: buf.into_boxed_slice(),
         }
     }
 
@@ -59,12 +76,79 @@ impl Version {
     }
 }
 
+/// An internal key as the skiplist compares it: a stored [`Version`], or a [`Probe`] that
+/// borrows the caller's key so a lookup allocates nothing.
+trait InternalKey {
+    fn prefix(&self) -> u64;
+    fn user_key(&self) -> &[u8];
+    fn tag(&self) -> u64;
+}
+
+impl InternalKey for Version {
+    fn prefix(&self) -> u64 {
+        self.prefix
+    }
+    fn user_key(&self) -> &[u8] {
+        Version::user_key(self)
+    }
+    fn tag(&self) -> u64 {
+        self.tag
+    }
+}
+
+/// A lookup key: the newest version of `key` with a tag at most `tag`.
+struct Probe<'a> {
+    prefix: u64,
+    key: &'a [u8],
+    tag: u64,
+}
+
+impl InternalKey for Probe<'_> {
+    fn prefix(&self) -> u64 {
+        self.prefix
+    }
+    fn user_key(&self) -> &[u8] {
+        self.key
+    }
+    fn tag(&self) -> u64 {
+        self.tag
+    }
+}
+
 /// User key ascending, then tag (sequence) descending: the newest version comes first.
+#[inline]
+fn compare(
+    a_prefix: u64,
+    a_key: &[u8],
+    a_tag: u64,
+    b_prefix: u64,
+    b_key: &[u8],
+    b_tag: u64,
+) -> Ordering {
+    a_prefix
+        .cmp(&b_prefix)
+        .then_with(|| {
+            if a_key.len() >= 8 && b_key.len() >= 8 {
+                // Equal prefixes of full length: the first 8 bytes are equal.
+                a_key[8..].cmp(&b_key[8..])
+            } else {
+                a_key.cmp(b_key)
+            }
+        })
+        .then_with(|| b_tag.cmp(&a_tag))
+}
+
 impl Ord for Version {
+    #[inline]
     fn cmp(&self, other: &Self) -> Ordering {
-        self.user_key()
-            .cmp(other.user_key())
-            .then_with(|| other.tag.cmp(&self.tag))
+        compare(
+            self.prefix,
+            Version::user_key(self),
+            self.tag,
+            other.prefix,
+            Version::user_key(other),
+            other.tag,
+        )
     }
 }
 impl PartialOrd for Version {
@@ -78,6 +162,36 @@ impl PartialEq for Version {
     }
 }
 impl Eq for Version {}
+
+impl<'a> Borrow<dyn InternalKey + 'a> for Version {
+    fn borrow(&self) -> &(dyn InternalKey + 'a) {
+        self
+    }
+}
+
+impl Ord for dyn InternalKey + '_ {
+    fn cmp(&self, other: &Self) -> Ordering {
+        compare(
+            self.prefix(),
+            self.user_key(),
+            self.tag(),
+            other.prefix(),
+            other.user_key(),
+            other.tag(),
+        )
+    }
+}
+impl PartialOrd for dyn InternalKey + '_ {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl PartialEq for dyn InternalKey + '_ {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+impl Eq for dyn InternalKey + '_ {}
 
 /// The result of a memtable lookup.
 #[derive(Debug, PartialEq, Eq)]
@@ -149,12 +263,13 @@ impl MemTable {
     /// The newest version of `key` with a sequence at most `sequence`.
     pub fn get(&self, key: &[u8], sequence: u64) -> Lookup {
         // The largest tag for `sequence` sorts first among that sequence's versions.
-        let probe = Version {
-            buf: key.into(),
-            key_len: key.len(),
+        let probe = Probe {
+            prefix: key_prefix(key),
+            key,
             tag: (sequence << 8) | 0xff,
         };
-        match self.table.lower_bound(Bound::Included(&probe)) {
+        let probe: &dyn InternalKey = &probe;
+        match self.table.lower_bound(Bound::Included(probe)) {
             Some(found) if found.value().user_key() == key => {
                 let e = found.value();
                 if e.is_put() {
@@ -221,5 +336,44 @@ mod tests {
         m.for_each_latest(11, |k, v| seen.push((k.to_vec(), v.map(<[u8]>::to_vec))));
         assert_eq!(seen, vec![(b"k".to_vec(), Some(b"v2".to_vec()))]);
         assert!(m.approximate_memory_usage() > 0);
+    }
+
+    #[test]
+    fn order_matches_byte_order_for_keys_of_any_length() {
+        // Short keys, keys that differ only past the 8-byte prefix, and keys that are
+        // prefixes of others (where the zero padding of the prefix could mislead).
+        let mut keys: Vec<Vec<u8>> = vec![vec![], vec![0], vec![0, 0], vec![0xff; 9]];
+        let mut x = 7u64;
+        for len in 0..=12 {
+            for _ in 0..12 {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                let bytes = x.to_le_bytes();
+                // A three-letter alphabet makes shared prefixes and zero bytes common.
+                keys.push(
+                    (0..len)
+                        .map(|i| [0u8, 1, 0xff][usize::from(bytes[i % 8]) % 3])
+                        .collect(),
+                );
+            }
+        }
+        let m = MemTable::new();
+        let mut model = std::collections::BTreeMap::new();
+        for (i, k) in keys.iter().enumerate() {
+            let mut b = WriteBatch::new();
+            b.put(k, &i.to_le_bytes()).unwrap();
+            m.insert_batch(&b, i as u64 + 1);
+            model.insert(k.clone(), i.to_le_bytes().to_vec());
+        }
+        let mut seen = Vec::new();
+        m.for_each_latest(u64::MAX >> 8, |k, v| {
+            seen.push((k.to_vec(), v.unwrap().to_vec()))
+        });
+        assert_eq!(seen, model.clone().into_iter().collect::<Vec<_>>());
+        for (k, v) in &model {
+            assert_eq!(m.get(k, u64::MAX >> 8), Lookup::Found(v.clone()), "{k:?}");
+        }
+        assert_eq!(m.get(&[0xff; 10], u64::MAX >> 8), Lookup::Absent);
     }
 }
