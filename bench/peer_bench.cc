@@ -57,6 +57,10 @@ struct Flags {
   bool allow_concurrent_memtable_write = true;
   bool enable_pipelined_write = false;
   uint64_t max_write_batch_group_size_bytes = 1 << 20;
+  // RocksDB only (LevelDB writers always block on a condition variable).
+  bool enable_write_thread_adaptive_yield = true;
+  uint64_t write_thread_max_yield_usec = 100;
+  uint64_t write_thread_slow_yield_usec = 3;
   std::string db = "/tmp/peer-bench";
   bool use_existing_db = false;
   uint64_t seed = 301;
@@ -137,6 +141,12 @@ Flags Parse(int argc, char** argv) {
       f.enable_pipelined_write = boolean();
     } else if (name == "max_write_batch_group_size_bytes") {
       f.max_write_batch_group_size_bytes = ParseU64(name, need());
+    } else if (name == "enable_write_thread_adaptive_yield") {
+      f.enable_write_thread_adaptive_yield = boolean();
+    } else if (name == "write_thread_max_yield_usec") {
+      f.write_thread_max_yield_usec = ParseU64(name, need());
+    } else if (name == "write_thread_slow_yield_usec") {
+      f.write_thread_slow_yield_usec = ParseU64(name, need());
     } else if (name == "db") {
       f.db = need();
     } else if (name == "use_existing_db") {
@@ -278,6 +288,9 @@ class Rocks : public Engine {
     o.allow_concurrent_memtable_write = f.allow_concurrent_memtable_write;
     o.enable_pipelined_write = f.enable_pipelined_write;
     o.max_write_batch_group_size_bytes = f.max_write_batch_group_size_bytes;
+    o.enable_write_thread_adaptive_yield = f.enable_write_thread_adaptive_yield;
+    o.write_thread_max_yield_usec = f.write_thread_max_yield_usec;
+    o.write_thread_slow_yield_usec = f.write_thread_slow_yield_usec;
     o.stats_dump_period_sec = 0;
     o.stats_persist_period_sec = 0;
     wo_.sync = f.sync;

@@ -55,6 +55,12 @@ Flags:
                          pipelined_concurrent (true, true)
   --max_write_batch_group_size_bytes=N
                          most bytes of batches one write group carries [1048576]
+  --enable_write_thread_adaptive_yield=BOOL
+                         waiting writers yield the CPU for a while before they block [true]
+  --write_thread_max_yield_usec=N
+                         longest a waiting writer yields before blocking [100]
+  --write_thread_slow_yield_usec=N
+                         a yield slower than this means the CPU is contended [3]
   --db=DIR               database directory [$TMPDIR/groupkv-bench]
   --use_existing_db=BOOL keep the database in --db instead of starting from an empty one;
                          fillseq and fillrandom refuse to run with it [false]
@@ -91,6 +97,9 @@ pub struct Flags {
     pub allow_concurrent_memtable_write: bool,
     pub enable_pipelined_write: bool,
     pub max_write_batch_group_size_bytes: u64,
+    pub enable_write_thread_adaptive_yield: bool,
+    pub write_thread_max_yield_usec: u64,
+    pub write_thread_slow_yield_usec: u64,
     pub db: PathBuf,
     pub use_existing_db: bool,
     pub seed: u64,
@@ -112,6 +121,9 @@ impl Default for Flags {
             allow_concurrent_memtable_write: true,
             enable_pipelined_write: false,
             max_write_batch_group_size_bytes: 1 << 20,
+            enable_write_thread_adaptive_yield: true,
+            write_thread_max_yield_usec: 100,
+            write_thread_slow_yield_usec: 3,
             db: std::env::temp_dir().join("groupkv-bench"),
             use_existing_db: false,
             seed: 301,
@@ -210,6 +222,15 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, String> 
             }
             "max_write_batch_group_size_bytes" => {
                 f.max_write_batch_group_size_bytes = parse_num(name, &need(value)?)?
+            }
+            "enable_write_thread_adaptive_yield" => {
+                f.enable_write_thread_adaptive_yield = boolean(value)?
+            }
+            "write_thread_max_yield_usec" => {
+                f.write_thread_max_yield_usec = parse_num(name, &need(value)?)?
+            }
+            "write_thread_slow_yield_usec" => {
+                f.write_thread_slow_yield_usec = parse_num(name, &need(value)?)?
             }
             "db" => f.db = PathBuf::from(need(value)?),
             "use_existing_db" => f.use_existing_db = boolean(value)?,

@@ -107,6 +107,9 @@ fn open_db(f: &Flags) -> BenchResult<DB> {
         allow_concurrent_memtable_write: f.allow_concurrent_memtable_write,
         enable_pipelined_write: f.enable_pipelined_write,
         max_write_batch_group_size_bytes: f.max_write_batch_group_size_bytes,
+        enable_write_thread_adaptive_yield: f.enable_write_thread_adaptive_yield,
+        write_thread_max_yield_usec: f.write_thread_max_yield_usec,
+        write_thread_slow_yield_usec: f.write_thread_slow_yield_usec,
         ..Options::default()
     };
     DB::open(&f.db, options).map_err(|e| format!("opening {}: {e}", f.db.display()))
