@@ -14,6 +14,7 @@
 #include <leveldb/write_batch.h>
 #include <rocksdb/db.h>
 #include <rocksdb/options.h>
+#include <rocksdb/statistics.h>
 #include <rocksdb/write_batch.h>
 
 #include <algorithm>
@@ -65,6 +66,9 @@ struct Flags {
   bool use_existing_db = false;
   uint64_t seed = 301;
   bool progress = true;
+  // RocksDB only: collect its tickers and print the group-commit line (costs a little speed,
+  // so bench/compare leaves it off).
+  bool statistics = false;
 };
 
 [[noreturn]] void Die(const std::string& msg) {
@@ -95,7 +99,9 @@ Flags Parse(int argc, char** argv) {
       std::printf(
           "peer_bench --engine=rocksdb|leveldb [groupkv-bench flags]\n"
           "Runs groupkv-bench's workloads (same flags, same keys and values, same output) "
-          "against RocksDB or LevelDB; see groupkv-bench --help.\n");
+          "against RocksDB or LevelDB; see groupkv-bench --help.\n"
+          "--statistics (RocksDB only) also prints the group-commit line from RocksDB's "
+          "tickers; it slows RocksDB a little, so bench/compare leaves it off.\n");
       std::exit(0);
     }
     if (arg.rfind("--", 0) != 0) Die("unexpected argument " + arg + " (see --help)");
@@ -153,6 +159,8 @@ Flags Parse(int argc, char** argv) {
       f.use_existing_db = boolean();
     } else if (name == "seed") {
       f.seed = ParseU64(name, need());
+    } else if (name == "statistics") {
+      f.statistics = boolean();
     } else if (name == "progress") {
       f.progress = boolean();
     } else {
@@ -276,6 +284,11 @@ class Engine {
   virtual std::unique_ptr<BatchWriter> NewWriter() = 0;
   // Returns true if found; an error goes to *err.
   virtual bool Get(const std::string& key, std::string* value, std::string* err) = 0;
+  // Write groups, write calls and WAL syncs so far, if the engine counts them.
+  virtual bool GroupCounters(uint64_t* groups, uint64_t* calls, uint64_t* syncs) {
+    (void)groups, (void)calls, (void)syncs;
+    return false;
+  }
 };
 
 class Rocks : public Engine {
@@ -293,6 +306,8 @@ class Rocks : public Engine {
     o.write_thread_slow_yield_usec = f.write_thread_slow_yield_usec;
     o.stats_dump_period_sec = 0;
     o.stats_persist_period_sec = 0;
+    if (f.statistics) o.statistics = rocksdb::CreateDBStatistics();
+    stats_ = o.statistics;
     wo_.sync = f.sync;
     wo_.disableWAL = f.disable_wal;
     rocksdb::DB* db = nullptr;
@@ -334,8 +349,18 @@ class Rocks : public Engine {
   }
 
  private:
+  bool GroupCounters(uint64_t* groups, uint64_t* calls, uint64_t* syncs) override {
+    if (!stats_) return false;
+    *groups = stats_->getTickerCount(rocksdb::WRITE_DONE_BY_SELF);
+    *calls = *groups + stats_->getTickerCount(rocksdb::WRITE_DONE_BY_OTHER);
+    *syncs = stats_->getTickerCount(rocksdb::WAL_FILE_SYNCED);
+    return true;
+  }
+
+ private:
   std::unique_ptr<rocksdb::DB> db_;
   rocksdb::WriteOptions wo_;
+  std::shared_ptr<rocksdb::Statistics> stats_;
 };
 
 class Level : public Engine {
@@ -516,6 +541,8 @@ void Run(const Flags& f, Engine* e, const std::string& name, Kind kind) {
   std::atomic<bool> stop{false}, finished{false};
   std::string bg_error;
   Barrier barrier(f.threads + (rww ? 1 : 0) + 1);
+  uint64_t g0 = 0, c0 = 0, s0 = 0;
+  bool counted = e->GroupCounters(&g0, &c0, &s0);
   std::vector<std::thread> threads;
   for (int t = 0; t < f.threads; t++) {
     threads.emplace_back([&, t] {
@@ -599,6 +626,13 @@ void Run(const Flags& f, Engine* e, const std::string& name, Kind kind) {
               hist.Percentile(50) / 1000, hist.Percentile(99) / 1000,
               hist.Percentile(99.9) / 1000, hist.max / 1000.0,
               static_cast<unsigned long long>(hist.count));
+  uint64_t g1 = 0, c1 = 0, s1 = 0;
+  if (counted && (is_write || rww) && e->GroupCounters(&g1, &c1, &s1)) {
+    double calls = static_cast<double>(c1 - c0);
+    std::printf("%-12s : group commit: %llu groups, mean group size %.2f, %.3f WAL syncs per write\n",
+                n, static_cast<unsigned long long>(g1 - g0), g1 > g0 ? calls / (g1 - g0) : 0.0,
+                calls > 0 ? (s1 - s0) / calls : 0.0);
+  }
   if (rww)
     std::printf("%-12s : background writer: %llu writes (%.0f writes/s)\n", n,
                 static_cast<unsigned long long>(bg_writes.load()), bg_writes.load() / wall);
