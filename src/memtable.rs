@@ -6,7 +6,7 @@
 //! entries of a group still being inserted have sequences above the published one and are
 //! invisible until the group is published.
 
-use std::borrow::Borrow;
+use std::cell::Cell;
 use std::cmp::Ordering;
 use std::fmt;
 use std::ops::Bound;
@@ -23,7 +23,8 @@ const KIND_PUT: u8 = 1;
 const ENTRY_OVERHEAD: usize = 64;
 
 /// One version of a key: `user_key | value` in a single allocation, and the packed tag
-/// `(sequence << 8) | kind`. The entry is its own ordering key.
+/// `(sequence << 8) | kind`. The entry is its own ordering key; a lookup probes with a
+/// `Version` whose value part is ignored.
 ///
 /// `prefix` repeats the first 8 bytes of the user key inside the skiplist node, so most
 /// comparisons during a search end there, without following `buf` to another cache line and
@@ -76,45 +77,6 @@ impl Version {
     }
 }
 
-/// An internal key as the skiplist compares it: a stored [`Version`], or a [`Probe`] that
-/// borrows the caller's key so a lookup allocates nothing.
-trait InternalKey {
-    fn prefix(&self) -> u64;
-    fn user_key(&self) -> &[u8];
-    fn tag(&self) -> u64;
-}
-
-impl InternalKey for Version {
-    fn prefix(&self) -> u64 {
-        self.prefix
-    }
-    fn user_key(&self) -> &[u8] {
-        Version::user_key(self)
-    }
-    fn tag(&self) -> u64 {
-        self.tag
-    }
-}
-
-/// A lookup key: the newest version of `key` with a tag at most `tag`.
-struct Probe<'a> {
-    prefix: u64,
-    key: &'a [u8],
-    tag: u64,
-}
-
-impl InternalKey for Probe<'_> {
-    fn prefix(&self) -> u64 {
-        self.prefix
-    }
-    fn user_key(&self) -> &[u8] {
-        self.key
-    }
-    fn tag(&self) -> u64 {
-        self.tag
-    }
-}
-
 /// User key ascending, then tag (sequence) descending: the newest version comes first.
 #[inline]
 fn compare(
@@ -163,35 +125,11 @@ impl PartialEq for Version {
 }
 impl Eq for Version {}
 
-impl<'a> Borrow<dyn InternalKey + 'a> for Version {
-    fn borrow(&self) -> &(dyn InternalKey + 'a) {
-        self
-    }
+thread_local! {
+    /// Each thread's lookup key for [`MemTable::get`]; its buffer only grows (the key is
+    /// `buf[..key_len]`, the rest is unused).
+    static PROBE: Cell<Option<Version>> = const { Cell::new(None) };
 }
-
-impl Ord for dyn InternalKey + '_ {
-    fn cmp(&self, other: &Self) -> Ordering {
-        compare(
-            self.prefix(),
-            self.user_key(),
-            self.tag(),
-            other.prefix(),
-            other.user_key(),
-            other.tag(),
-        )
-    }
-}
-impl PartialOrd for dyn InternalKey + '_ {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl PartialEq for dyn InternalKey + '_ {
-    fn eq(&self, other: &Self) -> bool {
-        self.cmp(other) == Ordering::Equal
-    }
-}
-impl Eq for dyn InternalKey + '_ {}
 
 /// The result of a memtable lookup.
 #[derive(Debug, PartialEq, Eq)]
@@ -262,14 +200,27 @@ impl MemTable {
 
     /// The newest version of `key` with a sequence at most `sequence`.
     pub fn get(&self, key: &[u8], sequence: u64) -> Lookup {
+        // Reuse this thread's probe: no allocation per lookup, and the skiplist compares two
+        // `Version`s with the inlined comparison.
+        let mut probe = PROBE
+            .try_with(Cell::take)
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| Version {
+                prefix: 0,
+                tag: 0,
+                key_len: 0,
+                buf: Box::default(),
+            });
+        if probe.buf.len() < key.len() {
+            probe.buf = vec![0; key.len()].into_boxed_slice();
+        }
+        probe.buf[..key.len()].copy_from_slice(key);
+        probe.key_len = key.len();
+        probe.prefix = key_prefix(key);
         // The largest tag for `sequence` sorts first among that sequence's versions.
-        let probe = Probe {
-            prefix: key_prefix(key),
-            key,
-            tag: (sequence << 8) | 0xff,
-        };
-        let probe: &dyn InternalKey = &probe;
-        match self.table.lower_bound(Bound::Included(probe)) {
+        probe.tag = (sequence << 8) | 0xff;
+        let result = match self.table.lower_bound(Bound::Included(&probe)) {
             Some(found) if found.value().user_key() == key => {
                 let e = found.value();
                 if e.is_put() {
@@ -279,7 +230,10 @@ impl MemTable {
                 }
             }
             _ => Lookup::Absent,
-        }
+        };
+        // During thread teardown the slot may be gone: then the probe is simply dropped.
+        let _ = PROBE.try_with(|p| p.set(Some(probe)));
+        result
     }
 
     /// Calls `f` with the newest version of every key (its value, or `None` for a tombstone), in
