@@ -41,6 +41,14 @@ fn main() {
 }
 
 fn run(f: &Flags) -> BenchResult<()> {
+    if let Some(fill) = f.benchmarks.iter().find(|b| b.starts_with("fill")) {
+        if f.use_existing_db {
+            return Err(format!(
+                "{fill} needs a fresh database and --use_existing_db is set; use overwrite to \
+                 write into an existing one"
+            ));
+        }
+    }
     print_header(f);
     if !f.use_existing_db {
         destroy_db(&f.db)?;
@@ -57,12 +65,6 @@ fn run(f: &Flags) -> BenchResult<()> {
             other => return Err(format!("unknown benchmark {other:?}")),
         };
         if name.starts_with("fill") {
-            if f.use_existing_db {
-                return Err(format!(
-                    "{name} needs a fresh database and --use_existing_db is set; use overwrite \
-                     to write into an existing one"
-                ));
-            }
             // A fill starts from an empty database, as in db_bench.
             if let Some(old) = db.take() {
                 old.close()
