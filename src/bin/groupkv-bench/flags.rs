@@ -1,0 +1,313 @@
+//! db_bench-style flags: `--name=value`, and `--name` alone for a true boolean.
+
+use std::path::PathBuf;
+
+pub const ALL_BENCHMARKS: [&str; 6] = [
+    "fillseq",
+    "fillrandom",
+    "overwrite",
+    "readrandom",
+    "readseq",
+    "readwhilewriting",
+];
+
+pub const HELP: &str = "\
+groupkv-bench: db_bench-style benchmark for groupkv
+
+USAGE: groupkv-bench [--flag=value ...]
+
+Every benchmark runs --threads threads at once. --num is the key space and the total number of
+operations of a benchmark, split evenly among the threads (db_bench gives every thread --num).
+Keys are --key_size bytes: an 8-byte big-endian index in [0, --num) padded with '0'. Values are
+--value_size bytes cut from a buffer of random bytes (incompressible; nothing compresses here).
+An operation is one key: a write of --batch_size keys counts --batch_size operations.
+
+Benchmarks (--benchmarks, run in the order given):
+  fillseq           write keys 0, 1, 2, ... in order into a fresh database (each thread fills
+                    its own contiguous range)
+  fillrandom        write uniformly random keys into a fresh database
+  overwrite         write uniformly random keys into the existing database
+  readrandom        point-read uniformly random keys (reports how many were found)
+  readseq           point-read keys 0, 1, 2, ... in order. groupkv has no iterator API yet, so
+                    this is a sequential-key scan made of point reads, NOT db_bench's iterator
+                    scan; compare it with db_bench's readseq only with that in mind
+  readwhilewriting  --threads threads point-read random keys while one extra thread writes
+                    random keys until they finish; reports the reads
+
+Flags:
+  --benchmarks=LIST      comma-separated list of the benchmarks above
+                         [fillseq,fillrandom,overwrite,readrandom,readseq,readwhilewriting]
+  --num=N                key space and operations per benchmark, all threads together [1000000]
+  --reads=N              operations of the read benchmarks; -1 means --num [-1]
+  --threads=N            concurrent threads [1]
+  --key_size=N           bytes per key, at least 8 [16]
+  --value_size=N         bytes per value [100]
+  --batch_size=N         keys per write call (one WriteBatch) [1]
+  --sync=BOOL            fdatasync the WAL before each write returns [false]
+  --disable_wal=BOOL     skip the WAL (writes survive only a clean close) [false]
+  --allow_concurrent_memtable_write=BOOL
+                         group members insert into the memtable in parallel [true]
+  --enable_pipelined_write=BOOL
+                         overlap the next group's WAL write with this group's memtable
+                         insert [false]
+  --write_mode=MODE      shorthand for the two flags above: serial (false, false),
+                         concurrent (true, false), pipelined (false, true) or
+                         pipelined_concurrent (true, true)
+  --max_write_batch_group_size_bytes=N
+                         most bytes of batches one write group carries [1048576]
+  --enable_write_thread_adaptive_yield=BOOL
+                         waiting writers yield the CPU for a while before they block [true]
+  --write_thread_max_yield_usec=N
+                         longest a waiting writer yields before blocking [100]
+  --write_thread_slow_yield_usec=N
+                         a yield slower than this means the CPU is contended [3]
+  --db=DIR               database directory [$TMPDIR/groupkv-bench]
+  --use_existing_db=BOOL keep the database in --db instead of starting from an empty one;
+                         fillseq and fillrandom refuse to run with it [false]
+  --seed=N               seed of the key and value generators; thread i uses seed + i, so
+                         runs with the same flags touch the same keys [301]
+  --progress=BOOL        print '... finished N ops' to stderr every second [true]
+  --help                 print this text
+
+BOOL is true/false/1/0; a boolean flag given alone (--sync) means true.
+
+Output, one block per benchmark (times are per write or read call):
+  NAME : X micros/op Y ops/sec Z MB/s (N ops, S s)
+  NAME : latency us p50 A p99 B p99.9 C max D (K calls)
+  NAME : group commit: G groups, mean group size M, W WAL syncs per write
+  NAME : peak RSS R KiB
+micros/op is thread-seconds per operation (as in db_bench); ops/sec is operations per second of
+wall-clock time; MB/s counts key and value bytes (1 MB = 2^20 bytes). The latency is measured
+around every call by the benchmark itself. The group-commit line (writes only) comes from
+DB::stats: write groups committed, writers per group, and WAL fdatasyncs per write call.
+Peak RSS is the process's VmHWM after the benchmark.
+";
+
+#[derive(Debug, Clone)]
+pub struct Flags {
+    pub benchmarks: Vec<String>,
+    pub num: u64,
+    pub reads: i64,
+    pub threads: usize,
+    pub key_size: usize,
+    pub value_size: usize,
+    pub batch_size: usize,
+    pub sync: bool,
+    pub disable_wal: bool,
+    pub allow_concurrent_memtable_write: bool,
+    pub enable_pipelined_write: bool,
+    pub max_write_batch_group_size_bytes: u64,
+    pub enable_write_thread_adaptive_yield: bool,
+    pub write_thread_max_yield_usec: u64,
+    pub write_thread_slow_yield_usec: u64,
+    pub db: PathBuf,
+    pub use_existing_db: bool,
+    pub seed: u64,
+    pub progress: bool,
+}
+
+impl Default for Flags {
+    fn default() -> Self {
+        Flags {
+            benchmarks: ALL_BENCHMARKS.iter().map(|s| s.to_string()).collect(),
+            num: 1_000_000,
+            reads: -1,
+            threads: 1,
+            key_size: 16,
+            value_size: 100,
+            batch_size: 1,
+            sync: false,
+            disable_wal: false,
+            allow_concurrent_memtable_write: true,
+            enable_pipelined_write: false,
+            max_write_batch_group_size_bytes: 1 << 20,
+            enable_write_thread_adaptive_yield: true,
+            write_thread_max_yield_usec: 100,
+            write_thread_slow_yield_usec: 3,
+            db: std::env::temp_dir().join("groupkv-bench"),
+            use_existing_db: false,
+            seed: 301,
+            progress: true,
+        }
+    }
+}
+
+/// What the command line asks for.
+pub enum Command {
+    Run(Flags),
+    Help,
+}
+
+fn parse_bool(name: &str, v: &str) -> Result<bool, String> {
+    match v {
+        "true" | "1" => Ok(true),
+        "false" | "0" => Ok(false),
+        _ => Err(format!("--{name}={v}: expected true, false, 1 or 0")),
+    }
+}
+
+fn parse_num<T: std::str::FromStr>(name: &str, v: &str) -> Result<T, String> {
+    v.parse()
+        .map_err(|_| format!("--{name}={v}: expected a whole number"))
+}
+
+pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, String> {
+    let mut f = Flags::default();
+    for arg in args {
+        if arg == "--help" || arg == "-h" {
+            return Ok(Command::Help);
+        }
+        let Some(body) = arg.strip_prefix("--") else {
+            return Err(format!(
+                "unexpected argument {arg:?}: flags look like --name=value (see --help)"
+            ));
+        };
+        let (name, value) = match body.split_once('=') {
+            Some((n, v)) => (n, Some(v)),
+            None => (body, None),
+        };
+        // A boolean flag alone means true; every other flag needs a value.
+        let need = |v: Option<&str>| -> Result<String, String> {
+            v.map(str::to_string)
+                .ok_or_else(|| format!("--{name} needs a value: --{name}=VALUE (see --help)"))
+        };
+        let boolean = |v: Option<&str>| -> Result<bool, String> {
+            v.map_or(Ok(true), |v| parse_bool(name, v))
+        };
+        match name {
+            "benchmarks" => {
+                let v = need(value)?;
+                f.benchmarks = v
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_string)
+                    .collect();
+                for b in &f.benchmarks {
+                    if !ALL_BENCHMARKS.contains(&b.as_str()) {
+                        return Err(format!(
+                            "unknown benchmark {b:?}; expected some of {}",
+                            ALL_BENCHMARKS.join(",")
+                        ));
+                    }
+                }
+            }
+            "num" => f.num = parse_num(name, &need(value)?)?,
+            "reads" => f.reads = parse_num(name, &need(value)?)?,
+            "threads" => f.threads = parse_num(name, &need(value)?)?,
+            "key_size" => f.key_size = parse_num(name, &need(value)?)?,
+            "value_size" => f.value_size = parse_num(name, &need(value)?)?,
+            "batch_size" => f.batch_size = parse_num(name, &need(value)?)?,
+            "sync" => f.sync = boolean(value)?,
+            "disable_wal" => f.disable_wal = boolean(value)?,
+            "allow_concurrent_memtable_write" => {
+                f.allow_concurrent_memtable_write = boolean(value)?
+            }
+            "enable_pipelined_write" => f.enable_pipelined_write = boolean(value)?,
+            "write_mode" => {
+                let (c, p) = match need(value)?.as_str() {
+                    "serial" => (false, false),
+                    "concurrent" => (true, false),
+                    "pipelined" => (false, true),
+                    "pipelined_concurrent" => (true, true),
+                    other => {
+                        return Err(format!(
+                            "--write_mode={other}: expected serial, concurrent, pipelined or \
+                             pipelined_concurrent"
+                        ))
+                    }
+                };
+                f.allow_concurrent_memtable_write = c;
+                f.enable_pipelined_write = p;
+            }
+            "max_write_batch_group_size_bytes" => {
+                f.max_write_batch_group_size_bytes = parse_num(name, &need(value)?)?
+            }
+            "enable_write_thread_adaptive_yield" => {
+                f.enable_write_thread_adaptive_yield = boolean(value)?
+            }
+            "write_thread_max_yield_usec" => {
+                f.write_thread_max_yield_usec = parse_num(name, &need(value)?)?
+            }
+            "write_thread_slow_yield_usec" => {
+                f.write_thread_slow_yield_usec = parse_num(name, &need(value)?)?
+            }
+            "db" => f.db = PathBuf::from(need(value)?),
+            "use_existing_db" => f.use_existing_db = boolean(value)?,
+            "seed" => f.seed = parse_num(name, &need(value)?)?,
+            "progress" => f.progress = boolean(value)?,
+            _ => return Err(format!("unknown flag --{name} (see --help for the list)")),
+        }
+    }
+    if f.threads == 0 {
+        return Err("--threads must be at least 1".into());
+    }
+    if f.key_size < 8 {
+        return Err(format!(
+            "--key_size={} is too small: keys hold an 8-byte index, so use at least 8",
+            f.key_size
+        ));
+    }
+    if f.batch_size == 0 {
+        return Err("--batch_size must be at least 1".into());
+    }
+    if f.num == 0 {
+        return Err("--num must be at least 1".into());
+    }
+    if f.reads < -1 {
+        return Err(format!(
+            "--reads={} must be -1 (meaning --num) or a count",
+            f.reads
+        ));
+    }
+    if f.sync && f.disable_wal {
+        return Err("--sync needs the WAL: drop --sync or --disable_wal".into());
+    }
+    Ok(Command::Run(f))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(args: &[&str]) -> Result<Flags, String> {
+        match parse(args.iter().map(|s| s.to_string()))? {
+            Command::Run(f) => Ok(f),
+            Command::Help => Err("help".into()),
+        }
+    }
+
+    #[test]
+    fn parses_db_bench_style_flags() {
+        let f = run(&[
+            "--benchmarks=fillrandom,readrandom",
+            "--num=500",
+            "--threads=4",
+            "--sync",
+            "--write_mode=pipelined",
+            "--batch_size=100",
+        ])
+        .unwrap();
+        assert_eq!(f.benchmarks, vec!["fillrandom", "readrandom"]);
+        assert_eq!((f.num, f.threads, f.batch_size), (500, 4, 100));
+        assert!(f.sync && f.enable_pipelined_write && !f.allow_concurrent_memtable_write);
+        assert!(!run(&["--sync=0"]).unwrap().sync);
+    }
+
+    #[test]
+    fn rejects_bad_input_with_a_reason() {
+        for (args, says) in [
+            (&["--benchmarks=fillfast"][..], "unknown benchmark"),
+            (&["--nums=3"][..], "unknown flag"),
+            (&["--num=abc"][..], "whole number"),
+            (&["--sync=maybe"][..], "expected true"),
+            (&["--key_size=4"][..], "at least 8"),
+            (&["--sync", "--disable_wal"][..], "needs the WAL"),
+            (&["fillseq"][..], "unexpected argument"),
+        ] {
+            let err = run(args).unwrap_err();
+            assert!(err.contains(says), "{args:?}: {err}");
+        }
+        assert!(matches!(parse(["--help".to_string()]), Ok(Command::Help)));
+    }
+}
