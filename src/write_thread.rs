@@ -300,6 +300,11 @@ pub struct WriteThread {
     allow_concurrent_memtable_write: bool,
     #[cfg_attr(loom, allow(dead_code))]
     credits: [AtomicI32; 5],
+    /// Waiters in the spin or yield phase, and how many may be (the other cores).
+    #[cfg(not(loom))]
+    spinners: AtomicUsize,
+    #[cfg(not(loom))]
+    max_spinners: usize,
 }
 
 // SAFETY: the raw pointers in the queue refer to writers that their owning threads keep alive
@@ -371,6 +376,11 @@ impl WriteThread {
                 AtomicI32::new(0),
                 AtomicI32::new(0),
             ],
+            #[cfg(not(loom))]
+            spinners: AtomicUsize::new(0),
+            #[cfg(not(loom))]
+            max_spinners: std::thread::available_parallelism()
+                .map_or(1, |n| n.get().saturating_sub(1).max(1)),
         }
     }
 
@@ -437,22 +447,51 @@ impl WriteThread {
             }
             return self.blocking_await_state(w, goal);
         }
-        for _ in 0..SPIN_ITERATIONS {
+        // Only as many waiters spin or yield as there are other cores: with more, the waiters
+        // keep every core busy, and a leader preempted among them holds up the whole queue for
+        // a scheduler time slice. The rest block at once.
+        #[cfg(not(loom))]
+        if self.spinners.fetch_add(1, Relaxed) >= self.max_spinners {
+            self.spinners.fetch_sub(1, Relaxed);
             let state = w.state.load(Acquire);
             if state & goal != 0 {
                 return state;
+            }
+            return self.blocking_await_state(w, goal);
+        }
+        #[cfg(not(loom))]
+        let state = self.spin_and_yield(w, goal, site);
+        #[cfg(not(loom))]
+        self.spinners.fetch_sub(1, Relaxed);
+        #[cfg(not(loom))]
+        if let Some(state) = state {
+            return state;
+        }
+        #[cfg(loom)]
+        if let Some(state) = self.spin_and_yield(w, goal, site) {
+            return state;
+        }
+        self.blocking_await_state(w, goal)
+    }
+
+    /// The spin and adaptive-yield phases of `await_state`: the state if it reached `goal`.
+    fn spin_and_yield(&self, w: &Writer<'_>, goal: u8, site: Site) -> Option<u8> {
+        for _ in 0..SPIN_ITERATIONS {
+            let state = w.state.load(Acquire);
+            if state & goal != 0 {
+                return Some(state);
             }
             spin_loop();
             #[cfg(loom)]
             break;
         }
         #[cfg(not(loom))]
-        if let Some(state) = self.yield_phase(w, goal, site) {
-            return state;
-        }
+        return self.yield_phase(w, goal, site);
         #[cfg(loom)]
-        let _ = site;
-        self.blocking_await_state(w, goal)
+        {
+            let _ = site;
+            None
+        }
     }
 
     /// The adaptive yield phase: returns the state if it reached the goal.

@@ -1,5 +1,6 @@
 //! `groupkv-bench`: a db_bench-style benchmark of groupkv. `groupkv-bench --help` lists the
 //! benchmarks and flags; docs/BENCHMARKS.md shows how `bench/compare` uses it.
+#![cfg_attr(test, allow(clippy::unwrap_used))]
 
 mod flags;
 mod histogram;
