@@ -626,49 +626,74 @@ impl WriteThread {
     /// everyone after it keep their place and form the next group). Returns the group's bytes.
     pub fn enter_as_batch_group_leader(&self, leader: &Writer<'_>, group: &WriteGroup) -> usize {
         let mut size = leader.batch_size();
-        let mut max_size = self.max_group_bytes;
-        if size <= self.max_group_bytes / 8 {
-            max_size = size + self.max_group_bytes / 8;
-        }
+        let max_size = self.max_group_size(size);
         let leader_ptr = leader.as_ptr();
         leader
             .group
             .store(group as *const WriteGroup as *mut WriteGroup, Relaxed);
         group.leader.store(leader_ptr, Relaxed);
         group.size.store(1, Relaxed);
-        let mut last = leader_ptr;
+        group.last_writer.store(leader_ptr, Relaxed);
         #[cfg(not(loom))]
         if leader.sync && !self.pipelined {
             self.gather_sync_writers();
         }
         let newest = self.newest_writer.load(Acquire);
-        self.create_missing_newer_links(newest);
-        let mut count = 1;
         if leader.batch.is_some() {
-            while last != newest {
-                // SAFETY: `last` is in the queue and not COMPLETED; links up to `newest` exist.
-                let next = unsafe { w(last) }.link_newer.load(Relaxed);
-                // SAFETY: `next` lies between the leader and `newest`, so it is queued and
-                // waiting.
-                let n = unsafe { w(next) };
-                if n.batch.is_none()
-                    || (n.sync && !leader.sync)
-                    || n.no_slowdown != leader.no_slowdown
-                    || n.disable_wal != leader.disable_wal
-                    || size + n.batch_size() > max_size
-                {
-                    break;
+            self.extend_group(group, newest, |n| {
+                let fits = n.batch.is_some()
+                    && (!n.sync || leader.sync)
+                    && n.no_slowdown == leader.no_slowdown
+                    && n.disable_wal == leader.disable_wal
+                    && size + n.batch_size() <= max_size;
+                if fits {
+                    size += n.batch_size();
                 }
-                size += n.batch_size();
-                n.group
-                    .store(group as *const WriteGroup as *mut WriteGroup, Relaxed);
-                last = next;
-                count += 1;
+                fits
+            });
+        }
+        size
+    }
+
+    /// The most bytes a group led by a batch of `leader_size` bytes may carry: the cap, or, for a
+    /// leader of at most 1/8 of it, the leader's size plus 1/8 of it (so a small write is not
+    /// slowed down by a huge group).
+    fn max_group_size(&self, leader_size: usize) -> usize {
+        let eighth = self.max_group_bytes / 8;
+        if leader_size <= eighth {
+            leader_size + eighth
+        } else {
+            self.max_group_bytes
+        }
+    }
+
+    /// Extends `group` (so far its leader alone) with the queued writers after it, up to
+    /// `newest`, while `admit` accepts them: the first writer refused, and everyone after it,
+    /// keep their place for the next group. The caller is the group's leader.
+    fn extend_group(
+        &self,
+        group: &WriteGroup,
+        newest: WriterPtr,
+        mut admit: impl FnMut(&Writer<'_>) -> bool,
+    ) {
+        self.create_missing_newer_links(newest);
+        let mut last = group.leader.load(Relaxed);
+        let mut count = 1;
+        while last != newest {
+            // SAFETY: `last` is in the queue and not COMPLETED; links up to `newest` exist.
+            let next = unsafe { w(last) }.link_newer.load(Relaxed);
+            // SAFETY: `next` lies between the leader and `newest`, so it is queued and waiting.
+            let n = unsafe { w(next) };
+            if !admit(n) {
+                break;
             }
+            n.group
+                .store(group as *const WriteGroup as *mut WriteGroup, Relaxed);
+            last = next;
+            count += 1;
         }
         group.last_writer.store(last, Relaxed);
         group.size.store(count, Relaxed);
-        size
     }
 
     /// A sync leader lets the writers of the group that just completed rejoin the queue before it
@@ -799,7 +824,6 @@ impl WriteThread {
     /// the leader waits there until it leads a memtable group, inserts in parallel, or is done.
     /// The return value is the leader's state after this call (`COMPLETED` unless pipelined).
     pub fn exit_as_batch_group_leader(&self, group: &WriteGroup, status: Option<Error>) -> u8 {
-        let leader = group.leader.load(Relaxed);
         let last = group.last_writer.load(Relaxed);
         if self.pipelined {
             return self.exit_pipelined(group, status);
@@ -819,17 +843,23 @@ impl WriteThread {
             next.link_older.store(ptr::null_mut(), Relaxed);
             self.set_state(next, GROUP_LEADER);
         }
-        // Complete the followers, newest first; read the link before the writer can vanish.
-        let mut p = last;
+        self.complete_followers(group, &status);
+        COMPLETED
+    }
+
+    /// Completes every member of `group` but its leader with `status`, newest first.
+    fn complete_followers(&self, group: &WriteGroup, status: &Option<Error>) {
+        let leader = group.leader.load(Relaxed);
+        let mut p = group.last_writer.load(Relaxed);
         while p != leader {
-            // SAFETY: `p` is a follower of our group, not COMPLETED until the set_state below.
+            // SAFETY: `p` is a follower of the group, not COMPLETED until the set_state below.
             let follower = unsafe { w(p) };
+            // Read the link first: once COMPLETED, the follower's frame may be gone.
             let older = follower.link_older.load(Relaxed);
             follower.set_own_status_from_completer(status.clone());
             self.set_state(follower, COMPLETED);
             p = older;
         }
-        COMPLETED
     }
 
     fn exit_pipelined(&self, group: &WriteGroup, status: Option<Error>) -> u8 {
@@ -861,15 +891,7 @@ impl WriteThread {
         };
         let mut state_after = MEMTABLE_WRITER_LEADER;
         if status.is_some() {
-            let mut p = last;
-            while p != leader_ptr {
-                // SAFETY: a follower of our group, not yet COMPLETED.
-                let follower = unsafe { w(p) };
-                let older = follower.link_older.load(Relaxed);
-                follower.set_own_status_from_completer(status.clone());
-                self.set_state(follower, COMPLETED);
-                p = older;
-            }
+            self.complete_followers(group, &status);
             leader.set_own_status(status);
             self.set_state(leader, COMPLETED);
             state_after = COMPLETED;
@@ -936,40 +958,25 @@ impl WriteThread {
     /// queue; with serial inserts, capped by size like a WAL group).
     pub fn enter_as_memtable_writer(&self, leader: &Writer<'_>, group: &WriteGroup) {
         let mut size = leader.batch_size();
-        let mut max_size = self.max_group_bytes;
-        if size <= self.max_group_bytes / 8 {
-            max_size = size + self.max_group_bytes / 8;
-        }
+        let max_size = self.max_group_size(size);
         let leader_ptr = leader.as_ptr();
         leader
             .group
             .store(group as *const WriteGroup as *mut WriteGroup, Relaxed);
         group.leader.store(leader_ptr, Relaxed);
-        let mut last = leader_ptr;
-        let mut count = 1;
+        group.size.store(1, Relaxed);
+        group.last_writer.store(leader_ptr, Relaxed);
         let newest = self.newest_memtable_writer.load(Acquire);
-        self.create_missing_newer_links(newest);
-        while last != newest {
-            // SAFETY: queued memtable writers between the leader and `newest`, all waiting.
-            let next = unsafe { w(last) }.link_newer.load(Relaxed);
-            // SAFETY: as above.
-            let n = unsafe { w(next) };
-            if n.batch.is_none() {
-                break;
-            }
-            if !self.allow_concurrent_memtable_write {
-                if size + n.batch_size() > max_size {
-                    break;
-                }
+        let serial = !self.allow_concurrent_memtable_write;
+        self.extend_group(group, newest, |n| {
+            // Serial inserts are capped like WAL groups; parallel ones need no cap.
+            let fits = n.batch.is_some() && (!serial || size + n.batch_size() <= max_size);
+            if fits && serial {
                 size += n.batch_size();
             }
-            n.group
-                .store(group as *const WriteGroup as *mut WriteGroup, Relaxed);
-            last = next;
-            count += 1;
-        }
-        group.last_writer.store(last, Relaxed);
-        group.size.store(count, Relaxed);
+            fits
+        });
+        let last = group.last_writer.load(Relaxed);
         // SAFETY: `last` is a member of the new group, waiting.
         let last_ref = unsafe { w(last) };
         let last_count = u64::from(last_ref.batch.map_or(0, WriteBatch::count));
