@@ -305,6 +305,12 @@ pub struct WriteThread {
     spinners: AtomicUsize,
     #[cfg(not(loom))]
     max_spinners: usize,
+    /// Writers that found the queue busy when they joined, and the count a sync leader last
+    /// saw: if nobody queued since, there is no one to gather for.
+    #[cfg(not(loom))]
+    queued_joins: AtomicU64,
+    #[cfg(not(loom))]
+    joins_at_last_gather: AtomicU64,
 }
 
 // SAFETY: the raw pointers in the queue refer to writers that their owning threads keep alive
@@ -378,6 +384,10 @@ impl WriteThread {
             ],
             #[cfg(not(loom))]
             spinners: AtomicUsize::new(0),
+            #[cfg(not(loom))]
+            queued_joins: AtomicU64::new(0),
+            #[cfg(not(loom))]
+            joins_at_last_gather: AtomicU64::new(0),
             #[cfg(not(loom))]
             max_spinners: std::thread::available_parallelism()
                 .map_or(1, |n| n.get().saturating_sub(1).max(1)),
@@ -608,6 +618,10 @@ impl WriteThread {
             w.state.store(GROUP_LEADER, Relaxed);
             return GROUP_LEADER;
         }
+        #[cfg(not(loom))]
+        if w.sync {
+            self.queued_joins.fetch_add(1, Relaxed);
+        }
         self.await_state(
             w,
             GROUP_LEADER
@@ -706,6 +720,12 @@ impl WriteThread {
     /// against an `fdatasync` of hundreds.
     #[cfg(not(loom))]
     fn gather_sync_writers(&self) {
+        // A lone sync writer (nobody queued behind a sync leader since the last gather) has no
+        // one to wait for.
+        let joins = self.queued_joins.load(Relaxed);
+        if self.joins_at_last_gather.swap(joins, Relaxed) == joins {
+            return;
+        }
         let start = Instant::now();
         let mut seen = self.newest_writer.load(Acquire);
         let mut quiet = 0;
