@@ -649,7 +649,7 @@ impl WriteThread {
         group.size.store(1, Relaxed);
         group.last_writer.store(leader_ptr, Relaxed);
         #[cfg(not(loom))]
-        if leader.sync && !self.pipelined {
+        if leader.sync {
             self.gather_sync_writers();
         }
         let newest = self.newest_writer.load(Acquire);
