@@ -153,6 +153,10 @@ impl<'a> Writer<'a> {
         self.batch.map_or(0, WriteBatch::approximate_size)
     }
 
+    fn batch_count(&self) -> u64 {
+        u64::from(self.batch.map_or(0, WriteBatch::count))
+    }
+
     /// The current state (one of [`state`]).
     pub fn state(&self) -> u8 {
         self.state.load(Acquire)
@@ -205,6 +209,9 @@ pub struct WriteGroup {
     size: AtomicUsize,
     /// The sequence of the group's last record.
     last_sequence: AtomicU64,
+    /// Records and bytes of the members' batches (WAL groups, set when the group forms).
+    records: AtomicU64,
+    bytes: AtomicU64,
     /// Parallel writers still inserting.
     running: AtomicUsize,
     /// The first memtable-insert error of a parallel group.
@@ -227,6 +234,8 @@ impl WriteGroup {
             last_writer: AtomicPtr::new(ptr::null_mut()),
             size: AtomicUsize::new(0),
             last_sequence: AtomicU64::new(0),
+            records: AtomicU64::new(0),
+            bytes: AtomicU64::new(0),
             running: AtomicUsize::new(0),
             status: Mutex::new(None),
         }
@@ -244,6 +253,23 @@ impl WriteGroup {
 
     pub fn set_last_sequence(&self, seq: u64) {
         self.last_sequence.store(seq, Relaxed);
+    }
+
+    /// Records in the members' batches (a WAL group's, as formed by its leader).
+    pub fn records(&self) -> u64 {
+        self.records.load(Relaxed)
+    }
+
+    /// Bytes of the members' batches (a WAL group's, as formed by its leader).
+    pub fn bytes(&self) -> u64 {
+        self.bytes.load(Relaxed)
+    }
+
+    /// The sequence of the group's first record.
+    pub fn first_sequence(&self) -> u64 {
+        self.last_sequence()
+            .wrapping_sub(self.records())
+            .wrapping_add(1)
     }
 
     /// Calls `f` on each writer, leader first. Only the group's leader (or, in parallel mode,
@@ -638,8 +664,9 @@ impl WriteThread {
     /// Forms `group` led by `leader`: walks from the leader towards the newest writer, taking
     /// writers until the first one that is incompatible or would exceed the size cap (it and
     /// everyone after it keep their place and form the next group). Returns the group's bytes.
-    pub fn enter_as_batch_group_leader(&self, leader: &Writer<'_>, group: &WriteGroup) -> usize {
+    pub fn enter_as_batch_group_leader(&self, leader: &Writer<'_>, group: &WriteGroup) {
         let mut size = leader.batch_size();
+        let mut records = leader.batch_count();
         let max_size = self.max_group_size(size);
         let leader_ptr = leader.as_ptr();
         leader
@@ -662,11 +689,13 @@ impl WriteThread {
                     && size + n.batch_size() <= max_size;
                 if fits {
                     size += n.batch_size();
+                    records += n.batch_count();
                 }
                 fits
             });
         }
-        size
+        group.records.store(records, Relaxed);
+        group.bytes.store(size as u64, Relaxed);
     }
 
     /// The most bytes a group led by a batch of `leader_size` bytes may carry: the cap, or, for a
@@ -747,7 +776,7 @@ impl WriteThread {
         let mut next = first;
         group.for_each(|w| {
             w.sequence.store(next, Relaxed);
-            next += u64::from(w.batch.map_or(0, WriteBatch::count));
+            next += w.batch_count();
         });
         group.set_last_sequence(next.wrapping_sub(1));
         next.wrapping_sub(1)
@@ -999,8 +1028,7 @@ impl WriteThread {
         let last = group.last_writer.load(Relaxed);
         // SAFETY: `last` is a member of the new group, waiting.
         let last_ref = unsafe { w(last) };
-        let last_count = u64::from(last_ref.batch.map_or(0, WriteBatch::count));
-        group.set_last_sequence((last_ref.sequence() + last_count).wrapping_sub(1));
+        group.set_last_sequence((last_ref.sequence() + last_ref.batch_count()).wrapping_sub(1));
     }
 
     /// Pipelined: the memtable group is inserted and published. Hands memtable leadership on and

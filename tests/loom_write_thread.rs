@@ -63,7 +63,10 @@ impl WriteBackend for Mock {
             );
             count += u64::from(w.batch().unwrap().count());
         });
+        // The totals the leader recorded while forming the group match its members.
+        assert_eq!(count, group.records(), "group record count");
         let first = group.last_sequence() + 1 - count;
+        assert_eq!(first, group.first_sequence());
         self.wal.lock().unwrap().push((first, count, group.size()));
         self.in_wal.store(false, Release);
         Ok(())

@@ -436,28 +436,23 @@ impl WriteBackend for DB {
     }
 
     fn write_group_to_wal(&self, group: &WriteGroup, leader: &Writer<'_>) -> Result<()> {
-        let mut count = 0u64;
-        let mut bytes = 0u64;
+        let count = group.records();
         let size = group.size() as u64;
-        group.for_each(|w| {
-            if let Some(b) = w.batch() {
-                count += u64::from(b.count());
-                bytes += b.approximate_size() as u64;
-            }
-        });
         let s = &self.stats;
         s.write_done_by_self.fetch_add(1, Relaxed);
         s.write_done_by_other.fetch_add(size - 1, Relaxed);
         s.keys_written.fetch_add(count, Relaxed);
-        s.bytes_written.fetch_add(bytes, Relaxed);
+        s.bytes_written.fetch_add(group.bytes(), Relaxed);
         s.write_group_size.record(size);
         if leader.disable_wal {
             self.unpersisted.store(true, Release);
             return Ok(());
         }
-        let first = group.last_sequence().wrapping_sub(count).wrapping_add(1);
         // The open options cap the group size so the total count fits the header.
-        let header = encode_header(first, u32::try_from(count).unwrap_or(u32::MAX));
+        let header = encode_header(
+            group.first_sequence(),
+            u32::try_from(count).unwrap_or(u32::MAX),
+        );
         // The record is the header then each member's records: gathered without copying, on the
         // stack for the usual small groups.
         const INLINE: usize = 16;

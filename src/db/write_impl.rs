@@ -43,9 +43,7 @@ pub fn write_impl<B: WriteBackend>(wt: &WriteThread, b: &B, w: &Writer<'_>) -> R
         wt.enter_as_batch_group_leader(w, &wal_group);
         let mut status = pre.err();
         if status.is_none() {
-            let mut count = 0u64;
-            wal_group.for_each(|m| count += u64::from(m.batch().map_or(0, |x| x.count())));
-            let first = b.allocate_sequences(count);
+            let first = b.allocate_sequences(wal_group.records());
             wt.assign_sequences(&wal_group, first);
             status = b.write_group_to_wal(&wal_group, w).err();
         }
