@@ -476,38 +476,35 @@ impl WriteThread {
     /// (hundreds of microseconds), so spinning or yielding only takes the CPU from the leader
     /// and from the writers about to rejoin.
     pub fn await_state(&self, w: &Writer<'_>, goal: u8, site: Site) -> u8 {
-        if w.sync && matches!(site, Site::JoinBatchGroup) {
-            let state = w.state.load(Acquire);
-            if state & goal != 0 {
+        // A sync writer joining blocks at once (see above); other waiters spin or yield only
+        // while a spinning slot is free.
+        if !(w.sync && matches!(site, Site::JoinBatchGroup)) && self.start_spinning() {
+            let reached = self.spin_and_yield(w, goal, site);
+            self.stop_spinning();
+            if let Some(state) = reached {
                 return state;
             }
-            return self.blocking_await_state(w, goal);
         }
-        // Only as many waiters spin or yield as there are other cores: with more, the waiters
-        // keep every core busy, and a leader preempted among them holds up the whole queue for
-        // a scheduler time slice. The rest block at once.
+        // Checks the state before it blocks, so a goal reached meanwhile returns at once.
+        self.blocking_await_state(w, goal)
+    }
+
+    /// Takes a spinning slot if one is free. Only as many waiters spin or yield as there are
+    /// other cores: with more, the waiters keep every core busy, and a leader preempted among
+    /// them holds up the whole queue for a scheduler time slice. The rest block at once.
+    fn start_spinning(&self) -> bool {
         #[cfg(not(loom))]
         if self.spinners.fetch_add(1, Relaxed) >= self.max_spinners {
             self.spinners.fetch_sub(1, Relaxed);
-            let state = w.state.load(Acquire);
-            if state & goal != 0 {
-                return state;
-            }
-            return self.blocking_await_state(w, goal);
+            return false;
         }
-        #[cfg(not(loom))]
-        let state = self.spin_and_yield(w, goal, site);
+        true
+    }
+
+    /// Gives back the slot taken by `start_spinning`.
+    fn stop_spinning(&self) {
         #[cfg(not(loom))]
         self.spinners.fetch_sub(1, Relaxed);
-        #[cfg(not(loom))]
-        if let Some(state) = state {
-            return state;
-        }
-        #[cfg(loom)]
-        if let Some(state) = self.spin_and_yield(w, goal, site) {
-            return state;
-        }
-        self.blocking_await_state(w, goal)
     }
 
     /// The spin and adaptive-yield phases of `await_state`: the state if it reached `goal`.
