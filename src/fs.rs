@@ -14,8 +14,16 @@ pub use posix::PosixFs;
 
 /// A file opened for appending.
 pub trait WritableFile: Send {
-    /// Appends all of `data` (one `write` call for the real file system).
+    /// Writes all of `data` at the write position and moves it past them (one `write` call for
+    /// the real file system). The position starts at 0 and only `append` moves it.
     fn append(&mut self, data: &[u8]) -> io::Result<()>;
+    /// Makes the file at least `len` bytes long, the new bytes zeros, without moving the write
+    /// position (`fallocate`). Later appends then overwrite allocated space, so an `fdatasync`
+    /// after them need not commit a new file size. `Unsupported` where the file system cannot.
+    fn allocate(&mut self, len: u64) -> io::Result<()> {
+        let _ = len;
+        Err(io::ErrorKind::Unsupported.into())
+    }
     /// Makes everything appended so far durable (`fdatasync`).
     fn sync(&mut self) -> io::Result<()>;
 }

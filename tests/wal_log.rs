@@ -854,23 +854,36 @@ fn zeroed_block_before_good_block_keeps_the_good_block() {
 }
 
 #[test]
-fn zeroed_tail_is_a_torn_tail() {
-    // Space the file system extended but never filled: zeros from a record boundary to EOF.
+fn zeros_from_a_record_boundary_end_the_log() {
+    // Space the writer allocated ahead of its records: zeros from a record boundary to EOF,
+    // shorter than a header or spanning blocks. Every mode reads the records and reports
+    // nothing; a fragmented record left open there is a torn tail.
     let mut log = Log::new();
     log.write(b"one");
+    let clean = log.bytes();
+    for extra in [1, HEADER_SIZE - 1, HEADER_SIZE, BLOCK_SIZE + 100] {
+        let mut b = clean.clone();
+        b.resize(b.len() + extra, 0);
+        for mode in WalRecoveryMode::ALL {
+            let o = read(&b, mode);
+            assert_eq!(o.records, [v("one")], "{mode}, {extra} zeros");
+            assert!(o.end.is_ok(), "{mode}, {extra} zeros: {:?}", o.end);
+            assert!(o.stopped_at.is_none() && o.skipped.is_empty(), "{mode}");
+        }
+    }
+    let mut log = Log::new();
+    log.write(b"one");
+    log.write(&big_string("two", BLOCK_SIZE));
     let mut b = log.bytes();
-    b.resize(b.len() + BLOCK_SIZE + 100, 0);
-    let o = assert_damage(
+    b.truncate(BLOCK_SIZE); // "two"'s FIRST fragment only
+    b.resize(3 * BLOCK_SIZE, 0);
+    assert_damage(
         &b,
         &[v("one")],
-        CorruptionKind::ZeroedTail,
+        CorruptionKind::PartialRecordAtEof,
         &[v("one")],
         &[],
     );
-    assert_eq!(o.dropped(), 0);
-    let pit = read(&b, PointInTime).stopped_at.expect("reported");
-    assert_eq!(pit.offset, (HEADER_SIZE + 3) as u64);
-    assert_eq!(pit.bytes_dropped, (BLOCK_SIZE + 100) as u64);
 }
 
 #[test]
@@ -956,4 +969,129 @@ fn short_reads_change_nothing() {
             }
         }
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Allocation ahead of the records, on the fault-injecting file system.
+
+/// Writes `n` records of `size` bytes to a fresh log on `fs`, syncing after each one when
+/// `sync`; returns the records.
+fn write_log(
+    fs: &groupkv::fs::MemFs,
+    path: &str,
+    n: usize,
+    size: usize,
+    sync: bool,
+) -> Vec<Vec<u8>> {
+    use groupkv::fs::FileSystem;
+    fs.create_dir_all(std::path::Path::new("/")).expect("dir");
+    let mut w = Writer::new(fs.create(std::path::Path::new(path)).expect("create"));
+    let mut records = Vec::new();
+    for i in 0..n {
+        let r: Vec<u8> = (0..size).map(|j| (i * 7 + j) as u8 | 1).collect();
+        w.add_record(&[&r]).expect("append");
+        if sync {
+            w.sync().expect("sync");
+        }
+        records.push(r);
+    }
+    records
+}
+
+#[test]
+fn a_synced_log_allocates_ahead_and_reads_back_whole() {
+    let fs = groupkv::fs::MemFs::new();
+    let records = write_log(&fs, "/synced.log", 300, 500, true);
+    let bytes = fs.read(std::path::Path::new("/synced.log")).expect("read");
+    let framed = 300 * (500 + HEADER_SIZE) + 300 * 500 / BLOCK_SIZE * HEADER_SIZE;
+    assert!(
+        bytes.len() > framed + 60_000,
+        "zeros allocated ahead: {} bytes",
+        bytes.len()
+    );
+    for mode in WalRecoveryMode::ALL {
+        let o = read(&bytes, mode);
+        assert!(o.records == records, "{mode}: every record");
+        assert!(
+            o.end.is_ok() && o.stopped_at.is_none() && o.skipped.is_empty(),
+            "{mode}"
+        );
+    }
+    // A log that is never synced is never extended: exactly its records.
+    let fs = groupkv::fs::MemFs::new();
+    write_log(&fs, "/unsynced.log", 300, 500, false);
+    let unsynced = fs
+        .read(std::path::Path::new("/unsynced.log"))
+        .expect("read");
+    assert!(
+        unsynced.len() <= framed + HEADER_SIZE,
+        "{} bytes",
+        unsynced.len()
+    );
+}
+
+#[test]
+fn power_loss_in_allocated_space_keeps_a_prefix() {
+    use groupkv::fs::{FileSystem, MemFs, PowerLoss};
+    let mut checked = 0;
+    for seed in 1..200u64 {
+        let fs = MemFs::new();
+        let path = std::path::Path::new("/p.log");
+        fs.create_dir_all(std::path::Path::new("/")).expect("dir");
+        fs.sync_dir(std::path::Path::new("/")).expect("dir sync");
+        let mut w = Writer::new(fs.create(path).expect("create"));
+        fs.sync_dir(std::path::Path::new("/")).expect("dir sync");
+        let mut records = Vec::new();
+        let mut synced = 0;
+        for i in 0..40usize {
+            let r: Vec<u8> = vec![(i as u8) | 1; 100 + (i * 997 + seed as usize * 31) % 3000];
+            w.add_record(&[&r]).expect("append");
+            records.push(r);
+            if (i as u64 + seed) % 7 == 0 {
+                w.sync().expect("sync");
+                synced = records.len();
+            }
+        }
+        let how = match seed % 3 {
+            0 => PowerLoss::DropUnsynced,
+            1 => PowerLoss::TearUnsynced { seed },
+            _ => PowerLoss::TearWithGarbage { seed },
+        };
+        fs.power_loss(how);
+        let bytes = fs.read(path).expect("read");
+        for mode in [
+            PointInTime,
+            TolerateCorruptedTailRecords,
+            SkipAnyCorruptedRecords,
+        ] {
+            let o = read(&bytes, mode);
+            assert!(
+                o.records.len() >= synced && o.records[..] == records[..o.records.len()],
+                "seed {seed}, {mode}: {} records, {synced} synced: not a prefix",
+                o.records.len()
+            );
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, 199 * 3);
+}
+
+/// A file system that cannot allocate: the writer falls back to plain appends.
+#[test]
+fn a_refused_allocation_falls_back_to_appends() {
+    use groupkv::fs::{Fault, FaultKind, MemFs};
+    let fs = MemFs::new();
+    fs.inject(Fault {
+        persistent: true,
+        ..Fault::once(FaultKind::Allocate, 1, libc::ENOSPC)
+    });
+    let records = write_log(&fs, "/r.log", 100, 500, true);
+    assert_eq!(
+        fs.count(FaultKind::Allocate),
+        1,
+        "asked once, then never again"
+    );
+    let bytes = fs.read(std::path::Path::new("/r.log")).expect("read");
+    let o = read(&bytes, AbsoluteConsistency);
+    assert!(o.records == records && o.end.is_ok());
 }

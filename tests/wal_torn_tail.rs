@@ -10,13 +10,15 @@
 //! | damage | tolerate | absolute | point in time | skip any |
 //! |---|---|---|---|---|
 //! | truncation | intact prefix | prefix, then `Corruption` if a record was cut | intact prefix | intact prefix |
-//! | zeros | intact prefix | prefix, then `Corruption` if a byte changed | intact prefix | intact prefix |
+//! | zeros | intact prefix | prefix, then `Corruption` if a record was cut | intact prefix | intact prefix |
 //! | garbage | intact prefix, then maybe `Corruption` | prefix, then `Corruption` if a byte changed | intact prefix | intact prefix |
 //!
 //! where the *intact prefix* is every record that lies wholly before the first changed byte, and
 //! point in time reports where it stopped exactly when the file was damaged. A truncation
 //! that lands exactly on a record boundary cannot be told from a shorter log: every mode
-//! returns the records before it, without error (RocksDB's documented limitation).
+//! returns the records before it, without error (RocksDB's documented limitation). Zeros from
+//! a record boundary to the end of the file are the same: the end of the log (the writer
+//! allocates zeroed space ahead of its records).
 
 // Test data: byte patterns and small lengths, narrowed on purpose.
 #![allow(clippy::cast_possible_truncation)]
@@ -201,23 +203,25 @@ fn run(layout: Layout, damage: Damage) -> usize {
         first_change[p] = if differs { p } else { first_change[p + 1] };
     }
     // Where a log can end and still be well formed: at 0, after a record, and after a record
-    // plus the zero trailer that completes its block (the writer appends the trailer with the
-    // next record, so a crash can leave just the trailer).
+    // plus all or part of the zero trailer that completes its block (the writer appends the
+    // trailer with the next record, so a crash can leave some of it).
     let mut boundaries = vec![0];
     for &e in &log.ends {
         boundaries.push(e);
         let left = BLOCK_SIZE - e % BLOCK_SIZE;
         if left < HEADER_SIZE {
-            boundaries.push(e + left);
+            boundaries.extend(e + 1..=e + left);
         }
     }
     let mut checked = 0;
     for (from, &changed) in first_change.iter().enumerate() {
         let intact = log.ends.iter().take_while(|&&e| e <= changed).count();
-        // Truncating on a boundary (or not at all) leaves a well-formed, shorter log.
+        // Truncating on a boundary (or not at all), or zeroing from one, leaves a well-formed,
+        // shorter log.
         let damaged = match damage {
             Damage::Truncate => !boundaries.contains(&from),
-            Damage::Zeros | Damage::Garbage => changed < len,
+            Damage::Zeros => changed < len && !boundaries.contains(&changed),
+            Damage::Garbage => changed < len,
         };
         for mode in WalRecoveryMode::ALL {
             let file = Damaged {

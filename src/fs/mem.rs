@@ -1,7 +1,8 @@
 //! An in-memory file system for tests: injects I/O errors and simulates power loss.
 //!
-//! Durability model: a file's bytes up to its last successful `sync` are durable; the rest are
-//! only "in the page cache". A directory entry (create, rename, remove) is durable once the
+//! Durability model: a file's contents as of its last successful `sync` are durable; the changes
+//! after it are only "in the page cache", in the order they were made. A power loss keeps a
+//! prefix of them: writes may tear, an `allocate` (a metadata change) is kept whole or not. A directory entry (create, rename, remove) is durable once the
 //! directory is synced. [`MemFs::power_loss`] throws away everything not durable, and
 //! [`MemFs::process_crash`] keeps it all (a killed process loses nothing the OS accepted).
 
@@ -21,6 +22,8 @@ pub enum FaultKind {
     Append,
     /// `WritableFile::sync`.
     Sync,
+    /// `WritableFile::allocate`.
+    Allocate,
     /// `FileSystem::sync_dir`.
     SyncDir,
     /// `FileSystem::create`.
@@ -31,7 +34,7 @@ pub enum FaultKind {
     Remove,
 }
 
-const KINDS: usize = 6;
+const KINDS: usize = 7;
 
 fn slot(kind: FaultKind) -> usize {
     match kind {
@@ -41,6 +44,7 @@ fn slot(kind: FaultKind) -> usize {
         FaultKind::Create => 3,
         FaultKind::Rename => 4,
         FaultKind::Remove => 5,
+        FaultKind::Allocate => 6,
     }
 }
 
@@ -72,12 +76,13 @@ impl Fault {
     }
 }
 
-/// How [`MemFs::power_loss`] treats bytes written since the last sync.
+/// How [`MemFs::power_loss`] treats writes made since the last sync.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PowerLoss {
     /// All of them are lost.
     DropUnsynced,
-    /// A random prefix of them survives (seeded, so failures reproduce).
+    /// A random prefix of them survives, in write order, cut inside a write (seeded, so
+    /// failures reproduce).
     TearUnsynced {
         /// Seed of the choice of tear points.
         seed: u64,
@@ -91,8 +96,63 @@ pub enum PowerLoss {
 
 #[derive(Debug, Default)]
 struct Inode {
+    /// The contents as the process sees them.
     data: Vec<u8>,
-    synced: usize,
+    /// The contents as of the last sync: what a power loss leaves at least.
+    durable: Vec<u8>,
+    /// The changes since the last sync, in order.
+    unsynced: Vec<Change>,
+}
+
+#[derive(Debug)]
+enum Change {
+    /// Data written at an offset; a power loss can tear it.
+    Write(usize, Vec<u8>),
+    /// The file grown to a length with zeros (`allocate`): a metadata change, kept whole or
+    /// not at all, and never garbage (allocated space reads as zeros).
+    Extend(usize),
+}
+
+/// Writes `bytes` into `image` at `offset`, growing it (with zeros) as needed.
+fn write_at(image: &mut Vec<u8>, offset: usize, bytes: &[u8]) {
+    let end = offset + bytes.len();
+    if image.len() < end {
+        image.resize(end, 0);
+    }
+    image[offset..end].copy_from_slice(bytes);
+}
+
+impl Inode {
+    /// A write at `offset`; it is durable after the next sync.
+    fn write(&mut self, offset: usize, bytes: &[u8]) {
+        write_at(&mut self.data, offset, bytes);
+        self.unsynced.push(Change::Write(offset, bytes.to_vec()));
+    }
+
+    /// Grows the file to `len` bytes of zeros, if it is shorter.
+    fn extend(&mut self, len: usize) {
+        if len > self.data.len() {
+            self.data.resize(len, 0);
+            self.unsynced.push(Change::Extend(len));
+        }
+    }
+
+    fn sync(&mut self) {
+        for change in self.unsynced.drain(..) {
+            apply(&mut self.durable, &change);
+        }
+    }
+}
+
+fn apply(image: &mut Vec<u8>, change: &Change) {
+    match change {
+        Change::Write(offset, bytes) => write_at(image, *offset, bytes),
+        Change::Extend(len) => {
+            if *len > image.len() {
+                image.resize(*len, 0);
+            }
+        }
+    }
 }
 
 #[derive(Debug, Default)]
@@ -177,18 +237,44 @@ impl MemFs {
             PowerLoss::TearUnsynced { seed } | PowerLoss::TearWithGarbage { seed } => seed | 1,
         };
         for inode in &mut st.inodes {
-            let unsynced = inode.data.len() - inode.synced;
-            let keep = match how {
+            // Only written data tears; an extension survives with the first write after it.
+            let unsynced: usize = inode
+                .unsynced
+                .iter()
+                .map(|c| match c {
+                    Change::Write(_, b) => b.len(),
+                    Change::Extend(_) => 0,
+                })
+                .sum();
+            let mut keep = match how {
                 PowerLoss::DropUnsynced => 0,
                 _ if unsynced == 0 => 0,
                 _ => usize::try_from(xorshift(&mut rng) % (unsynced as u64 + 1)).unwrap_or(0),
             };
-            inode.data.truncate(inode.synced + keep);
-            if matches!(how, PowerLoss::TearWithGarbage { .. }) && keep > 0 {
-                let last = inode.data.len() - 1;
-                inode.data[last] ^= xorshift(&mut rng).to_le_bytes()[0] | 1;
+            let torn = keep > 0;
+            let mut image = std::mem::take(&mut inode.durable);
+            let mut last = 0;
+            for change in inode.unsynced.drain(..) {
+                if keep == 0 {
+                    break;
+                }
+                if let Change::Write(offset, bytes) = &change {
+                    if bytes.is_empty() {
+                        continue;
+                    }
+                    let n = bytes.len().min(keep);
+                    write_at(&mut image, *offset, &bytes[..n]);
+                    keep -= n;
+                    last = offset + n - 1;
+                } else {
+                    apply(&mut image, &change);
+                }
             }
-            inode.synced = inode.data.len();
+            if matches!(how, PowerLoss::TearWithGarbage { .. }) && torn {
+                image[last] ^= xorshift(&mut rng).to_le_bytes()[0] | 1;
+            }
+            inode.data.clone_from(&image);
+            inode.durable = image;
         }
     }
 
@@ -203,8 +289,10 @@ impl MemFs {
     pub fn overwrite(&self, path: &Path, data: Vec<u8>) -> io::Result<()> {
         let mut st = self.state.lock();
         let i = st.inode(path)?;
-        st.inodes[i].synced = data.len();
-        st.inodes[i].data = data;
+        let inode = &mut st.inodes[i];
+        inode.durable.clone_from(&data);
+        inode.data = data;
+        inode.unsynced.clear();
         Ok(())
     }
 }
@@ -221,6 +309,8 @@ fn xorshift(state: &mut u64) -> u64 {
 struct MemWritable {
     state: Arc<Mutex<State>>,
     inode: usize,
+    /// The write position.
+    pos: usize,
 }
 
 impl WritableFile for MemWritable {
@@ -229,11 +319,13 @@ impl WritableFile for MemWritable {
         if let Some(f) = st.check(FaultKind::Append) {
             if f.partial {
                 let half = data.len() / 2;
-                st.inodes[self.inode].data.extend_from_slice(&data[..half]);
+                st.inodes[self.inode].write(self.pos, &data[..half]);
+                self.pos += half;
             }
             return Err(injected(&f));
         }
-        st.inodes[self.inode].data.extend_from_slice(data);
+        st.inodes[self.inode].write(self.pos, data);
+        self.pos += data.len();
         Ok(())
     }
 
@@ -242,8 +334,18 @@ impl WritableFile for MemWritable {
         if let Some(f) = st.check(FaultKind::Sync) {
             return Err(injected(&f));
         }
+        st.inodes[self.inode].sync();
+        Ok(())
+    }
+
+    fn allocate(&mut self, len: u64) -> io::Result<()> {
+        let mut st = self.state.lock();
+        if let Some(f) = st.check(FaultKind::Allocate) {
+            return Err(injected(&f));
+        }
         let inode = &mut st.inodes[self.inode];
-        inode.synced = inode.data.len();
+        let len = usize::try_from(len).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+        inode.extend(len);
         Ok(())
     }
 }
@@ -335,6 +437,7 @@ impl FileSystem for MemFs {
         Ok(Box::new(MemWritable {
             state: self.state.clone(),
             inode,
+            pos: 0,
         }))
     }
 

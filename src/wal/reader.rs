@@ -1,9 +1,12 @@
 //! Reads logical records back from a log file and applies a recovery mode to damage.
 //!
+//! The log ends at the end of the file, or where zeros run from a record boundary to the end of
+//! the file: space the writer allocated ahead of its records (or that a crash left unwritten).
+//!
 //! Damage comes in two classes. *Tail* damage is what a crash leaves at the end of the last
 //! write: a truncated header, a record whose length runs past the end of the file, a
-//! fragmented record with no LAST fragment, or zeros that run to the end of the file (space the
-//! file system extended but never filled), including zeros that start inside the last record.
+//! fragmented record with no LAST fragment, or zeros that start inside the last record and run
+//! to the end of the file.
 //! *Interior* damage is anything else: a checksum mismatch, a length that overruns its block
 //! mid-file, an unknown type, zeros followed by data, fragments out of order, or a record that
 //! is not a valid batch. What happens next is the mode's choice (RocksDB's semantics):
@@ -35,8 +38,8 @@ pub enum CorruptionKind {
     TruncatedRecord,
     /// The file ends inside a fragmented record (FIRST/MIDDLE without LAST).
     PartialRecordAtEof,
-    /// Zeros run from here (a header, or inside the last record) to the end of the file: space
-    /// the file system extended but never filled.
+    /// Zeros run from inside the last record to the end of the file: it was being written into
+    /// allocated space when the machine crashed.
     ZeroedTail,
     /// The stored checksum does not match the fragment.
     ChecksumMismatch,
@@ -377,7 +380,9 @@ impl Reader {
                     self.fill_block()?;
                     continue;
                 }
-                if avail == 0 {
+                if is_zero(&self.backing[self.start..self.end]) {
+                    // Nothing, or the zeros of allocated space (or of a block trailer).
+                    self.start = self.end;
                     return Ok(Physical::Eof);
                 }
                 let offset = self.offset_of(self.start);
@@ -396,8 +401,7 @@ impl Reader {
             let offset = self.offset_of(self.start);
 
             if type_byte == 0 && length == 0 && stored_crc == 0 {
-                // Zeros: space a file system extended but never filled. Harmless only if
-                // everything up to the end of the file is zeros.
+                // Zeros: the end of the log if everything up to the end of the file is zeros.
                 return self.zeros(offset);
             }
             if HEADER_SIZE + length > avail {
@@ -475,18 +479,14 @@ impl Reader {
         ))
     }
 
-    /// Handles a zero header at `offset`: a zeroed tail if the rest of the file is zeros;
-    /// otherwise damage, and the rest of this block is dropped (the next block is read again
-    /// from its start, so records there survive in skip-any mode).
+    /// Handles a zero header at `offset`: the end of the log if the rest of the file is zeros
+    /// (allocated space; a fragmented record left open there is a torn tail); otherwise damage,
+    /// and the rest of this block is dropped (the next block is read again from its start, so
+    /// records there survive in skip-any mode).
     fn zeros(&mut self, offset: u64) -> Result<Physical> {
         if self.zeros_to_eof(self.start)? {
-            let dropped = self.drop_to_eof();
-            return Ok(Physical::Damage(self.corruption(
-                CorruptionKind::ZeroedTail,
-                offset,
-                dropped,
-                "the file ends in zeros",
-            )));
+            self.drop_to_eof();
+            return Ok(Physical::Eof);
         }
         let dropped = (self.end - self.start) as u64;
         self.start = self.end;

@@ -1,4 +1,10 @@
 //! Appends records to a log file, fragmenting them across blocks.
+//!
+//! Once a log has been synced, the writer keeps zero-filled space allocated ahead of its
+//! records (`fallocate`): a record then overwrites allocated space instead of growing the
+//! file, so the `fdatasync` after it flushes the data without committing a new file size (on
+//! ext4 that halves its latency). A log that is never synced is never extended, and the reader
+//! takes zeros from a record boundary to the end of the file for the end of the log.
 
 use std::io;
 
@@ -13,15 +19,33 @@ pub struct Writer {
     block_offset: usize,
     /// Reused framing buffer.
     buf: Vec<u8>,
-    /// Bytes appended so far (the file size, if every append succeeded).
+    /// Bytes appended so far (the end of the records, if every append succeeded).
     size: u64,
+    /// Whether to allocate ahead, and how far the file is allocated.
+    allocation: Allocation,
 }
+
+/// The allocation ahead of the records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Allocation {
+    /// Not synced yet: nothing to gain.
+    Off,
+    /// The file is `len` bytes long.
+    On { len: u64 },
+    /// The file system refused (unsupported, or out of space): plain appends from now on.
+    Refused,
+}
+
+/// How far ahead to allocate: the log's size so far (so allocations double), within bounds.
+const MIN_ALLOCATE: u64 = 64 << 10;
+const MAX_ALLOCATE: u64 = 4 << 20;
 
 impl std::fmt::Debug for Writer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("wal::Writer")
             .field("block_offset", &self.block_offset)
             .field("size", &self.size)
+            .field("allocation", &self.allocation)
             .finish()
     }
 }
@@ -34,6 +58,7 @@ impl Writer {
             block_offset: 0,
             buf: Vec::with_capacity(BLOCK_SIZE),
             size: 0,
+            allocation: Allocation::Off,
         }
     }
 
@@ -96,14 +121,29 @@ impl Writer {
                 break;
             }
         }
+        let end = self.size + self.buf.len() as u64;
+        if let Allocation::On { len } = self.allocation {
+            if end > len {
+                let want = end + self.size.clamp(MIN_ALLOCATE, MAX_ALLOCATE);
+                // A refusal costs nothing but speed: the append below grows the file.
+                self.allocation = match self.file.allocate(want) {
+                    Ok(()) => Allocation::On { len: want },
+                    Err(_) => Allocation::Refused,
+                };
+            }
+        }
         self.file.append(&self.buf)?;
-        self.size += self.buf.len() as u64;
+        self.size = end;
         Ok(self.buf.len())
     }
 
     /// `fdatasync`s the file: every record added so far survives power loss.
     pub fn sync(&mut self) -> io::Result<()> {
-        self.file.sync()
+        self.file.sync()?;
+        if self.allocation == Allocation::Off {
+            self.allocation = Allocation::On { len: self.size };
+        }
+        Ok(())
     }
 
     /// Bytes appended so far.

@@ -304,6 +304,10 @@ impl WritableFile for CrashWritable {
         self.fs.step()?;
         self.file.sync()
     }
+    fn allocate(&mut self, len: u64) -> io::Result<()> {
+        self.fs.step()?;
+        self.file.allocate(len)
+    }
 }
 
 impl FileSystem for CrashFs {
