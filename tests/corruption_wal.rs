@@ -93,6 +93,10 @@ impl Layout {
                 pos += left;
                 continue;
             }
+            if wal.len() - pos < HEADER_SIZE || wal[pos..pos + HEADER_SIZE] == [0; HEADER_SIZE] {
+                // The zeroed space the writer allocates ahead of its records.
+                break;
+            }
             let len = usize::from(u16::from_le_bytes([wal[pos + 4], wal[pos + 5]]));
             let kind = wal[pos + 6];
             if kind == 1 || kind == 2 {
@@ -119,6 +123,11 @@ impl Layout {
 
 /// Builds the pristine directory: `n` writes, one of them sized so that its block ends in a
 /// 3-byte trailer. Returns the directory, the WAL's path and bytes, and each write's value size.
+/// Where the WAL's last record ends.
+fn records_end(wal: &[u8]) -> usize {
+    Layout::parse(wal).records.last().map_or(0, |r| r.1)
+}
+
 fn build(root: &Path, n: usize) -> (PathBuf, PathBuf, Vec<u8>, Vec<usize>) {
     let dir = root.join("pristine");
     let db = DB::open(&dir, Options::default()).expect("open");
@@ -133,7 +142,7 @@ fn build(root: &Path, n: usize) -> (PathBuf, PathBuf, Vec<u8>, Vec<usize>) {
         let mut b = batch(i, len);
         if i == 8 {
             // End this record 3 bytes before its block ends, leaving a trailer.
-            let size = std::fs::metadata(&wal).expect("stat").len() as usize;
+            let size = records_end(&std::fs::read(&wal).expect("read WAL"));
             let room = BLOCK_SIZE - size % BLOCK_SIZE;
             if room > HEADER_SIZE + 64 {
                 let target = room - 3 - HEADER_SIZE;
@@ -158,7 +167,10 @@ fn build(root: &Path, n: usize) -> (PathBuf, PathBuf, Vec<u8>, Vec<usize>) {
     }
     // The directory a crashed session leaves: its WAL and nothing else. (A clean close would
     // fold the WAL into a base, leaving no WAL to damage.)
-    let bytes = std::fs::read(&wal).expect("read WAL");
+    // The records, without the zeroed space the writer allocated after them (the reader's
+    // handling of that space is tested in wal_log and wal_torn_tail).
+    let mut bytes = std::fs::read(&wal).expect("read WAL");
+    bytes.truncate(records_end(&bytes));
     db.close().expect("close");
     for entry in std::fs::read_dir(&dir).expect("list") {
         let p = entry.expect("entry").path();

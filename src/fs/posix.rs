@@ -1,9 +1,23 @@
 //! The real file system.
+//!
+//! A file opened for appending writes into space it has allocated through a shared memory
+//! mapping: a copy instead of a `write` system call per append (the call was over a third of
+//! the time of a 1-thread `fillseq`). The bytes are in the page cache the moment the copy ends,
+//! exactly as after `write`, so they survive a process crash, and `fdatasync` flushes them.
+//! Only allocated pages that were never written are mapped (appends up to the next page
+//! boundary go through `pwrite`), and the mapping is locked in memory (`mlock`), so its pages
+//! are never evicted and a write into them never has to read the disk: the mapping cannot raise
+//! `SIGBUS` for a read error. Space that is not allocated is written with `pwrite`, and so is
+//! everything once a mapping or its lock is refused (`RLIMIT_MEMLOCK`, a file system without
+//! shared mappings).
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Read, Write};
+use std::io::{self, Read};
+use std::os::unix::fs::FileExt;
 use std::os::unix::io::AsRawFd;
 use std::path::Path;
+
+use memmap2::{MmapMut, MmapOptions};
 
 use super::{FileLock, FileSystem, SequentialFile, WritableFile};
 
@@ -11,22 +25,108 @@ use super::{FileLock, FileSystem, SequentialFile, WritableFile};
 #[derive(Debug, Default, Clone, Copy)]
 pub struct PosixFs;
 
-struct PosixWritable(File);
+/// Page size assumed for mapping offsets (mmap needs them page-aligned; 4 KiB divides every
+/// Linux page size in use).
+const PAGE: u64 = 4096;
+/// How much allocated space one mapping covers.
+const WINDOW: u64 = 1 << 20;
+
+struct PosixWritable {
+    file: File,
+    /// The write position.
+    pos: u64,
+    /// The file's length as allocated by `allocate` (0: nothing allocated).
+    allocated: u64,
+    /// A mapping of allocated, never-written space: file offsets `[start, start + map.len())`.
+    window: Option<(u64, MmapMut)>,
+    /// A mapping was refused: `pwrite` only.
+    no_map: bool,
+}
+
+impl PosixWritable {
+    fn new(file: File) -> Self {
+        PosixWritable {
+            file,
+            pos: 0,
+            allocated: 0,
+            window: None,
+            no_map: false,
+        }
+    }
+
+    /// Maps `[start, ..)` of allocated space; `start` is page-aligned and never written.
+    fn map_window(&mut self, start: u64) -> io::Result<()> {
+        self.window = None;
+        let len = (self.allocated - start).min(WINDOW);
+        let len = usize::try_from(len).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+        // SAFETY: the file is this database's own WAL (created here, under the directory's
+        // LOCK); nothing truncates it while it is mapped, and the range lies within its
+        // allocated length. The mapping is only used through the `MmapMut` slice.
+        let map = unsafe {
+            MmapOptions::new()
+                .offset(start)
+                .len(len)
+                .map_mut(&self.file)?
+        };
+        map.lock()?;
+        self.window = Some((start, map));
+        Ok(())
+    }
+}
 
 impl WritableFile for PosixWritable {
-    fn append(&mut self, data: &[u8]) -> io::Result<()> {
-        self.0.write_all(data)
+    fn append(&mut self, mut data: &[u8]) -> io::Result<()> {
+        let end = self.pos + data.len() as u64;
+        if end > self.allocated || self.no_map {
+            self.file.write_all_at(data, self.pos)?;
+            self.pos = end;
+            return Ok(());
+        }
+        while !data.is_empty() {
+            if let Some((start, map)) = &mut self.window {
+                let at = self
+                    .pos
+                    .checked_sub(*start)
+                    .and_then(|a| usize::try_from(a).ok());
+                if let Some(at) = at.filter(|&a| a < map.len()) {
+                    let n = data.len().min(map.len() - at);
+                    map[at..at + n].copy_from_slice(&data[..n]);
+                    data = &data[n..];
+                    self.pos += n as u64;
+                    continue;
+                }
+            }
+            if self.pos % PAGE == 0 {
+                if self.map_window(self.pos).is_ok() {
+                    continue;
+                }
+                self.no_map = true;
+                self.file.write_all_at(data, self.pos)?;
+                self.pos = end;
+                return Ok(());
+            }
+            // Up to the next page boundary: that page may hold earlier bytes, so it is not
+            // mapped (a fault on it could have to read the disk).
+            let to_boundary = usize::try_from(PAGE - self.pos % PAGE).unwrap_or(usize::MAX);
+            let n = data.len().min(to_boundary);
+            self.file.write_all_at(&data[..n], self.pos)?;
+            data = &data[n..];
+            self.pos += n as u64;
+        }
+        Ok(())
     }
 
     fn sync(&mut self) -> io::Result<()> {
-        // fdatasync: the data and the size, not the timestamps.
-        self.0.sync_data()
+        // fdatasync: the data (written or copied into the mapping) and the size, not the
+        // timestamps.
+        self.file.sync_data()
     }
 
     #[cfg(target_os = "linux")]
     fn allocate(&mut self, len: u64) -> io::Result<()> {
-        let current = self.0.metadata()?.len();
+        let current = self.file.metadata()?.len();
         if len <= current {
+            self.allocated = self.allocated.max(current);
             return Ok(());
         }
         let (offset, extra) = match (i64::try_from(current), i64::try_from(len - current)) {
@@ -36,8 +136,9 @@ impl WritableFile for PosixWritable {
         // Mode 0: allocate and extend the size; the file offset does not move. Unlike
         // posix_fallocate, never falls back to writing zeros where the file system cannot.
         // SAFETY: fallocate on a descriptor we own; it touches no memory.
-        let rc = unsafe { libc::fallocate(self.0.as_raw_fd(), 0, offset, extra) };
+        let rc = unsafe { libc::fallocate(self.file.as_raw_fd(), 0, offset, extra) };
         if rc == 0 {
+            self.allocated = len;
             return Ok(());
         }
         let e = io::Error::last_os_error();
@@ -90,8 +191,13 @@ impl FileSystem for PosixFs {
     }
 
     fn create(&self, path: &Path) -> io::Result<Box<dyn WritableFile>> {
-        let file = OpenOptions::new().write(true).create_new(true).open(path)?;
-        Ok(Box::new(PosixWritable(file)))
+        // Read access too: a shared writable mapping needs it.
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .open(path)?;
+        Ok(Box::new(PosixWritable::new(file)))
     }
 
     fn open_sequential(&self, path: &Path) -> io::Result<Box<dyn SequentialFile>> {

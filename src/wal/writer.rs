@@ -1,10 +1,11 @@
 //! Appends records to a log file, fragmenting them across blocks.
 //!
-//! Once a log has been synced, the writer keeps zero-filled space allocated ahead of its
-//! records (`fallocate`): a record then overwrites allocated space instead of growing the
-//! file, so the `fdatasync` after it flushes the data without committing a new file size (on
-//! ext4 that halves its latency). A log that is never synced is never extended, and the reader
-//! takes zeros from a record boundary to the end of the file for the end of the log.
+//! The writer keeps zero-filled space allocated ahead of its records (`fallocate`): a record
+//! then overwrites allocated space instead of growing the file, so the `fdatasync` after it
+//! flushes the data without committing a new file size (on ext4 here: 105 µs instead of 160),
+//! and the real file system copies records into that space through a mapping instead of a
+//! `write` call each (see `fs/posix.rs`). The reader takes zeros from a record boundary to the
+//! end of the file for the end of the log.
 
 use std::io;
 
@@ -28,8 +29,6 @@ pub struct Writer {
 /// The allocation ahead of the records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Allocation {
-    /// Not synced yet: nothing to gain.
-    Off,
     /// The file is `len` bytes long.
     On { len: u64 },
     /// The file system refused (unsupported, or out of space): plain appends from now on.
@@ -58,7 +57,7 @@ impl Writer {
             block_offset: 0,
             buf: Vec::with_capacity(BLOCK_SIZE),
             size: 0,
-            allocation: Allocation::Off,
+            allocation: Allocation::On { len: 0 },
         }
     }
 
@@ -139,11 +138,7 @@ impl Writer {
 
     /// `fdatasync`s the file: every record added so far survives power loss.
     pub fn sync(&mut self) -> io::Result<()> {
-        self.file.sync()?;
-        if self.allocation == Allocation::Off {
-            self.allocation = Allocation::On { len: self.size };
-        }
-        Ok(())
+        self.file.sync()
     }
 
     /// Bytes appended so far.
