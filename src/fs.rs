@@ -14,8 +14,9 @@ pub use posix::PosixFs;
 
 /// A file opened for appending.
 pub trait WritableFile: Send {
-    /// Writes all of `data` at the write position and moves it past them (one `write` call for
-    /// the real file system). The position starts at 0 and only `append` moves it.
+    /// Writes all of `data` at the write position and moves it past them. The position starts
+    /// at 0 and only `append` moves it. When this returns, the bytes are with the OS (they
+    /// survive the process), not necessarily on disk.
     fn append(&mut self, data: &[u8]) -> io::Result<()>;
     /// Makes the file at least `len` bytes long, the new bytes zeros, without moving the write
     /// position (`fallocate`). Later appends then overwrite allocated space, so an `fdatasync`

@@ -1096,3 +1096,43 @@ fn a_refused_allocation_falls_back_to_appends() {
     let o = read(&bytes, AbsoluteConsistency);
     assert!(o.records == records && o.end.is_ok());
 }
+
+#[test]
+fn a_hole_in_the_last_record_is_a_torn_tail_only_if_its_last_byte_is_missing() {
+    // A copy into a mapping may store a record's bytes in any order, but the writer stores an
+    // append's last byte after all the others (fs/posix.rs). So a crash mid-copy leaves a last
+    // record with holes whose last byte is still zero, then the zeroed space after it: tail
+    // damage. A hole with the last byte in place is not a torn write (a flipped or lost page):
+    // a checksum mismatch, with or without zeros after it.
+    let mut log = Log::new();
+    log.write(b"one");
+    log.write(&big_string("two", 300));
+    let clean = log.bytes();
+    let second = HEADER_SIZE + 3;
+    let mut holed = clean.clone();
+    for byte in &mut holed[second + HEADER_SIZE + 50..second + HEADER_SIZE + 120] {
+        *byte = 0;
+    }
+    let mut torn = holed.clone();
+    *torn.last_mut().expect("bytes") = 0;
+    torn.resize(torn.len() + 1000, 0);
+    assert_damage(
+        &torn,
+        &[v("one")],
+        CorruptionKind::ZeroedTail,
+        &[v("one")],
+        &[],
+    );
+    assert_ne!(holed[holed.len() - 1], 0);
+    for extra in [0, 1000] {
+        let mut b = holed.clone();
+        b.resize(holed.len() + extra, 0);
+        assert_damage(
+            &b,
+            &[v("one")],
+            CorruptionKind::ChecksumMismatch,
+            &[v("one")],
+            &[CorruptionKind::ChecksumMismatch],
+        );
+    }
+}

@@ -16,6 +16,7 @@ use std::io::{self, Read};
 use std::os::unix::fs::FileExt;
 use std::os::unix::io::AsRawFd;
 use std::path::Path;
+use std::sync::atomic::{compiler_fence, Ordering::SeqCst};
 
 use memmap2::{MmapMut, MmapOptions};
 
@@ -72,48 +73,62 @@ impl PosixWritable {
         self.window = Some((start, map));
         Ok(())
     }
+
+    /// Writes `data` at the position, which lies within the allocated space, one page-aligned
+    /// chunk at a time, in order: through the mapped window where it covers the position, else
+    /// with `pwrite` (a page that may hold earlier bytes is not mapped: a fault on it could
+    /// have to read the disk).
+    ///
+    /// A process killed in the middle of a copy leaves whatever bytes the copy had stored, not
+    /// necessarily a prefix (`memcpy` stores the ends of a block before its middle). So each
+    /// chunk's last byte is stored after the rest of the chunk, and the chunks in order: a
+    /// chunk whose last byte is there is whole and so are all chunks before it. A WAL fragment
+    /// ends at a block boundary, a chunk boundary too, or at the end of the append, so a torn
+    /// fragment ends in a zero followed by zeros, which the WAL reader takes for a torn tail.
+    fn copy(&mut self, mut data: &[u8]) -> io::Result<()> {
+        while !data.is_empty() {
+            let to_boundary = usize::try_from(PAGE - self.pos % PAGE).unwrap_or(usize::MAX);
+            let n = data.len().min(to_boundary);
+            let (chunk, rest) = data.split_at(n);
+            if let Some((start, map)) = &mut self.window {
+                let at = self
+                    .pos
+                    .checked_sub(*start)
+                    .and_then(|a| usize::try_from(a).ok());
+                if let Some(at) = at.filter(|&a| a + n <= map.len()) {
+                    let dest = &mut map[at..at + n];
+                    dest[..n - 1].copy_from_slice(&chunk[..n - 1]);
+                    compiler_fence(SeqCst);
+                    dest[n - 1] = chunk[n - 1];
+                    compiler_fence(SeqCst);
+                    data = rest;
+                    self.pos += n as u64;
+                    continue;
+                }
+            }
+            if self.pos % PAGE == 0 && !self.no_map {
+                if self.map_window(self.pos).is_ok() {
+                    continue;
+                }
+                self.no_map = true;
+            }
+            self.file.write_all_at(chunk, self.pos)?;
+            data = rest;
+            self.pos += n as u64;
+        }
+        Ok(())
+    }
 }
 
 impl WritableFile for PosixWritable {
-    fn append(&mut self, mut data: &[u8]) -> io::Result<()> {
+    fn append(&mut self, data: &[u8]) -> io::Result<()> {
         let end = self.pos + data.len() as u64;
         if end > self.allocated || self.no_map {
             self.file.write_all_at(data, self.pos)?;
             self.pos = end;
             return Ok(());
         }
-        while !data.is_empty() {
-            if let Some((start, map)) = &mut self.window {
-                let at = self
-                    .pos
-                    .checked_sub(*start)
-                    .and_then(|a| usize::try_from(a).ok());
-                if let Some(at) = at.filter(|&a| a < map.len()) {
-                    let n = data.len().min(map.len() - at);
-                    map[at..at + n].copy_from_slice(&data[..n]);
-                    data = &data[n..];
-                    self.pos += n as u64;
-                    continue;
-                }
-            }
-            if self.pos % PAGE == 0 {
-                if self.map_window(self.pos).is_ok() {
-                    continue;
-                }
-                self.no_map = true;
-                self.file.write_all_at(data, self.pos)?;
-                self.pos = end;
-                return Ok(());
-            }
-            // Up to the next page boundary: that page may hold earlier bytes, so it is not
-            // mapped (a fault on it could have to read the disk).
-            let to_boundary = usize::try_from(PAGE - self.pos % PAGE).unwrap_or(usize::MAX);
-            let n = data.len().min(to_boundary);
-            self.file.write_all_at(&data[..n], self.pos)?;
-            data = &data[n..];
-            self.pos += n as u64;
-        }
-        Ok(())
+        self.copy(data)
     }
 
     fn sync(&mut self) -> io::Result<()> {

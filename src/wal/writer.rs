@@ -13,7 +13,7 @@ use super::format::{record_crc, RecordType, BLOCK_SIZE, HEADER_SIZE};
 use crate::fs::WritableFile;
 
 /// Writes logical records to one log file. Each [`add_record`](Writer::add_record) is a single
-/// `write` call on the file, so a record reaches the OS whole or (on a crash) as a torn tail.
+/// append to the file, so a record reaches the OS whole or (on a crash) as a torn tail.
 pub struct Writer {
     file: Box<dyn WritableFile>,
     /// Bytes already used in the current block.
