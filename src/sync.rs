@@ -2,10 +2,14 @@
 //! primitive the write thread uses for loom's model-checked ones.
 
 #[cfg(not(loom))]
-pub(crate) use std::sync::atomic::{AtomicI32, AtomicPtr, AtomicU64, AtomicU8, AtomicUsize};
+pub(crate) use std::sync::atomic::{
+    AtomicBool, AtomicI32, AtomicPtr, AtomicU64, AtomicU8, AtomicUsize,
+};
 
 #[cfg(loom)]
-pub(crate) use loom::sync::atomic::{AtomicI32, AtomicPtr, AtomicU64, AtomicU8, AtomicUsize};
+pub(crate) use loom::sync::atomic::{
+    AtomicBool, AtomicI32, AtomicPtr, AtomicU64, AtomicU8, AtomicUsize,
+};
 
 /// A mutex with parking_lot's panic-free API, backed by loom under `cfg(loom)`.
 #[derive(Debug, Default)]
