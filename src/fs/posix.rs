@@ -4,10 +4,11 @@
 //! mapping: a copy instead of a `write` system call per append (the call was over a third of
 //! the time of a 1-thread `fillseq`). The bytes are in the page cache the moment the copy ends,
 //! exactly as after `write`, so they survive a process crash, and `fdatasync` flushes them.
-//! Only allocated pages that were never written are mapped (appends up to the next page
-//! boundary go through `pwrite`), and the mapping is locked in memory (`mlock`), so its pages
-//! are never evicted and a write into them never has to read the disk: the mapping cannot raise
-//! `SIGBUS` for a read error. Space that is not allocated is written with `pwrite`, and so is
+//! Only allocated pages holding nothing but zeros are mapped (appends up to the next page
+//! boundary go through `pwrite`), and the mapping is locked in memory (`mlock`, which brings
+//! its pages in at once and reports a failure to read one as an error), so its pages are never
+//! evicted and a write into them never has to read the disk: the mapping cannot raise `SIGBUS`
+//! for a read error. Space that is not allocated is written with `pwrite`, and so is
 //! everything once a mapping or its lock is refused (`RLIMIT_MEMLOCK`, a file system without
 //! shared mappings).
 
@@ -31,6 +32,8 @@ pub struct PosixFs;
 const PAGE: u64 = 4096;
 /// How much allocated space one mapping covers.
 const WINDOW: u64 = 1 << 20;
+/// The zeros `allocate` writes.
+static ZEROS: [u8; 1 << 16] = [0; 1 << 16];
 
 struct PosixWritable {
     file: File,
@@ -38,10 +41,12 @@ struct PosixWritable {
     pos: u64,
     /// The file's length as allocated by `allocate` (0: nothing allocated).
     allocated: u64,
-    /// A mapping of allocated, never-written space: file offsets `[start, start + map.len())`.
+    /// A mapping of allocated space holding only zeros: offsets `[start, start + map.len())`.
     window: Option<(u64, MmapMut)>,
     /// A mapping was refused: `pwrite` only.
     no_map: bool,
+    /// `sync` was called: the file is being synced, so `allocate` writes its zeros.
+    synced: bool,
 }
 
 impl PosixWritable {
@@ -52,10 +57,12 @@ impl PosixWritable {
             allocated: 0,
             window: None,
             no_map: false,
+            synced: false,
         }
     }
 
-    /// Maps `[start, ..)` of allocated space; `start` is page-aligned and never written.
+    /// Maps `[start, ..)` of allocated space; `start` is page-aligned and nothing has been
+    /// appended from it on.
     fn map_window(&mut self, start: u64) -> io::Result<()> {
         self.window = None;
         let len = (self.allocated - start).min(WINDOW);
@@ -134,6 +141,7 @@ impl WritableFile for PosixWritable {
     fn sync(&mut self) -> io::Result<()> {
         // fdatasync: the data (written or copied into the mapping) and the size, not the
         // timestamps.
+        self.synced = true;
         self.file.sync_data()
     }
 
@@ -148,11 +156,23 @@ impl WritableFile for PosixWritable {
             (Ok(o), Ok(e)) => (o, e),
             _ => return Err(io::ErrorKind::InvalidInput.into()),
         };
-        // Mode 0: allocate and extend the size; the file offset does not move. Unlike
-        // posix_fallocate, never falls back to writing zeros where the file system cannot.
+        // Mode 0: reserve the blocks and extend the size (the file offset does not move), so
+        // running out of space fails here, at once and whole. Unlike posix_fallocate, never
+        // falls back to writing zeros where the file system cannot.
         // SAFETY: fallocate on a descriptor we own; it touches no memory.
         let rc = unsafe { libc::fallocate(self.file.as_raw_fd(), 0, offset, extra) };
         if rc == 0 {
+            // Then, in a file that is being synced, write the zeros: reserved blocks are
+            // "unwritten" until data lands in them, and the fdatasync after the first write into
+            // one has to record the change, which doubles its latency for a group that crosses
+            // into a new block (a 4 KiB group at 32 sync threads: 45 K -> 61 K writes/s with the
+            // zeros written, medians of 4). Without syncs the zeros would only cost (fillseq -8 %).
+            let mut at = if self.synced { current } else { len };
+            while at < len {
+                let n = usize::try_from(len - at).map_or(ZEROS.len(), |n| n.min(ZEROS.len()));
+                self.file.write_all_at(&ZEROS[..n], at)?;
+                at += n as u64;
+            }
             self.allocated = len;
             return Ok(());
         }
