@@ -18,6 +18,7 @@ use std::os::unix::fs::FileExt;
 use std::os::unix::io::AsRawFd;
 use std::path::Path;
 use std::sync::atomic::{compiler_fence, Ordering::SeqCst};
+use std::sync::OnceLock;
 
 use memmap2::{MmapMut, MmapOptions};
 
@@ -27,9 +28,9 @@ use super::{FileLock, FileSystem, SequentialFile, WritableFile};
 #[derive(Debug, Default, Clone, Copy)]
 pub struct PosixFs;
 
-/// Page size assumed for mapping offsets (mmap needs them page-aligned; 4 KiB divides every
-/// Linux page size in use).
-const PAGE: u64 = 4096;
+/// The unit of ordered stores into the mapping (see `copy`): 4 KiB divides the WAL's 32 KiB
+/// blocks, so every block boundary is a chunk boundary.
+const CHUNK: u64 = 4096;
 /// How much allocated space one mapping covers.
 const WINDOW: u64 = 1 << 20;
 /// The zeros `allocate` writes.
@@ -81,10 +82,11 @@ impl PosixWritable {
         Ok(())
     }
 
-    /// Writes `data` at the position, which lies within the allocated space, one page-aligned
+    /// Writes `data` at the position, which lies within the allocated space, one 4 KiB-aligned
     /// chunk at a time, in order: through the mapped window where it covers the position, else
-    /// with `pwrite` (a page that may hold earlier bytes is not mapped: a fault on it could
-    /// have to read the disk).
+    /// with `pwrite` until the position reaches a page boundary and a new window can start
+    /// there (a page that may hold earlier bytes is not mapped: a fault on it could have to
+    /// read the disk).
     ///
     /// A process killed in the middle of a copy leaves whatever bytes the copy had stored, not
     /// necessarily a prefix (`memcpy` stores the ends of a block before its middle). So each
@@ -94,7 +96,7 @@ impl PosixWritable {
     /// fragment ends in a zero followed by zeros, which the WAL reader takes for a torn tail.
     fn copy(&mut self, mut data: &[u8]) -> io::Result<()> {
         while !data.is_empty() {
-            let to_boundary = usize::try_from(PAGE - self.pos % PAGE).unwrap_or(usize::MAX);
+            let to_boundary = usize::try_from(CHUNK - self.pos % CHUNK).unwrap_or(usize::MAX);
             let n = data.len().min(to_boundary);
             let (chunk, rest) = data.split_at(n);
             if let Some((start, map)) = &mut self.window {
@@ -113,7 +115,7 @@ impl PosixWritable {
                     continue;
                 }
             }
-            if self.pos % PAGE == 0 && !self.no_map {
+            if self.pos % page_size() == 0 && !self.no_map {
                 if self.map_window(self.pos).is_ok() {
                     continue;
                 }
@@ -125,6 +127,16 @@ impl PosixWritable {
         }
         Ok(())
     }
+}
+
+/// The system's page size: mapping offsets must be multiples of it.
+fn page_size() -> u64 {
+    static SIZE: OnceLock<u64> = OnceLock::new();
+    *SIZE.get_or_init(|| {
+        // SAFETY: sysconf reads a system constant; it touches no memory of ours.
+        let n = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+        u64::try_from(n).ok().filter(|&n| n > 0).unwrap_or(CHUNK)
+    })
 }
 
 impl WritableFile for PosixWritable {
