@@ -40,7 +40,10 @@
 //!
 //! [`WriteThread::await_state`] spins briefly (about a microsecond), then yields the CPU for up
 //! to `write_thread_max_yield_usec` if yielding has paid off recently at this call site (an
-//! adaptive credit, sampled 1 in 256 otherwise), and then blocks.
+//! adaptive credit, sampled 1 in 256 otherwise), and then blocks. Two exceptions, both for sync
+//! writes: a sync writer joining the queue blocks at once (its wait lasts an `fdatasync`), and
+//! a member of a sync group that has inserted its batch yields until the group ends (its
+//! wait lasts only the other members' inserts).
 
 // Reachable from outside only through the loom models' `loom_api`.
 #![cfg_attr(loom, allow(missing_docs))]
@@ -80,7 +83,7 @@ const SPIN_ITERATIONS: usize = 200;
 /// The longest a sync leader waits for writers to rejoin before forming its group.
 #[cfg(not(loom))]
 const SYNC_GATHER_MAX: Duration = Duration::from_micros(60);
-/// How long a member of a synced parallel group yields for the group's inserts to end before
+/// How long a member of a sync group inserting in parallel yields for the group to end before
 /// it blocks.
 #[cfg(not(loom))]
 const PARALLEL_SYNC_YIELD: Duration = Duration::from_micros(300);
@@ -221,7 +224,7 @@ pub struct WriteGroup {
     running: AtomicUsize,
     /// The group's leader asked for `sync`: its members have each just waited out an
     /// `fdatasync` (see `complete_parallel_memtable_writer`).
-    synced: AtomicBool,
+    sync: AtomicBool,
     /// The first memtable-insert error of a parallel group.
     status: Mutex<Option<Error>>,
 }
@@ -245,7 +248,7 @@ impl WriteGroup {
             records: AtomicU64::new(0),
             bytes: AtomicU64::new(0),
             running: AtomicUsize::new(0),
-            synced: AtomicBool::new(false),
+            sync: AtomicBool::new(false),
             status: Mutex::new(None),
         }
     }
@@ -500,13 +503,13 @@ impl WriteThread {
 
     /// Yields until `w`'s state is in `goal` or `limit` passes; true if it got there.
     ///
-    /// For the members of a synced group waiting for the group's parallel inserts to end: they
+    /// For the members of a sync group waiting for the group's parallel inserts to end: they
     /// were all just woken from an `fdatasync`, nobody else is queued to run meanwhile (sync
     /// joiners block), and the inserts take microseconds. Blocking would cost each member a
     /// second futex wake-up from the writer that ends the group: at 8 sync threads on 2 cores,
-    /// yielding instead measured 20 K → 27 K sync writes/s and 48 K → 54 K at 32 (medians of 3
-    /// A/B runs). Groups without sync do not yield here: their members' CPU is what the next
-    /// writers need (yielding halved 4- and 16-thread throughput without sync).
+    /// yielding instead measured 22.4 K → 26.6 K sync writes/s and 44.8 K → 56.6 K at 32
+    /// (medians of 3 A/B runs). Groups without sync do not yield here: their members' CPU is
+    /// what the next writers need (yielding halved 4- and 16-thread throughput without sync).
     #[cfg(not(loom))]
     fn yield_until(&self, w: &Writer<'_>, goal: u8, limit: Duration) -> bool {
         let start = Instant::now();
@@ -704,7 +707,7 @@ impl WriteThread {
         group.leader.store(leader_ptr, Relaxed);
         group.size.store(1, Relaxed);
         group.last_writer.store(leader_ptr, Relaxed);
-        group.synced.store(leader.sync, Relaxed);
+        group.sync.store(leader.sync, Relaxed);
         #[cfg(not(loom))]
         if leader.sync {
             self.gather_sync_writers();
@@ -876,15 +879,15 @@ impl WriteThread {
                 group.record_error(e);
             }
         }
-        let synced = group.synced.load(Relaxed);
+        let sync = group.sync.load(Relaxed);
         if group.running.fetch_sub(1, AcqRel) > 1 {
             // The group may be gone from here on (the last writer completes it): only `me`.
             #[cfg(not(loom))]
-            if synced && self.yield_until(me, COMPLETED, PARALLEL_SYNC_YIELD) {
+            if sync && self.yield_until(me, COMPLETED, PARALLEL_SYNC_YIELD) {
                 return false;
             }
             #[cfg(loom)]
-            let _ = synced;
+            let _ = sync;
             self.await_state(me, COMPLETED, Site::CompleteParallelWriter);
             return false;
         }
@@ -1053,7 +1056,7 @@ impl WriteThread {
         group.leader.store(leader_ptr, Relaxed);
         group.size.store(1, Relaxed);
         group.last_writer.store(leader_ptr, Relaxed);
-        group.synced.store(leader.sync, Relaxed);
+        group.sync.store(leader.sync, Relaxed);
         let newest = self.newest_memtable_writer.load(Acquire);
         let serial = !self.allow_concurrent_memtable_write;
         self.extend_group(group, newest, |n| {

@@ -3,8 +3,9 @@
 //! Durability model: a file's contents as of its last successful `sync` are durable; the changes
 //! after it are only "in the page cache", in the order they were made. A power loss keeps a
 //! prefix of them: writes may tear, an `allocate` (a metadata change) is kept whole or not. A
-//! directory entry (create, rename, remove) is durable once the directory is synced. [`MemFs::power_loss`] throws away everything not durable, and
-//! [`MemFs::process_crash`] keeps it all (a killed process loses nothing the OS accepted).
+//! directory entry (create, rename, remove) is durable once the directory is synced.
+//! [`MemFs::power_loss`] throws away everything not durable, and [`MemFs::process_crash`] keeps
+//! it all (a killed process loses nothing the OS accepted).
 
 use std::collections::{BTreeMap, HashSet};
 use std::io;
