@@ -25,6 +25,8 @@
 #![warn(missing_docs)]
 
 pub mod capi;
+pub mod checksum;
+pub mod coding;
 mod db;
 mod error;
 pub mod fs;
