@@ -35,6 +35,16 @@ pub trait SequentialFile: Send {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize>;
 }
 
+/// A file opened for reads at any offset (tables): `pread`, never a mapping, so an I/O error
+/// is an error return and never a `SIGBUS`.
+pub trait RandomAccessFile: Send + Sync {
+    /// Reads exactly `len` bytes from `offset`. Reading past the end of the file is an
+    /// `UnexpectedEof` error: a read never returns fewer bytes than asked for.
+    fn read_at(&self, offset: u64, len: usize) -> io::Result<Vec<u8>>;
+    /// The file's length in bytes.
+    fn file_size(&self) -> io::Result<u64>;
+}
+
 /// A held LOCK file; dropping it releases the lock.
 pub trait FileLock: Send + Sync + Debug {}
 
@@ -52,6 +62,12 @@ pub trait FileSystem: Send + Sync + Debug {
     fn create(&self, path: &Path) -> io::Result<Box<dyn WritableFile>>;
     /// Opens `path` for reading.
     fn open_sequential(&self, path: &Path) -> io::Result<Box<dyn SequentialFile>>;
+    /// Opens `path` for reads at any offset. `Unsupported` unless the file system implements
+    /// it (both of groupkv's do).
+    fn open_random_access(&self, path: &Path) -> io::Result<Box<dyn RandomAccessFile>> {
+        let _ = path;
+        Err(io::ErrorKind::Unsupported.into())
+    }
     /// Atomically renames `from` to `to`, replacing `to`.
     fn rename(&self, from: &Path, to: &Path) -> io::Result<()>;
     /// Removes the file `path`.

@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use parking_lot::Mutex;
 
-use super::{FileLock, FileSystem, SequentialFile, WritableFile};
+use super::{FileLock, FileSystem, RandomAccessFile, SequentialFile, WritableFile};
 
 /// The operations a [`Fault`] can target.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -33,9 +33,11 @@ pub enum FaultKind {
     Rename,
     /// `FileSystem::remove_file`.
     Remove,
+    /// `RandomAccessFile::read_at`. A failed read returns an error and no data.
+    Read,
 }
 
-const KINDS: usize = 7;
+const KINDS: usize = 8;
 
 fn slot(kind: FaultKind) -> usize {
     match kind {
@@ -46,6 +48,7 @@ fn slot(kind: FaultKind) -> usize {
         FaultKind::Rename => 4,
         FaultKind::Remove => 5,
         FaultKind::Allocate => 6,
+        FaultKind::Read => 7,
     }
 }
 
@@ -167,6 +170,8 @@ struct State {
     locks: HashSet<PathBuf>,
     faults: Vec<Fault>,
     counts: [u64; KINDS],
+    /// Files every read of which fails, with the error number.
+    unreadable: BTreeMap<PathBuf, i32>,
 }
 
 impl State {
@@ -214,7 +219,18 @@ impl MemFs {
 
     /// Disarms every fault.
     pub fn clear_faults(&self) {
-        self.state.lock().faults.clear();
+        let mut st = self.state.lock();
+        st.faults.clear();
+        st.unreadable.clear();
+    }
+
+    /// Makes every `read_at` of a file opened (before or after this call) under `path` fail
+    /// with `errno` until [`MemFs::clear_faults`]. Reads still count as `FaultKind::Read`.
+    pub fn fail_reads_of(&self, path: &Path, errno: i32) {
+        self.state
+            .lock()
+            .unreadable
+            .insert(path.to_path_buf(), errno);
     }
 
     /// How many operations of `kind` ran so far.
@@ -365,6 +381,41 @@ impl SequentialFile for MemSequential {
     }
 }
 
+struct MemRandomAccess {
+    state: Arc<Mutex<State>>,
+    inode: usize,
+    /// The name the file was opened under, for [`MemFs::fail_reads_of`].
+    path: PathBuf,
+}
+
+impl RandomAccessFile for MemRandomAccess {
+    fn read_at(&self, offset: u64, len: usize) -> io::Result<Vec<u8>> {
+        let mut st = self.state.lock();
+        if let Some(f) = st.check(FaultKind::Read) {
+            return Err(injected(&f));
+        }
+        if let Some(&errno) = st.unreadable.get(&self.path) {
+            return Err(io::Error::from_raw_os_error(errno));
+        }
+        let data = &st.inodes[self.inode].data;
+        let range = usize::try_from(offset)
+            .ok()
+            .and_then(|start| Some(start..start.checked_add(len)?))
+            .filter(|r| r.end <= data.len())
+            .ok_or_else(|| {
+                io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    format!("read of {len} bytes at offset {offset} passes the end of the file"),
+                )
+            })?;
+        Ok(data[range].to_vec())
+    }
+
+    fn file_size(&self) -> io::Result<u64> {
+        Ok(self.state.lock().inodes[self.inode].data.len() as u64)
+    }
+}
+
 #[derive(Debug)]
 struct MemLock {
     state: Arc<Mutex<State>>,
@@ -448,6 +499,16 @@ impl FileSystem for MemFs {
         Ok(Box::new(MemSequential {
             data: st.inodes[i].data.clone(),
             pos: 0,
+        }))
+    }
+
+    fn open_random_access(&self, path: &Path) -> io::Result<Box<dyn RandomAccessFile>> {
+        let st = self.state.lock();
+        let inode = st.inode(path)?;
+        Ok(Box::new(MemRandomAccess {
+            state: self.state.clone(),
+            inode,
+            path: path.to_path_buf(),
         }))
     }
 

@@ -22,7 +22,7 @@ use std::sync::OnceLock;
 
 use memmap2::{MmapMut, MmapOptions};
 
-use super::{FileLock, FileSystem, SequentialFile, WritableFile};
+use super::{FileLock, FileSystem, RandomAccessFile, SequentialFile, WritableFile};
 
 /// The operating system's file system (`write`, `fdatasync`, `flock`).
 #[derive(Debug, Default, Clone, Copy)]
@@ -209,6 +209,40 @@ impl SequentialFile for PosixSequential {
     }
 }
 
+struct PosixRandomAccess(File);
+
+impl RandomAccessFile for PosixRandomAccess {
+    fn read_at(&self, offset: u64, len: usize) -> io::Result<Vec<u8>> {
+        let mut buf = vec![0; len];
+        let mut done = 0;
+        // pread may return fewer bytes than asked (a signal, a file system's own limit): go on
+        // from where it stopped; 0 bytes means the end of the file.
+        while done < len {
+            let at = offset
+                .checked_add(done as u64)
+                .ok_or_else(|| io::Error::from(io::ErrorKind::InvalidInput))?;
+            match self.0.read_at(&mut buf[done..], at) {
+                Ok(0) => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        format!(
+                            "read of {len} bytes at offset {offset} passes the end of the file"
+                        ),
+                    ))
+                }
+                Ok(n) => done += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(buf)
+    }
+
+    fn file_size(&self) -> io::Result<u64> {
+        Ok(self.0.metadata()?.len())
+    }
+}
+
 #[derive(Debug)]
 struct PosixLock(#[allow(dead_code)] File);
 
@@ -249,6 +283,10 @@ impl FileSystem for PosixFs {
 
     fn open_sequential(&self, path: &Path) -> io::Result<Box<dyn SequentialFile>> {
         Ok(Box::new(PosixSequential(File::open(path)?)))
+    }
+
+    fn open_random_access(&self, path: &Path) -> io::Result<Box<dyn RandomAccessFile>> {
+        Ok(Box::new(PosixRandomAccess(File::open(path)?)))
     }
 
     fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
