@@ -39,7 +39,8 @@ pub trait SequentialFile: Send {
 /// is an error return and never a `SIGBUS`.
 pub trait RandomAccessFile: Send + Sync {
     /// Reads exactly `len` bytes from `offset`. Reading past the end of the file is an
-    /// `UnexpectedEof` error: a read never returns fewer bytes than asked for.
+    /// `UnexpectedEof` error: a read never returns fewer bytes than asked for. A read of 0
+    /// bytes returns nothing, wherever it is.
     fn read_at(&self, offset: u64, len: usize) -> io::Result<Vec<u8>>;
     /// The file's length in bytes.
     fn file_size(&self) -> io::Result<u64>;
