@@ -11,7 +11,8 @@
 # Reproduce a failure with the seed it prints: GROUPKV_CRASH_SEED=<seed>.
 
 RELIABILITY_TESTS := --test crash_kill9 --test power_loss_sim --test fault_io_sweep \
-                     --test corruption_wal --test fuzz_parsers
+                     --test corruption_wal --test fuzz_parsers \
+                     --test fuzz_table
 RELIABILITY_FIGURES := '^(kill -9|power loss|double crash|disable_wal|I/O error sweep|corruption|fuzz )'
 CYCLES ?= 1000
 FUZZ_CASES ?= 200000
