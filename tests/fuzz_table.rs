@@ -10,6 +10,8 @@
 //!
 //! `GROUPKV_FUZZ_CASES` sets the cases per target (default 300; `make test` runs 2000,
 //! `make fuzz` 200000).
+// Test data: the casts take small numbers to bytes and offsets.
+#![allow(clippy::cast_possible_truncation)]
 
 use std::collections::HashSet;
 use std::path::Path;

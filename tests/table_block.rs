@@ -1,6 +1,9 @@
 //! Blocks on their own: LevelDB's block tests as behaviour. Entries read back in order both
 //! ways, seeks land on the first key at or after the target, with restart intervals 1 and 16
 //! and more; the bytes are LevelDB's; damage gives errors, not panics.
+#![allow(clippy::unwrap_used)]
+// Test data: the casts take small numbers to bytes and offsets.
+#![allow(clippy::cast_possible_truncation)]
 
 use std::sync::Arc;
 

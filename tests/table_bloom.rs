@@ -1,6 +1,8 @@
 //! The bloom filter: LevelDB's `util/bloom_test.cc` as behaviour. No false negatives ever,
 //! and at 10 bits per key a false-positive rate of at most 2 % for every key count, with few
 //! "mediocre" filters (above 1.25 %).
+// Test data: the casts take small numbers to bytes and offsets.
+#![allow(clippy::cast_possible_truncation)]
 
 use groupkv::table::bloom::BloomPolicy;
 

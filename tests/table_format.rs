@@ -2,6 +2,9 @@
 //! entry, thousands, the empty user key, values larger than a block, restart intervals 1 and
 //! 16, bloom on and off, Snappy), the bytes of the format where a reader of another engine
 //! relies on them, and the errors a damaged table gives.
+#![allow(clippy::unwrap_used)]
+// Test data: the casts take small numbers to bytes and offsets.
+#![allow(clippy::cast_possible_truncation)]
 
 use std::collections::HashMap;
 use std::path::Path;

@@ -7,6 +7,9 @@
 //! key, 60 puts over 60 keys (some deleted, some overwritten) and the empty key, flushed to a
 //! level-0 table when the database was reopened. The uncompressed one has several data blocks,
 //! shortened index keys, deletions and a filter block.
+#![allow(clippy::unwrap_used)]
+// Test data: the casts take small numbers to bytes and offsets.
+#![allow(clippy::cast_possible_truncation)]
 
 use std::path::Path;
 use std::sync::Arc;

@@ -1,6 +1,9 @@
 //! Model test: a table built from a random sorted map reads back identically through `get`,
 //! `seek`, `next` and `prev`, whatever the block size, restart interval, filter and
 //! compression. The model is the sorted entry list; every answer is checked against it.
+#![allow(clippy::unwrap_used)]
+// Test data: the casts take small numbers to bytes and offsets.
+#![allow(clippy::cast_possible_truncation)]
 
 use std::path::Path;
 use std::sync::Arc;

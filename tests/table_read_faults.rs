@@ -1,6 +1,9 @@
 //! Read faults: every read a table makes can fail, and each failure surfaces as an error —
 //! never as missing or wrong data. Plus the random-access files themselves (`PosixFs` and
 //! `MemFs`): exact reads, reads past the end refused.
+#![allow(clippy::unwrap_used)]
+// Test data: the casts take small numbers to bytes and offsets.
+#![allow(clippy::cast_possible_truncation)]
 
 use std::path::Path;
 use std::sync::Arc;

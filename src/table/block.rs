@@ -218,7 +218,7 @@ impl BlockIter {
         let block = Arc::clone(&self.block);
         let (mut left, mut right) = (0, block.num_restarts - 1);
         while left < right {
-            let mid = left + (right - left + 1) / 2;
+            let mid = left + (right - left).div_ceil(2);
             let at = block.restart_point(mid);
             let entry = &block.data[at..block.restart_offset];
             let key = match decode_entry(entry) {
@@ -242,6 +242,8 @@ impl BlockIter {
     }
 
     /// Moves to the next entry (invalid past the last). Requires [`valid`](Self::valid).
+    // A cursor step that can fail, not an `Iterator`: the name is LevelDB's.
+    #[allow(clippy::should_implement_trait)]
     pub fn next(&mut self) -> Result<()> {
         if !self.valid() {
             return Ok(());

@@ -132,6 +132,8 @@ impl TableIter {
     }
 
     /// Moves to the next entry. Requires [`valid`](Self::valid).
+    // A cursor step that can fail, not an `Iterator`: the name is LevelDB's.
+    #[allow(clippy::should_implement_trait)]
     pub fn next(&mut self) -> Result<()> {
         if !self.valid() {
             return Ok(());

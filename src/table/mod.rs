@@ -13,7 +13,7 @@
 //! * the metaindex block: `"filter.leveldb.BuiltinBloomFilter2"` → the filter block's handle;
 //! * the index block: one entry per data block, a separator key (at or after the block's last
 //!   key, before the next block's first) → the block's handle; restart interval 1;
-//! * the footer ([`format`]): the metaindex and index handles and the magic number.
+//! * the footer ([`format`](mod@format)): the metaindex and index handles and the magic number.
 //!
 //! Every block is followed by a 5-byte trailer (compression type, masked CRC-32C).
 //! [`TableBuilder`] writes a table, [`Table`] reads one, [`TableIter`] walks one.
