@@ -3,6 +3,12 @@
 //! Opening reads the footer, then the index block and the filter block, which stay in memory
 //! for the table's life; data blocks are read on demand with `read_at` (`pread`, never a
 //! mapping) and go through the optional block cache.
+//!
+//! The filter is found by its metaindex name, `filter.leveldb.BuiltinBloomFilter2`, whatever
+//! the options the table was written with; a table without it is read without a filter. A
+//! filter block that fails its checksum fails `open` (LevelDB drops such a filter silently;
+//! here damage is reported wherever it is found). A malformed but intact filter answers "may
+//! match" and so only costs reads.
 
 use std::sync::Arc;
 
