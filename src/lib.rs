@@ -34,6 +34,7 @@ pub mod memtable;
 mod options;
 mod stats;
 mod sync;
+pub mod version;
 pub mod wal;
 pub mod write_batch;
 mod write_thread;
