@@ -24,6 +24,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 #![warn(missing_docs)]
 
+pub mod cache;
 pub mod capi;
 pub mod checksum;
 pub mod coding;
