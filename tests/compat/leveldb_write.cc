@@ -7,13 +7,23 @@
 //   MODEL  receives the keys that must be live afterwards, sorted, one per line:
 //          "<hex user key> <hex value>" (an empty value as "-")
 //
+//        leveldb_write --table FILE user-key-filter|internal-key-filter
+//   writes one table with LevelDB's TableBuilder, as LevelDB's DB would (internal keys, Snappy,
+//   10 bloom bits per key), 5000 entries over many blocks. With internal-key-filter the filter
+//   hashes whole internal keys instead of user keys, the mistake a reader must catch: the
+//   harness uses it to prove that leveldb_check's filter check can fail.
+//
 // The contents are deterministic: a few thousand keys with overwrites, compressible and
 // incompressible values, values larger than a block, an empty key, empty values, binary keys,
 // a 1000-byte key, and deletes. A full CompactRange then moves everything into tables; a
 // second round of puts and deletes over the same keys is flushed to a newer table so that
 // deletion markers and shadowed versions are on disk too.
 
+#include <leveldb/comparator.h>
 #include <leveldb/db.h>
+#include <leveldb/env.h>
+#include <leveldb/filter_policy.h>
+#include <leveldb/table_builder.h>
 #include <leveldb/options.h>
 #include <leveldb/write_batch.h>
 
@@ -24,6 +34,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace {
 
@@ -81,11 +92,102 @@ bool Check(const leveldb::Status& s, const char* what) {
   return s.ok();
 }
 
+// LevelDB's internal-key comparator and the separators its table builder asks for
+// (db/dbformat.cc; not public): user keys bytewise, then the tag descending; a shortened user
+// key gets the tag of sequence 2^56 - 1, kind 1.
+class InternalKeyOrder : public leveldb::Comparator {
+ public:
+  const char* Name() const override { return "leveldb.InternalKeyComparator"; }
+  int Compare(const leveldb::Slice& a, const leveldb::Slice& b) const override {
+    int r = User(a).compare(User(b));
+    if (r != 0) return r;
+    uint64_t ta = Tag(a), tb = Tag(b);
+    return ta > tb ? -1 : (ta < tb ? 1 : 0);
+  }
+  void FindShortestSeparator(std::string* start, const leveldb::Slice& limit) const override {
+    std::string user(User(*start).ToString()), tmp(user);
+    leveldb::BytewiseComparator()->FindShortestSeparator(&tmp, User(limit));
+    Replace(start, user, tmp);
+  }
+  void FindShortSuccessor(std::string* key) const override {
+    std::string user(User(*key).ToString()), tmp(user);
+    leveldb::BytewiseComparator()->FindShortSuccessor(&tmp);
+    Replace(key, user, tmp);
+  }
+
+ private:
+  static leveldb::Slice User(const leveldb::Slice& k) { return {k.data(), k.size() - 8}; }
+  static uint64_t Tag(const leveldb::Slice& k) {
+    uint64_t tag = 0;
+    for (int i = 7; i >= 0; i--) tag = (tag << 8) | static_cast<unsigned char>(k[k.size() - 8 + i]);
+    return tag;
+  }
+  static void Replace(std::string* key, const std::string& user, const std::string& tmp) {
+    if (tmp.size() < user.size() && leveldb::Slice(user).compare(tmp) < 0) {
+      *key = tmp + std::string("\x01\xff\xff\xff\xff\xff\xff\xff", 8);
+    }
+  }
+};
+
+// LevelDB's InternalFilterPolicy: the bloom filter over user keys, under the bloom's name.
+class UserKeyBloom : public leveldb::FilterPolicy {
+ public:
+  explicit UserKeyBloom(bool strip_tag) : strip_(strip_tag) {}
+  ~UserKeyBloom() override { delete bloom_; }
+  const char* Name() const override { return bloom_->Name(); }
+  void CreateFilter(const leveldb::Slice* keys, int n, std::string* dst) const override {
+    std::vector<leveldb::Slice> user;
+    for (int i = 0; i < n; i++) user.emplace_back(keys[i].data(), keys[i].size() - (strip_ ? 8 : 0));
+    bloom_->CreateFilter(user.data(), n, dst);
+  }
+  bool KeyMayMatch(const leveldb::Slice& key, const leveldb::Slice& filter) const override {
+    return bloom_->KeyMayMatch(leveldb::Slice(key.data(), key.size() - 8), filter);
+  }
+
+ private:
+  const leveldb::FilterPolicy* bloom_ = leveldb::NewBloomFilterPolicy(10);
+  bool strip_;
+};
+
+std::string InternalKey(const std::string& user, uint64_t seq, int kind) {
+  uint64_t tag = (seq << 8) | static_cast<uint64_t>(kind);
+  std::string key = user;
+  for (int i = 0; i < 8; i++) key.push_back(static_cast<char>(tag >> (8 * i)));
+  return key;
+}
+
+int WriteTable(const std::string& path, const std::string& mode) {
+  if (mode != "user-key-filter" && mode != "internal-key-filter") {
+    std::cerr << "leveldb_write: unknown table mode " << mode << "\n";
+    return 2;
+  }
+  InternalKeyOrder order;
+  UserKeyBloom filter(mode == "user-key-filter");
+  leveldb::Options options;  // Snappy, 4 KiB blocks, restart interval 16
+  options.comparator = &order;
+  options.filter_policy = &filter;
+  leveldb::WritableFile* raw = nullptr;
+  if (!Check(leveldb::Env::Default()->NewWritableFile(path, &raw), "create table")) return 1;
+  std::unique_ptr<leveldb::WritableFile> file(raw);
+  leveldb::TableBuilder builder(options, file.get());
+  uint64_t seq = 1;
+  for (uint64_t i = 0; i < 2500; i++) {
+    std::string user = Key(i * 7);
+    builder.Add(InternalKey(user, seq + 1, 0), "");  // a newer deletion, then an older value
+    builder.Add(InternalKey(user, seq, 1), Value(i));
+    seq += 2;
+  }
+  bool ok = Check(builder.Finish(), "finish table") && Check(file->Sync(), "sync table") &&
+            Check(file->Close(), "close table");
+  return ok ? 0 : 1;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc == 4 && std::string(argv[1]) == "--table") return WriteTable(argv[2], argv[3]);
   if (argc != 3) {
-    std::cerr << "usage: leveldb_write DIR MODEL\n";
+    std::cerr << "usage: leveldb_write DIR MODEL | --table FILE user-key-filter|internal-key-filter\n";
     return 2;
   }
   leveldb::Options options;  // LevelDB's defaults: Snappy on

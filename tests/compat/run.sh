@@ -6,13 +6,16 @@
 #   run.sh BIN WORK [STEP...]     STEP: self samples leveldb-tables manifests (default: all)
 #
 #   self            the checkers on tables LevelDB itself writes: LevelDB's table reader agrees
-#                   with what was written, sst_dump reads them, and both reject a damaged copy
+#                   with what was written, sst_dump reads them, and both reject a damaged copy;
+#                   the bloom-filter check passes a table filtered as LevelDB's DB filters (on
+#                   user keys) and rejects one filtered on whole internal keys
 #   samples         (a) every table groupkv's compat_samples example writes is read by
 #                   LevelDB 1.23's Table::Open + iterator with identical entries;
 #                   (b) RocksDB's sst_dump verifies its checksums ("The file is ok") and its scan
 #                   lists identical entries
 #   leveldb-tables  (c) groupkv's compat_read example reads every table of a database LevelDB
-#                   wrote (Snappy on) and prints exactly what LevelDB's reader prints
+#                   wrote (Snappy on), and a table with a bloom filter from LevelDB's table
+#                   builder, and prints exactly what LevelDB's reader prints
 #   manifests       (d) issue 13's hook: MANIFESTs via leveldb::DumpFile, whole directories
 #                   opened both ways
 #
@@ -85,7 +88,7 @@ damaged_copy() {
 }
 
 step_self() {
-  local dir="$WORK/self" tables n=0
+  local dir="$WORK/self" tables n=0 out
   mkdir -p "$dir"
   "$WRITE" "$dir/db" "$dir/model" >/dev/null
   tables=("$dir"/db/*.ldb)
@@ -113,8 +116,21 @@ step_self() {
     fi
     n=$((n + 1))
   done
-  echo "self-test: on $n tables LevelDB wrote, LevelDB's reader matches what was written," \
-    "sst_dump agrees, and both reject damaged copies"
+  "$WRITE" --table "$dir/filtered.sst" user-key-filter
+  "$CHECK" dump "$dir/filtered.sst" >"$dir/filtered.expect"
+  out=$("$CHECK" table "$dir/filtered.sst" "$dir/filtered.expect") \
+    || fail "leveldb_check rejects a table LevelDB built with a bloom filter: $out"
+  grep -q 'the bloom filter (' <<<"$out" \
+    || fail "leveldb_check did not check the bloom filter of a table LevelDB built with one"
+  sst_dump_check "$dir/filtered.sst" "$dir/filtered.expect" >/dev/null
+  "$WRITE" --table "$dir/misfiltered.sst" internal-key-filter
+  "$CHECK" dump "$dir/misfiltered.sst" >"$dir/misfiltered.expect"
+  if "$CHECK" table "$dir/misfiltered.sst" "$dir/misfiltered.expect" >/dev/null; then
+    fail "leveldb_check accepted a bloom filter built on internal keys instead of user keys"
+  fi
+  echo "self-test: on $((n + 1)) tables LevelDB wrote, LevelDB's reader matches what was" \
+    "written, sst_dump agrees, and both reject damaged copies; the filter check rejects a" \
+    "filter on internal keys"
 }
 
 step_samples() {
@@ -143,6 +159,9 @@ step_leveldb_tables() {
   tables=("$dir"/db/*.ldb)
   [ -e "${tables[0]}" ] || fail "LevelDB wrote no table in $dir/db"
   "$CHECK" live "$dir/model" "${tables[@]}"
+  # And one table with a bloom filter, written by LevelDB's table builder as its DB would.
+  "$WRITE" --table "$dir/filtered.ldb" user-key-filter
+  tables+=("$dir/filtered.ldb")
   "$CARGO" build --release --quiet --example compat_read || fail "cannot build compat_read"
   for t in "${tables[@]}"; do
     local expect="${t%.ldb}.expect" got="${t%.ldb}.groupkv"
