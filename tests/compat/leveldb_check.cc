@@ -15,14 +15,17 @@
 //   leveldb_check live MODEL FILE...   merge the tables FILE... as LevelDB's read path would
 //                                      (newest sequence per user key wins, deletions hide) and
 //                                      compare the live keys with MODEL (exit 1 on a difference)
-//   (issue 13 adds: "manifest FILE" through leveldb::DumpFile, and "db DIR EXPECT" opening a
-//    whole groupkv directory with paranoid_checks.)
+//   leveldb_check dumpfile FILE        leveldb::DumpFile: a MANIFEST's VersionEdits, a log's
+//                                      batches or a table's entries, as LevelDB prints them
+//   (issue 13 adds "db DIR EXPECT": open a copy of a whole groupkv directory with
+//    paranoid_checks and compare every key.)
 //
 // Line format (the contract with groupkv's compat_samples and compat_read examples):
 //   <hex internal key> <hex value>     lowercase hex; an empty value is written as "-"
 // MODEL lines hold a user key instead of an internal key.
 
 #include <leveldb/db.h>
+#include <leveldb/dumpfile.h>
 #include <leveldb/comparator.h>
 #include <leveldb/env.h>
 #include <leveldb/filter_policy.h>
@@ -433,9 +436,34 @@ int Live(const std::string& model_path, const std::vector<std::string>& tables) 
   return 0;
 }
 
+// leveldb::DumpFile writes to a WritableFile: this one is standard output.
+class StdoutFile : public leveldb::WritableFile {
+ public:
+  leveldb::Status Append(const leveldb::Slice& data) override {
+    std::cout.write(data.data(), static_cast<std::streamsize>(data.size()));
+    return std::cout.good() ? leveldb::Status::OK() : leveldb::Status::IOError("stdout");
+  }
+  leveldb::Status Close() override { return Flush(); }
+  leveldb::Status Flush() override {
+    std::cout.flush();
+    return std::cout.good() ? leveldb::Status::OK() : leveldb::Status::IOError("stdout");
+  }
+  leveldb::Status Sync() override { return Flush(); }
+};
+
+int DumpWithLevelDB(const std::string& path) {
+  StdoutFile out;
+  leveldb::Status s = leveldb::DumpFile(leveldb::Env::Default(), path, &out);
+  if (!s.ok()) {
+    std::cerr << kReader << ": DumpFile " << path << ": " << s.ToString() << "\n";
+    return 1;
+  }
+  return 0;
+}
+
 int Usage() {
-  std::cerr << "usage: leveldb_check table FILE EXPECT | dump FILE | live MODEL FILE... | "
-               "version\n";
+  std::cerr << "usage: leveldb_check table FILE EXPECT | dump FILE | dumpfile FILE | "
+               "live MODEL FILE... | version\n";
   return 2;
 }
 
@@ -450,6 +478,7 @@ int main(int argc, char** argv) {
   const std::string command = argv[1];
   if (command == "table" && argc == 4) return CheckTable(argv[2], argv[3]);
   if (command == "dump" && argc == 3) return Dump(argv[2]);
+  if (command == "dumpfile" && argc == 3) return DumpWithLevelDB(argv[2]);
   if (command == "live" && argc >= 4) {
     return Live(argv[2], std::vector<std::string>(argv + 3, argv + argc));
   }
