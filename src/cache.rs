@@ -32,6 +32,9 @@ pub const DEFAULT_SHARDS: usize = 16;
 const NIL: usize = usize::MAX;
 
 /// A thread-safe, sharded LRU cache from `K` to `V` with a capacity in units of *charge*.
+///
+/// `K` is cloned once per insert: the recency list keeps a copy so that evicting an entry can
+/// remove it from the shard's map. Keys are small (a file number, a cache id and an offset).
 pub struct Cache<K, V> {
     shards: Box<[Mutex<Shard<K, V>>]>,
     hasher: RandomState,
