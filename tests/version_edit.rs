@@ -173,6 +173,171 @@ fn records_written_by_leveldb_decode_and_encode_to_the_same_bytes() {
     assert_eq!(edit.encode(), next);
 }
 
+/// A whole MANIFEST that LevelDB 1.23 wrote: 29 records (every tag: comparator, log numbers,
+/// next file, last sequence, compact pointers, deleted and new files, user keys with a
+/// non-printable byte and a quote), after three rounds of 3,000 puts with 64 KiB write
+/// buffers and a full compaction.
+const LEVELDB_MANIFEST: &str = "\
+    56f9b8f81c0001011a6c6576656c64622e4279746577697365436f6d70617261746f72a49c8bbe0800010203\
+    0900030404005d0861bd2a000102040900030604e806070205d72f0c016b273001010000000000000e016b27\
+    39393901420100000000009c61312c2d00010206090003080485090701079c2f0f016b273130303101a80200\
+    000000000e016b273939320139020000000000950e0d812d000102080900030a04be0c070009aa2f0f016b27\
+    31303033010e0400000000000e016b2739393601050500000000006f73f9822a0001020a0900030c04f10f07\
+    000bb42f0c016b273101900600000000000e016b27393938016b0600000000000ede6bce2b0001020c090003\
+    0e04b51307000da12f0d016b27313001ff0600000000000e016b2739393101620700000000003799aeee2d00\
+    01020e0900031004eb1607000faf2f0f016b273130303201370900000000000e016b27393935012e0a000000\
+    0000a7917c332a000102110900031304b41a070012b0310c016b273001b90b00000000000e016b2739393701\
+    940b0000000000c811ae9c2d000102130900031504d21d0700149c2f0f016b273130303601030c0000000000\
+    0e016b2739393901fa0c0000000000cc64f8822d000102150900031704f220070016b72f0f016b2731303031\
+    01600e00000000000e016b2739393201f10d00000000000eadb0c72d000102170900031904ca240700188c2f\
+    0f016b273130303301c60f00000000000e016b2739393601bd100000000000f09ba8de4b0001021709000319\
+    04bc2505000e016b27393938016b06000000000006000906000b06000d06000f060107070110fdd7010c016b\
+    273101900600000000000e016b27393938016b060000000000048ad6a62a000102190900031b04e32707001a\
+    b72f0c016b273101481200000000000e016b27393938012312000000000090e8d3d42d0001021c0900031e04\
+    9b2b07001d872f0f016b273130303001891300000000000e016b27393931011a1300000000001ede53c82d00\
+    01021e0900032004d32e07001f802f0f016b273130303201ef1400000000000e016b2739393501e615000000\
+    0000c8ddb1362a0001022009000322048432070021e8320c016b273001711700000000000e016b2739393701\
+    4c170000000000bcdba6a24e000102200900032204f63205000e016b2739393901fa0c000000000006001206\
+    001406001606001806001a06011007011bcab8020c016b273001b90b00000000000e016b2739393901fa0c00\
+    000000002e96c6112d000102220900032404cd35070023a72f0f016b273130303801211900000000000e016b\
+    2739393901b218000000000008c1cdab2d000102240900032704ff38070026af2f0f016b273130303101181a\
+    00000000000e016b27393934010f1b0000000000768c71ba2d0001022709000329049b3c070028b62f0f016b\
+    2731303033017e1b00000000000e016b2739393601751c00000000005737c5cc2a000102290900032b04c73f\
+    07002acc2f0c016b273101001e00000000000e016b2739393801db1d000000000001401d172d0001022b0900\
+    032d04fb4207002cad2f0f016b273130303001411f00000000000e016b2739393301382000000000005bfa62\
+    934b0001022b0900032d04ed4305000e016b2739393901b218000000000006001d06001f0600210600230601\
+    1b070125d7b4020c016b273001711700000000000e016b2739393901b218000000000028c9767d2d0001022e\
+    0900033004a84607002fa82f0f016b273130303201a72000000000000e016b27393935019e21000000000086\
+    f6df612c000102300900033204a846070031e71e0e016b2731303001c52200000000000e016b273939370104\
+    230000000000dfe5d4ea4b000102300900033204a84605000e016b2739393801db1d00000000000600260600\
+    2806002a06002c06012507012d90b6020c016b273001711700000000000e016b2739393901b2180000000000\
+    2b7ce78a45000102300900033304a84605000e016b27393937010423000000000006002f06003106012d0701\
+    32cba8020c016b273001711700000000000e016b2739393901b21800000000009010f0594200010230090003\
+    3404a84605010e016b2739393901b2180000000000060132060205070233cba8020c016b2730017117000000\
+    00000e016b2739393901b2180000000000";
+
+/// What `leveldb::DumpFile` printed for that MANIFEST: its first three and last three records.
+const LEVELDB_DUMP_EXCERPT: &str = "\
+--- offset 0; VersionEdit {
+  Comparator: leveldb.BytewiseComparator
+}
+--- offset 35; VersionEdit {
+  LogNumber: 3
+  PrevLogNumber: 0
+  NextFile: 4
+  LastSeq: 0
+}
+--- offset 50; VersionEdit {
+  LogNumber: 4
+  PrevLogNumber: 0
+  NextFile: 6
+  LastSeq: 872
+  AddFile: 2 5 6103 '\\x01k'0' @ 1 : 1 .. '\\x01k'999' @ 322 : 1
+}
+--- offset 1370; VersionEdit {
+  LogNumber: 48
+  PrevLogNumber: 0
+  NextFile: 50
+  LastSeq: 9000
+  CompactPointer: 0 '\\x01k'998' @ 7643 : 1
+  RemoveFile: 0 38
+  RemoveFile: 0 40
+  RemoveFile: 0 42
+  RemoveFile: 0 44
+  RemoveFile: 1 37
+  AddFile: 1 45 39696 '\\x01k'0' @ 6001 : 1 .. '\\x01k'999' @ 6322 : 1
+}
+--- offset 1452; VersionEdit {
+  LogNumber: 48
+  PrevLogNumber: 0
+  NextFile: 51
+  LastSeq: 9000
+  CompactPointer: 0 '\\x01k'997' @ 8964 : 1
+  RemoveFile: 0 47
+  RemoveFile: 0 49
+  RemoveFile: 1 45
+  AddFile: 1 50 37963 '\\x01k'0' @ 6001 : 1 .. '\\x01k'999' @ 6322 : 1
+}
+--- offset 1528; VersionEdit {
+  LogNumber: 48
+  PrevLogNumber: 0
+  NextFile: 52
+  LastSeq: 9000
+  CompactPointer: 1 '\\x01k'999' @ 6322 : 1
+  RemoveFile: 1 50
+  RemoveFile: 2 5
+  AddFile: 2 51 37963 '\\x01k'0' @ 6001 : 1 .. '\\x01k'999' @ 6322 : 1
+}
+";
+
+/// The payloads of a log file's records (all FULL fragments in one block here), checksums
+/// verified, with the offset of each record's header.
+fn log_records(file: &[u8]) -> Vec<(usize, &[u8])> {
+    let mut records = Vec::new();
+    let mut pos = 0;
+    while pos + 7 <= file.len() {
+        let stored = u32::from_le_bytes(file[pos..pos + 4].try_into().unwrap());
+        let len = usize::from(u16::from_le_bytes([file[pos + 4], file[pos + 5]]));
+        assert_eq!(file[pos + 6], 1, "a FULL fragment at {pos}");
+        let payload = &file[pos + 7..pos + 7 + len];
+        let crc = groupkv::checksum::crc32c(&file[pos + 6..pos + 7 + len]);
+        assert_eq!(groupkv::checksum::mask(crc), stored, "checksum at {pos}");
+        records.push((pos, payload));
+        pos += 7 + len;
+    }
+    assert_eq!(pos, file.len());
+    records
+}
+
+#[test]
+fn a_manifest_leveldb_wrote_decodes_reencodes_and_prints_as_leveldb_prints_it() {
+    let file = unhex(LEVELDB_MANIFEST);
+    let records = log_records(&file);
+    assert_eq!(records.len(), 29);
+    let mut dump = Vec::new();
+    for (offset, payload) in &records {
+        let edit = VersionEdit::decode(payload).unwrap();
+        assert_eq!(
+            &edit.encode(),
+            payload,
+            "record at {offset} re-encodes to other bytes"
+        );
+        dump.push(format!("--- offset {offset}; {edit}"));
+    }
+    let excerpt: Vec<&str> = dump[..3]
+        .iter()
+        .chain(&dump[dump.len() - 3..])
+        .map(String::as_str)
+        .collect();
+    assert_eq!(excerpt.concat(), LEVELDB_DUMP_EXCERPT);
+    // Every tag occurs in it.
+    let edits: Vec<VersionEdit> = records
+        .iter()
+        .map(|(_, p)| VersionEdit::decode(p).unwrap())
+        .collect();
+    assert!(edits.iter().any(|e| !e.compact_pointers().is_empty()));
+    assert!(edits.iter().any(|e| !e.deleted_files().is_empty()));
+    assert!(edits.iter().any(|e| !e.new_files().is_empty()));
+}
+
+#[test]
+fn the_text_escapes_bytes_and_marks_keys_leveldb_cannot_parse() {
+    let mut edit = VersionEdit::new();
+    edit.add_file(0, meta(1, 2, ikey(b"a\xff", 3, 1), ikey(b"z", 4, 0)))
+        .unwrap();
+    assert_eq!(
+        edit.to_string(),
+        "VersionEdit {\n  AddFile: 0 1 2 'a\\xff' @ 3 : 1 .. 'z' @ 4 : 0\n}\n"
+    );
+    // A kind above 1 is not an internal key LevelDB can parse.
+    let mut edit = VersionEdit::new();
+    edit.set_compact_pointer(1, &ikey(b"k", 5, 7)).unwrap();
+    assert_eq!(
+        edit.to_string(),
+        "VersionEdit {\n  CompactPointer: 1 (bad)k\\x07\\x05\\x00\\x00\\x00\\x00\\x00\\x00\n}\n"
+    );
+}
+
 #[test]
 fn a_scalar_field_given_twice_takes_its_last_value() {
     let edit = VersionEdit::decode(&[0x02, 5, 0x02, 6]).unwrap();
