@@ -24,6 +24,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 #![warn(missing_docs)]
 
+pub mod cache;
 pub mod capi;
 pub mod checksum;
 pub mod coding;
@@ -36,6 +37,7 @@ mod options;
 mod stats;
 mod sync;
 pub mod table;
+pub mod version;
 pub mod wal;
 pub mod write_batch;
 mod write_thread;

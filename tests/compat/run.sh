@@ -1,0 +1,204 @@
+#!/usr/bin/env bash
+# The LevelDB/RocksDB compatibility harness behind `make test-compat` (mk/compat.mk builds the
+# C++ programs first). Each step prints one line per file it checked and fails loudly — a
+# non-zero exit with the reason — if a check fails or if it checked nothing.
+#
+#   run.sh BIN WORK [STEP...]     STEP: self samples leveldb-tables manifests (default: all)
+#
+#   self            the checkers on tables LevelDB itself writes: LevelDB's table reader agrees
+#                   with what was written, sst_dump reads them, and both reject a damaged copy;
+#                   the bloom-filter check passes a table filtered as LevelDB's DB filters (on
+#                   user keys) and rejects one filtered on whole internal keys
+#   samples         (a) every table groupkv's compat_samples example writes is read by
+#                   LevelDB 1.23's Table::Open + iterator with identical entries;
+#                   (b) RocksDB's sst_dump verifies its checksums ("The file is ok") and its scan
+#                   lists identical entries
+#   leveldb-tables  (c) groupkv's compat_read example reads every table of a database LevelDB
+#                   wrote (Snappy on), and a table with a bloom filter from LevelDB's table
+#                   builder, and prints exactly what LevelDB's reader prints
+#   manifests       (d) issue 13's hook: MANIFESTs via leveldb::DumpFile, whole directories
+#                   opened both ways
+#
+# BIN holds leveldb_check and leveldb_write; WORK is emptied and receives every file checked,
+# so a failure can be inspected there. CARGO (default cargo) builds and runs the examples.
+
+set -euo pipefail
+
+if [ $# -lt 2 ]; then
+  echo "usage: $0 BIN WORK [self|samples|leveldb-tables|manifests]..." >&2
+  exit 2
+fi
+BIN=$1
+WORK=$2
+shift 2
+STEPS=("$@")
+[ ${#STEPS[@]} -gt 0 ] || STEPS=(self samples leveldb-tables manifests)
+CARGO=${CARGO:-cargo}
+CHECK="$BIN/leveldb_check"
+WRITE="$BIN/leveldb_write"
+
+fail() {
+  echo "test-compat FAILED: $*" >&2
+  exit 1
+}
+
+# RocksDB's sst_dump before 8.4 verifies block checksums only when asked with
+# --verify_checksum (facebook/rocksdb PR 11576); without it a damaged block is "ok".
+sst_verify() {
+  local out
+  out=$(sst_dump --file="$1" --command=verify --verify_checksum 2>&1) || true
+  grep -q "The file is ok" <<<"$out" || { echo "$out" >&2; return 1; }
+}
+
+# sst_dump's scan, converted to the harness's line format: "<hex internal key> <hex value>".
+# sst_dump prints "'<HEX user key>' seq:S, type:T => <HEX value>"; the internal key is the user
+# key followed by fixed64(S << 8 | T), little-endian. (awk's numbers are exact below 2^53, far
+# above any sequence a sample holds; a larger one would show as a difference, not pass.)
+sst_scan_lines() {
+  sst_dump --file="$1" --command=scan --output_hex --verify_checksum 2>/dev/null | awk '
+    /^\047[0-9A-F]*\047 seq:[0-9]+, type:[0-9]+ =>/ {
+      q = index(substr($0, 2), "\047")
+      key = tolower(substr($0, 2, q - 1))
+      rest = substr($0, q + 2)
+      sub(/^ seq:/, "", rest); seq = rest + 0
+      sub(/^[0-9]+, type:/, "", rest); type = rest + 0
+      sub(/^[0-9]+ =>/, "", rest); sub(/^ /, "", rest)
+      tag = sprintf("%02x", type)
+      for (i = 0; i < 7; i++) { tag = tag sprintf("%02x", seq % 256); seq = int(seq / 256) }
+      print key tag " " (rest == "" ? "-" : tolower(rest))
+    }'
+}
+
+# (b) for one table: verify, then scan and compare with the expected lines.
+sst_dump_check() {
+  local table=$1 expect=$2 name
+  name=$(basename "$table")
+  sst_verify "$table" || fail "sst_dump --command=verify did not find $name ok"
+  if ! sst_scan_lines "$table" | cmp -s - "$expect"; then
+    sst_scan_lines "$table" | diff - "$expect" | head -n 6 | cut -c 1-200 >&2 || true
+    fail "sst_dump's scan of $name differs from $(basename "$expect")"
+  fi
+  echo "rocksdb sst_dump: $name The file is ok; scan identical ($(wc -l <"$expect") entries)"
+}
+
+# A copy of $1 with 4 bytes overwritten in the middle of its first data block.
+damaged_copy() {
+  cp "$1" "$2"
+  printf '\125\125\125\125' | dd of="$2" bs=1 seek=100 conv=notrunc status=none
+}
+
+step_self() {
+  local dir="$WORK/self" tables n=0 out
+  mkdir -p "$dir"
+  "$WRITE" "$dir/db" "$dir/model" >/dev/null
+  tables=("$dir"/db/*.ldb)
+  [ -e "${tables[0]}" ] || fail "LevelDB wrote no table in $dir/db"
+  "$CHECK" live "$dir/model" "${tables[@]}"
+  for t in "${tables[@]}"; do
+    local expect="${t%.ldb}.expect" sst="${t%.ldb}.sst"
+    "$CHECK" dump "$t" >"$expect"
+    [ -s "$expect" ] || fail "leveldb_check dump printed nothing for $t"
+    "$CHECK" table "$t" "$expect" >/dev/null || fail "leveldb_check table disagrees with dump on $t"
+    cp "$t" "$sst"
+    sst_dump_check "$sst" "$expect" >/dev/null
+    # The checkers can fail: a wrong expectation and a damaged table are both caught.
+    sed '$d' "$expect" >"$expect.short"
+    if "$CHECK" table "$t" "$expect.short" >/dev/null; then
+      fail "leveldb_check table accepted an expectation missing its last entry ($t)"
+    fi
+    damaged_copy "$t" "$dir/damaged.ldb"
+    if "$CHECK" dump "$dir/damaged.ldb" >/dev/null 2>&1; then
+      fail "LevelDB's reader accepted a damaged copy of $t"
+    fi
+    damaged_copy "$sst" "$dir/damaged.sst"
+    if sst_verify "$dir/damaged.sst" 2>/dev/null; then
+      fail "sst_dump found a damaged copy of $sst ok"
+    fi
+    n=$((n + 1))
+  done
+  # The MANIFEST tool issue 13 needs works on LevelDB's own MANIFEST.
+  out=$("$CHECK" dumpfile "$dir"/db/MANIFEST-*) || fail "leveldb_check dumpfile failed: $out"
+  grep -q 'AddFile: ' <<<"$out" || fail "leveldb_check dumpfile shows no table in LevelDB's MANIFEST"
+  "$WRITE" --table "$dir/filtered.sst" user-key-filter
+  "$CHECK" dump "$dir/filtered.sst" >"$dir/filtered.expect"
+  out=$("$CHECK" table "$dir/filtered.sst" "$dir/filtered.expect") \
+    || fail "leveldb_check rejects a table LevelDB built with a bloom filter: $out"
+  grep -q 'the bloom filter (' <<<"$out" \
+    || fail "leveldb_check did not check the bloom filter of a table LevelDB built with one"
+  sst_dump_check "$dir/filtered.sst" "$dir/filtered.expect" >/dev/null
+  "$WRITE" --table "$dir/misfiltered.sst" internal-key-filter
+  "$CHECK" dump "$dir/misfiltered.sst" >"$dir/misfiltered.expect"
+  if "$CHECK" table "$dir/misfiltered.sst" "$dir/misfiltered.expect" >/dev/null; then
+    fail "leveldb_check accepted a bloom filter built on internal keys instead of user keys"
+  fi
+  echo "self-test: on $((n + 1)) tables LevelDB wrote, LevelDB's reader matches what was" \
+    "written, sst_dump agrees, and both reject damaged copies; the filter check rejects a" \
+    "filter on internal keys"
+}
+
+step_samples() {
+  local dir="$WORK/samples" tables
+  mkdir -p "$dir"
+  "$CARGO" run --release --quiet --example compat_samples -- "$dir" \
+    || fail "the compat_samples example failed"
+  tables=("$dir"/*.sst)
+  [ -e "${tables[0]}" ] || fail "compat_samples wrote no .sst into $dir"
+  for t in "${tables[@]}"; do
+    local expect="${t%.sst}.expect"
+    [ -f "$expect" ] || fail "compat_samples wrote $(basename "$t") without $(basename "$expect")"
+    "$CHECK" table "$t" "$expect" || fail "LevelDB does not read $(basename "$t") as expected"
+  done
+  for t in "${tables[@]}"; do
+    sst_dump_check "$t" "${t%.sst}.expect"
+  done
+  echo "samples: ${#tables[@]} tables written by groupkv, read identically by LevelDB and RocksDB"
+}
+
+step_leveldb_tables() {
+  local dir="$WORK/leveldb-tables" tables reader
+  mkdir -p "$dir"
+  reader=$("$CHECK" version)
+  "$WRITE" "$dir/db" "$dir/model"
+  tables=("$dir"/db/*.ldb)
+  [ -e "${tables[0]}" ] || fail "LevelDB wrote no table in $dir/db"
+  "$CHECK" live "$dir/model" "${tables[@]}"
+  # And one table with a bloom filter, written by LevelDB's table builder as its DB would.
+  "$WRITE" --table "$dir/filtered.ldb" user-key-filter
+  tables+=("$dir/filtered.ldb")
+  "$CARGO" build --release --quiet --example compat_read || fail "cannot build compat_read"
+  for t in "${tables[@]}"; do
+    local expect="${t%.ldb}.expect" got="${t%.ldb}.groupkv"
+    "$CHECK" dump "$t" >"$expect"
+    [ -s "$expect" ] || fail "leveldb_check dump printed nothing for $t"
+    "$CARGO" run --release --quiet --example compat_read -- "$t" >"$got" \
+      || fail "compat_read failed on $(basename "$t")"
+    if ! cmp -s "$got" "$expect"; then
+      diff "$got" "$expect" | head -n 6 | cut -c 1-200 >&2 || true
+      fail "groupkv read $(basename "$t") differently from $reader"
+    fi
+    echo "groupkv: read $(basename "$t") written by $reader, identical ($(wc -l <"$got") entries)"
+  done
+}
+
+step_manifests() {
+  # Issue 13 (MANIFEST, flush) adds here:
+  #  - every MANIFEST groupkv writes, dumped by leveldb::DumpFile ("leveldb_check dumpfile",
+  #    already checked on LevelDB's own MANIFEST in step self), its VersionEdits compared with
+  #    what groupkv says it wrote;
+  #  - LevelDB 1.23 opens a groupkv directory (after a clean close and after kill -9, with
+  #    paranoid_checks) and reads exactly the acknowledged keys ("leveldb_check db");
+  #  - groupkv opens the directory leveldb_write made and reads every key of its model.
+  echo "manifests and whole directories: not checked yet (they come with issue 13)"
+}
+
+rm -rf "$WORK"
+mkdir -p "$WORK"
+for step in "${STEPS[@]}"; do
+  case "$step" in
+    self) step_self ;;
+    samples) step_samples ;;
+    leveldb-tables) step_leveldb_tables ;;
+    manifests) step_manifests ;;
+    *) fail "unknown step $step" ;;
+  esac
+done
