@@ -137,6 +137,9 @@ pub struct Reader {
     stopped_at: Option<Corruption>,
     /// `SkipAnyCorruptedRecords`: what was dropped.
     skipped: Vec<Corruption>,
+    /// The first damage of any kind met, in every mode (a silently ended tail too): recovery
+    /// never deletes a file that had any.
+    first_damage: Option<Corruption>,
     /// The offset of the last record returned.
     last_record_offset: u64,
 }
@@ -174,6 +177,7 @@ impl Reader {
             finished: false,
             stopped_at: None,
             skipped: Vec::new(),
+            first_damage: None,
             last_record_offset: 0,
         }
     }
@@ -303,6 +307,9 @@ impl Reader {
     /// Applies the recovery mode to damage found by the caller (e.g. a record that is not a
     /// valid batch) or by the reader itself.
     pub fn damage(&mut self, c: Corruption) -> Result<Flow> {
+        if self.first_damage.is_none() {
+            self.first_damage = Some(c.clone());
+        }
         match self.mode {
             // Nothing follows tail damage, so these modes just end the file, silently (RocksDB
             // reports a torn tail only in absolute-consistency and point-in-time recovery).
@@ -351,6 +358,12 @@ impl Reader {
     /// `SkipAnyCorruptedRecords`: the damage skipped so far.
     pub fn skipped(&self) -> &[Corruption] {
         &self.skipped
+    }
+
+    /// The first damage met so far, whatever the mode did with it (including a torn tail that
+    /// ended the file silently).
+    pub fn first_damage(&self) -> Option<&Corruption> {
+        self.first_damage.as_ref()
     }
 
     /// The file offset at which the last returned record starts.
