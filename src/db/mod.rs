@@ -101,7 +101,10 @@ impl DB {
     /// Fails with `InvalidArgument` for bad options, a missing directory without
     /// `create_if_missing`, or an existing database with `error_if_exists`; with `Busy` if
     /// another `DB` holds the directory; with `Corruption` if the WALs are damaged beyond what
-    /// `wal_recovery_mode` accepts; with `Io` for file-system failures.
+    /// `wal_recovery_mode` accepts, or the base is damaged at all (a base is used whole or not
+    /// at all; only `skip_any_corrupted_records` salvages it), or a batch's sequence reaches
+    /// 2^56; with `Io` for file-system failures. A failed open changes no file; one that
+    /// recovers past damage keeps each damaged file, renamed `<name>.corrupt`.
     pub fn open(path: impl AsRef<Path>, options: Options) -> Result<DB> {
         let path = path.as_ref().to_path_buf();
         validate(&options)?;

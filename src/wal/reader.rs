@@ -5,11 +5,13 @@
 //!
 //! Damage comes in two classes. *Tail* damage is what a crash leaves at the end of the last
 //! write: a truncated header, a record whose length runs past the end of the file, a
-//! fragmented record with no LAST fragment, or zeros that start inside the last record and run
-//! to the end of the file.
+//! fragmented record with no LAST fragment, or a torn write into allocated space, decided from
+//! structure, never from a byte's value (`ZeroedTail`: a damaged fragment with a zeroed
+//! sector-aligned span, or a zero header followed by data, and in both cases no intact record
+//! anywhere after; see `docs/wal-format.md`, section 5).
 //! *Interior* damage is anything else: a checksum mismatch, a length that overruns its block
-//! mid-file, an unknown type, zeros followed by data, fragments out of order, or a record that
-//! is not a valid batch. What happens next is the mode's choice (RocksDB's semantics):
+//! mid-file, an unknown type, zeros followed by an intact record, fragments out of order, or a
+//! record that is not a valid batch. What happens next is the mode's choice (RocksDB's semantics):
 //!
 //! | mode | tail damage | interior damage |
 //! |---|---|---|
@@ -38,14 +40,14 @@ pub enum CorruptionKind {
     TruncatedRecord,
     /// The file ends inside a fragmented record (FIRST/MIDDLE without LAST).
     PartialRecordAtEof,
-    /// Zeros run from inside the last record to the end of the file: it was being written into
-    /// allocated space when the machine crashed.
+    /// A torn write into allocated space: the damaged last record has a zeroed sector (or a
+    /// zero header) and no intact record follows it (`docs/wal-format.md`, section 5).
     ZeroedTail,
     /// The stored checksum does not match the fragment.
     ChecksumMismatch,
     /// A length that overruns its block before the end of the file.
     BadRecordLength,
-    /// A type byte that is not FULL/FIRST/MIDDLE/LAST, or zeros followed by data.
+    /// A type byte that is not FULL/FIRST/MIDDLE/LAST, or zeros followed by an intact record.
     BadRecordType,
     /// FIRST without LAST before the next record, MIDDLE/LAST without FIRST, or the fragments
     /// of a record read so far when damage interrupted it.
