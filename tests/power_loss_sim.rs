@@ -24,8 +24,8 @@ use std::sync::atomic::{AtomicU64, Ordering::SeqCst};
 use std::sync::{Arc, Mutex};
 
 use crash::{
-    apply, count_from_env, matching_prefix, options_on, read_keys, seed_from_env, CrashFs, Model,
-    Rng, Workload,
+    apply, count_from_env, log_damaged, matching_prefix, options_on, read_keys, seed_from_env,
+    CrashFs, Model, Rng, Workload,
 };
 use groupkv::fs::{FileSystem, MemFs, PowerLoss};
 use groupkv::{Error, WalRecoveryMode, DB};
@@ -415,34 +415,6 @@ fn files(mem: &MemFs) -> std::collections::BTreeMap<String, Vec<u8>> {
         .collect()
 }
 
-/// True if the log-format file `bytes` has any damage (as absolute consistency sees it) or a
-/// record that is not a batch.
-fn damaged(bytes: &[u8]) -> bool {
-    struct Bytes(Vec<u8>, usize);
-    impl groupkv::fs::SequentialFile for Bytes {
-        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-            let n = buf.len().min(self.0.len() - self.1);
-            buf[..n].copy_from_slice(&self.0[self.1..self.1 + n]);
-            self.1 += n;
-            Ok(n)
-        }
-    }
-    let mut r = groupkv::wal::Reader::new(
-        Box::new(Bytes(bytes.to_vec(), 0)),
-        "f",
-        WalRecoveryMode::AbsoluteConsistency,
-    );
-    let mut record = Vec::new();
-    loop {
-        match r.read_record(&mut record) {
-            Ok(true) if groupkv::WriteBatch::from_data(&record).is_err() => return true,
-            Ok(true) => {}
-            Ok(false) => return false,
-            Err(_) => return true,
-        }
-    }
-}
-
 /// Files of `before` that an open removed although they held damage: it must have kept them
 /// (renamed `<name>.corrupt`).
 fn damaged_files_removed(
@@ -452,7 +424,7 @@ fn damaged_files_removed(
     before
         .iter()
         .filter(|(n, _)| !n.ends_with(".tmp") && !after.contains_key(*n))
-        .filter(|(n, data)| after.get(&format!("{n}.corrupt")) != Some(*data) && damaged(data))
+        .filter(|(n, data)| after.get(&format!("{n}.corrupt")) != Some(*data) && log_damaged(data))
         .map(|(n, _)| n.clone())
         .collect()
 }
