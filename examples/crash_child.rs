@@ -1,7 +1,10 @@
 //! The victim of the kill -9 crash loop (`tests/crash_kill9.rs`): opens a database and writes
 //! from several threads until it is killed, recording every acknowledged write in an oracle.
 //!
-//! Usage: `crash_child DB_DIR ORACLE_DIR SEED NAMESPACE THREADS`
+//! Usage: `crash_child DB_DIR ORACLE_DIR SEED NAMESPACE THREADS [RECOVERY_MODE]`
+//!
+//! `RECOVERY_MODE` (default `point_in_time`) is the `wal_recovery_mode` the database is opened
+//! with, by its snake_case name: the open recovers what the previous kill left.
 //!
 //! Thread `t` issues ops `0, 1, 2, ...` of stream `t` of the seeded workload (puts, deletes and
 //! multi-key batches, one in 16 with `sync = true`), strictly one at a time. After `write`
@@ -23,8 +26,8 @@ mod crash;
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    if args.len() != 6 {
-        eprintln!("usage: crash_child DB_DIR ORACLE_DIR SEED NAMESPACE THREADS");
+    if !(6..=7).contains(&args.len()) {
+        eprintln!("usage: crash_child DB_DIR ORACLE_DIR SEED NAMESPACE THREADS [RECOVERY_MODE]");
         std::process::exit(2);
     }
     let db_dir = PathBuf::from(&args[1]);
@@ -40,10 +43,16 @@ fn main() {
         max_value: 100_000,
     });
     let errors = oracle_dir.join("errors");
+    let mode: groupkv::WalRecoveryMode = match args.get(6).map(|m| m.parse()) {
+        None => groupkv::WalRecoveryMode::default(),
+        Some(Ok(m)) => m,
+        Some(Err(e)) => fail(&errors, format!("recovery mode: {e}")),
+    };
     // Cycles alternate the write-path variants: pipelined or not, parallel inserts or not.
     let options = groupkv::Options {
         enable_pipelined_write: seed % 2 == 1,
         allow_concurrent_memtable_write: seed % 3 != 2,
+        wal_recovery_mode: mode,
         ..groupkv::Options::default()
     };
     let db = match groupkv::DB::open(&db_dir, options) {

@@ -1,6 +1,6 @@
 //! The file-system operations groupkv performs, behind a trait, so that tests can run the real
 //! code on [`MemFs`]: an in-memory file system that injects I/O errors and simulates power
-//! loss (every byte not covered by a sync is dropped or torn).
+//! loss (every byte not covered by a sync is dropped, torn, or lost with its page).
 
 mod mem;
 mod posix;
@@ -9,7 +9,7 @@ use std::fmt::Debug;
 use std::io;
 use std::path::Path;
 
-pub use mem::{Fault, FaultKind, MemFs, PowerLoss};
+pub use mem::{Fault, FaultKind, MemFs, PowerLoss, PAGE, SECTOR};
 pub use posix::PosixFs;
 
 /// A file opened for appending.

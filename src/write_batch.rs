@@ -22,6 +22,19 @@ const TAG_PUT: u8 = 0x01;
 /// The longest key or value: its length must fit the varint32 of the format.
 pub const MAX_KV_LEN: usize = u32::MAX as usize;
 
+/// Sequence numbers stay below 2^56: the memtable packs `(sequence << 8) | kind` into a u64
+/// (as LevelDB and RocksDB do), so a larger one would lose its top bits. A batch starting at
+/// `sequence` with `count` records is valid only if `sequence + count < SEQUENCE_LIMIT`, which
+/// also leaves room for the marker that records where the sequence resumes.
+pub(crate) const SEQUENCE_LIMIT: u64 = 1 << 56;
+
+/// True if a batch of `count` records starting at `sequence` stays below [`SEQUENCE_LIMIT`].
+pub(crate) fn sequence_range_ok(sequence: u64, count: u64) -> bool {
+    sequence
+        .checked_add(count)
+        .is_some_and(|end| end < SEQUENCE_LIMIT)
+}
+
 /// An ordered group of puts and deletes that [`DB::write`](crate::DB::write) applies atomically.
 ///
 /// Invariant: `rep` always holds a well-formed representation whose count matches its records

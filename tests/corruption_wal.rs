@@ -12,7 +12,9 @@
 //! * `skip_any_corrupted_records`: opens; drops `d` (and the rest of its block), keeps every
 //!   write before it and every write that starts in a later block.
 //!
-//! In every mode every batch is whole, no key appears that was never written, nothing panics.
+//! In every mode every batch is whole, no key appears that was never written, nothing panics,
+//! and a damaged WAL is never removed: a refused open leaves it as it was, one that recovers
+//! past the damage keeps it byte for byte as `<name>.corrupt`.
 //! Bytes of a block trailer are never read, so flipping them changes nothing (as in LevelDB).
 //!
 //! A sample of the corruptions is also replayed on `MemFs` with a crash at each I/O operation
@@ -26,7 +28,7 @@ mod crash;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crash::{options_on, CrashFs};
+use crash::{log_damaged, options_on, CrashFs};
 use groupkv::fs::{FileSystem, MemFs, PowerLoss};
 use groupkv::wal::format::{BLOCK_SIZE, HEADER_SIZE};
 use groupkv::{Error, Options, WalRecoveryMode, WriteBatch, WriteOptions, DB};
@@ -313,6 +315,20 @@ fn prepare(pristine: &Path, wal: &Path, work: &Path, bytes: &[u8]) {
     std::fs::write(work.join(wal.file_name().expect("name")), bytes).expect("write WAL");
 }
 
+/// A WAL holding damage must still be in `work` after the open, under its name (a refused
+/// open) or quarantined, byte for byte.
+fn damaged_wal_kept(work: &Path, wal: &Path, bytes: &[u8]) -> Result<(), String> {
+    let name = wal.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+    let kept = [name.to_string(), format!("{name}.corrupt")]
+        .iter()
+        .any(|n| std::fs::read(work.join(n)).ok().as_deref() == Some(bytes));
+    if kept || !log_damaged(bytes) {
+        Ok(())
+    } else {
+        Err("the damaged WAL was removed".into())
+    }
+}
+
 struct Case {
     what: String,
     bytes: Vec<u8>,
@@ -443,10 +459,13 @@ fn corrupt_every_offset_class_under_every_mode() {
             let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                 DB::open(&work, opts.clone())
             }));
-            let outcome = match r {
+            let mut outcome = match r {
                 Ok(r) => check(r, want, &l, &lens),
                 Err(_) => Err("panicked".into()),
             };
+            if outcome.is_ok() {
+                outcome = damaged_wal_kept(&work, &wal_path, &c.bytes);
+            }
             if let Err(e) = outcome {
                 failures.push(format!(
                     "{} under {}: expected {want:?}: {e}",

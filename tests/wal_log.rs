@@ -13,7 +13,7 @@ use std::io;
 use std::sync::{Arc, Mutex};
 
 use groupkv::fs::{SequentialFile, WritableFile};
-use groupkv::wal::format::{mask, record_crc, RecordType, BLOCK_SIZE, HEADER_SIZE};
+use groupkv::wal::format::{mask, record_crc, RecordType, BLOCK_SIZE, HEADER_SIZE, SECTOR};
 use groupkv::wal::{Corruption, CorruptionKind, Reader, Writer};
 use groupkv::{Error, WalRecoveryMode};
 
@@ -887,26 +887,39 @@ fn zeros_from_a_record_boundary_end_the_log() {
 }
 
 #[test]
-fn zeroed_tail_inside_a_record_is_a_torn_tail() {
-    // Zeros that start inside the last record (its payload, its length, its checksum) and
-    // run to EOF: the record was being written when the machine crashed.
+fn zeros_from_a_sector_inside_a_record_are_a_torn_tail() {
+    // Zeros that run to EOF from inside the last record are a torn write only if they cover a
+    // sector-aligned span of it (to the next sector boundary or the record's end): a write
+    // that never reached the disk is lost in whole sectors. Zeros from anywhere else may be a
+    // value's own trailing zeros with damage elsewhere: a checksum mismatch.
     let mut log = Log::new();
-    log.write(b"one");
-    log.write(b"two-two-two");
+    log.write(&big_string("one", 509 - HEADER_SIZE)); // the second header straddles 512
+    log.write(&big_string("two-", 1500));
     let clean = log.bytes();
-    let second = HEADER_SIZE + 3;
-    for from in second + 1..clean.len() {
+    let second = 509;
+    let end = clean.len();
+    for from in (second + 3..end)
+        .step_by(7)
+        .chain([512, 1024, 1536, end - 1])
+    {
         let mut b = clean.clone();
         for byte in &mut b[from..] {
             *byte = 0;
         }
-        b.resize(b.len() + 50, 0);
+        b.resize(b.len() + 5000, 0);
+        let torn = from.div_ceil(SECTOR) * SECTOR < end;
+        let kind = if torn {
+            CorruptionKind::ZeroedTail
+        } else {
+            CorruptionKind::ChecksumMismatch
+        };
+        let skipped: &[CorruptionKind] = if torn { &[] } else { &[kind] };
         assert_damage(
             &b,
-            &[v("one")],
-            CorruptionKind::ZeroedTail,
-            &[v("one")],
-            &[],
+            &[big_string("one", 509 - HEADER_SIZE)],
+            kind,
+            &[big_string("one", 509 - HEADER_SIZE)],
+            skipped,
         );
     }
 }
@@ -1098,41 +1111,86 @@ fn a_refused_allocation_falls_back_to_appends() {
 }
 
 #[test]
-fn a_hole_in_the_last_record_is_a_torn_tail_only_if_its_last_byte_is_missing() {
-    // A copy into a mapping may store a record's bytes in any order, but the writer stores an
-    // append's last byte after all the others (fs/posix.rs). So a crash mid-copy leaves a last
-    // record with holes whose last byte is still zero, then the zeroed space after it: tail
-    // damage. A hole with the last byte in place is not a torn write (a flipped or lost page):
-    // a checksum mismatch, with or without zeros after it.
+fn a_hole_then_data_then_zeros_in_the_last_record_is_a_torn_tail() {
+    // Page writeback (and a copy into a mapping) may store a record's pieces out of order: a
+    // power loss can leave a zeroed sector *inside* the last record, its later bytes in place,
+    // then the zeroed space after it. That is tail damage. The same record with a hole that
+    // covers no whole sector, or with one flipped bit and a last byte that happens to be zero,
+    // is not evidence of a torn write: a checksum mismatch.
     let mut log = Log::new();
     log.write(b"one");
-    log.write(&big_string("two", 300));
+    log.write(&big_string("two", 3000));
     let clean = log.bytes();
     let second = HEADER_SIZE + 3;
+    assert!(clean.len() > 1536 + 100);
     let mut holed = clean.clone();
-    for byte in &mut holed[second + HEADER_SIZE + 50..second + HEADER_SIZE + 120] {
+    for byte in &mut holed[1024..1536] {
         *byte = 0;
     }
-    let mut torn = holed.clone();
-    *torn.last_mut().expect("bytes") = 0;
-    torn.resize(torn.len() + 1000, 0);
-    assert_damage(
-        &torn,
-        &[v("one")],
-        CorruptionKind::ZeroedTail,
-        &[v("one")],
-        &[],
-    );
-    assert_ne!(holed[holed.len() - 1], 0);
     for extra in [0, 1000] {
         let mut b = holed.clone();
         b.resize(holed.len() + extra, 0);
         assert_damage(
             &b,
             &[v("one")],
-            CorruptionKind::ChecksumMismatch,
+            CorruptionKind::ZeroedTail,
             &[v("one")],
-            &[CorruptionKind::ChecksumMismatch],
+            &[],
         );
     }
+    // A hole inside one sector, and the record's last byte missing too.
+    let mut small_hole = clean.clone();
+    for byte in &mut small_hole[second + HEADER_SIZE + 50..second + HEADER_SIZE + 120] {
+        *byte = 0;
+    }
+    *small_hole.last_mut().expect("bytes") = 0;
+    small_hole.resize(small_hole.len() + 1000, 0);
+    assert_damage(
+        &small_hole,
+        &[v("one")],
+        CorruptionKind::ChecksumMismatch,
+        &[v("one")],
+        &[CorruptionKind::ChecksumMismatch],
+    );
+    // A whole zeroed sector, but an intact record after the damaged one: interior damage (skip
+    // any drops the rest of the block with it, as LevelDB does).
+    let mut log = Log::new();
+    log.write(b"one");
+    log.write(&big_string("two", 3000));
+    log.write(b"three");
+    let mut b = log.bytes();
+    for byte in &mut b[1024..1536] {
+        *byte = 0;
+    }
+    b.resize(b.len() + 1000, 0);
+    assert_damage(
+        &b,
+        &[v("one")],
+        CorruptionKind::ChecksumMismatch,
+        &[v("one")],
+        &[CorruptionKind::ChecksumMismatch],
+    );
+}
+
+#[test]
+fn a_zero_header_then_pieces_of_one_record_is_a_torn_tail() {
+    // What a copy that stores a chunk's first bytes last leaves when killed: the header still
+    // zero, some of the payload stored, zeros to EOF. Nothing intact follows the zeros, so it
+    // is the torn last write. Zeros followed by an intact record are damage (see
+    // zeros_in_the_middle_are_damage).
+    let mut log = Log::new();
+    log.write(b"one");
+    log.write(&big_string("two", 1500));
+    let clean = log.bytes();
+    let second = HEADER_SIZE + 3;
+    let mut b = vec![0u8; clean.len() + 4096];
+    b[..second].copy_from_slice(&clean[..second]);
+    b[128..640].copy_from_slice(&clean[128..640]);
+    assert_damage(
+        &b,
+        &[v("one")],
+        CorruptionKind::ZeroedTail,
+        &[v("one")],
+        &[],
+    );
 }

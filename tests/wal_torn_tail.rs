@@ -10,7 +10,7 @@
 //! | damage | tolerate | absolute | point in time | skip any |
 //! |---|---|---|---|---|
 //! | truncation | intact prefix | prefix, then `Corruption` if a record was cut | intact prefix | intact prefix |
-//! | zeros | intact prefix | prefix, then `Corruption` if a record was cut | intact prefix | intact prefix |
+//! | zeros | intact prefix, then `Corruption` unless the zeros cover a sector of the cut record | prefix, then `Corruption` if a record was cut | intact prefix | intact prefix |
 //! | garbage | intact prefix, then maybe `Corruption` | prefix, then `Corruption` if a byte changed | intact prefix | intact prefix |
 //!
 //! where the *intact prefix* is every record that lies wholly before the first changed byte, and
@@ -18,7 +18,13 @@
 //! that lands exactly on a record boundary cannot be told from a shorter log: every mode
 //! returns the records before it, without error (RocksDB's documented limitation). Zeros from
 //! a record boundary to the end of the file are the same: the end of the log (the writer
-//! allocates zeroed space ahead of its records).
+//! allocates zeroed space ahead of its records). Zeros from inside a record are a torn write
+//! only if they cover a sector-aligned span of it (`docs/wal-format.md`): a value may end in
+//! zeros of its own.
+//!
+//! Then the tears out-of-order writeback leaves: a hole (a zeroed sector or page) inside the
+//! last record, its later bytes in place, zeros after; and a zeroed header with pieces of the
+//! record after it (a copy that stores a chunk's first bytes last, killed mid-way).
 
 // Test data: byte patterns and small lengths, narrowed on purpose.
 #![allow(clippy::cast_possible_truncation)]
@@ -27,7 +33,7 @@ use std::io;
 use std::sync::Arc;
 
 use groupkv::fs::{SequentialFile, WritableFile};
-use groupkv::wal::format::{RecordType, BLOCK_SIZE, HEADER_SIZE};
+use groupkv::wal::format::{RecordType, BLOCK_SIZE, HEADER_SIZE, SECTOR};
 use groupkv::wal::{Reader, Writer};
 use groupkv::{Error, WalRecoveryMode};
 
@@ -246,9 +252,20 @@ fn run(layout: Layout, damage: Damage) -> usize {
                     );
                 }
                 (WalRecoveryMode::TolerateCorruptedTailRecords, true) => match damage {
-                    Damage::Truncate | Damage::Zeros => {
+                    Damage::Truncate => {
                         assert!(end.is_ok(), "{at}: a torn tail is tolerated: {end:?}")
                     }
+                    // Zeros are a torn write only if they cover a sector-aligned span of the
+                    // damaged fragment; from anywhere else they could be a value's own zeros
+                    // after damage elsewhere: a checksum mismatch, refused.
+                    Damage::Zeros if zeroed_sector_in_fragment(&log.clean, from, changed) => {
+                        assert!(end.is_ok(), "{at}: a torn tail is tolerated: {end:?}")
+                    }
+                    Damage::Zeros => assert!(
+                        matches!(&end, Err(Error::Corruption { message })
+                            if message.contains("ChecksumMismatch")),
+                        "{at}: zeros that cover no sector of the record are refused: {end:?}"
+                    ),
                     // Garbage that is not a torn write (a checksum mismatch) fails, as in
                     // RocksDB; garbage that reads as a truncated record is tolerated.
                     Damage::Garbage => assert!(
@@ -266,6 +283,34 @@ fn run(layout: Layout, damage: Damage) -> usize {
         }
     }
     checked
+}
+
+/// For a log zeroed from `from` to its end, whose first changed byte is `changed`: whether the
+/// fragment holding `changed`, as its (possibly zeroed) header describes it, has a
+/// sector-aligned span that is all zeros up to the next sector boundary or its end.
+fn zeroed_sector_in_fragment(clean: &[u8], from: usize, changed: usize) -> bool {
+    let mut d = 0;
+    let (d, clean_end) = loop {
+        if BLOCK_SIZE - d % BLOCK_SIZE < HEADER_SIZE {
+            d += BLOCK_SIZE - d % BLOCK_SIZE;
+            continue;
+        }
+        let e = d + HEADER_SIZE + usize::from(u16::from_le_bytes([clean[d + 4], clean[d + 5]]));
+        if changed < e {
+            break (d, e);
+        }
+        d = e;
+    };
+    // The length as the reader sees it: each of its bytes at or after `from` is zero.
+    let byte = |i: usize| if i >= from { 0 } else { clean[i] };
+    let end = d + HEADER_SIZE + usize::from(u16::from_le_bytes([byte(d + 4), byte(d + 5)]));
+    assert!(end <= clean_end);
+    // Zeros run from `z` to the end of the damaged file.
+    let mut z = from;
+    while z > 0 && clean[z - 1] == 0 {
+        z -= 1;
+    }
+    z.max(d).div_ceil(SECTOR) * SECTOR < end
 }
 
 fn every_offset(damage: Damage) {
@@ -309,4 +354,161 @@ fn tolerate_rejects_a_garbage_tail_somewhere() {
         Err(Error::Corruption { message }) => assert!(message.contains("ChecksumMismatch")),
         other => panic!("expected a checksum mismatch, got {other:?}"),
     }
+}
+
+/// Reads `bytes` under every mode and checks the outcome of a torn last record: `intact`
+/// records, then tail damage (tolerated, refused by absolute consistency, a reported stop for
+/// point in time, silent for skip any).
+fn assert_torn_last_record(bytes: &[u8], intact: &[Vec<u8>], what: &str) {
+    for mode in WalRecoveryMode::ALL {
+        let mut reader = Reader::new(
+            Box::new(Damaged {
+                clean: Arc::new(bytes.to_vec()),
+                garbage: Arc::new(Vec::new()),
+                from: bytes.len(),
+                damage: Damage::Truncate,
+                pos: 0,
+            }),
+            "torn.log",
+            mode,
+        );
+        let mut out = Vec::new();
+        let mut got = Vec::new();
+        let end = loop {
+            match reader.read_record(&mut out) {
+                Ok(true) => got.push(out.clone()),
+                Ok(false) => break Ok(()),
+                Err(e) => break Err(e),
+            }
+        };
+        assert!(
+            got == intact,
+            "{mode}, {what}: the intact records, nothing else"
+        );
+        match mode {
+            WalRecoveryMode::AbsoluteConsistency => assert!(
+                matches!(&end, Err(Error::Corruption { message }) if message.contains("ZeroedTail")),
+                "{mode}, {what}: {end:?}"
+            ),
+            WalRecoveryMode::PointInTime => {
+                assert!(end.is_ok(), "{mode}, {what}: {end:?}");
+                let kind = reader.stopped_at().map(|c| c.kind);
+                assert_eq!(
+                    kind,
+                    Some(groupkv::wal::CorruptionKind::ZeroedTail),
+                    "{what}"
+                );
+            }
+            _ => assert!(
+                end.is_ok(),
+                "{mode}, {what}: a torn tail is silent: {end:?}"
+            ),
+        }
+    }
+}
+
+/// Three small records, then a 9000-byte one (three 4 KiB pages and more): the clean bytes,
+/// the records, and where the last one starts.
+fn with_long_last_record() -> (Vec<u8>, Vec<Vec<u8>>, usize) {
+    let dest = Dest::default();
+    let mut w = Writer::new(Box::new(Dest(dest.0.clone())));
+    let mut records = Vec::new();
+    for i in 0..3u8 {
+        records.push(vec![i + 1; 100 + usize::from(i)]);
+        w.add_record(&[records.last().expect("record")])
+            .expect("append");
+    }
+    let start = dest.0.lock().expect("dest").len();
+    let last: Vec<u8> = (0..9000).map(|j| (j * 13 % 251 + 1) as u8).collect();
+    w.add_record(&[&last]).expect("append");
+    let clean = dest.0.lock().expect("dest").clone();
+    (clean, records, start)
+}
+
+#[test]
+fn a_hole_then_data_then_zeros_in_the_last_record_is_a_torn_tail() {
+    // Page writeback in any order, then power loss: any sector or page of the last record may
+    // be missing (zeros: allocated space), the bytes after it in place, zeros after the record.
+    let (clean, intact, start) = with_long_last_record();
+    let end = clean.len();
+    let mut holes = 0;
+    for unit in [SECTOR, 4096] {
+        let mut at = start.div_ceil(unit) * unit;
+        while at < end {
+            let mut b = clean.clone();
+            b[at..(at + unit).min(end)].fill(0);
+            b.resize(end + 8192, 0);
+            assert_torn_last_record(&b, &intact, &format!("a {unit}-byte hole at {at}"));
+            holes += 1;
+            at += unit;
+        }
+    }
+    // Two holes with data between, and the record's own last sector missing too.
+    let mut b = clean.clone();
+    b[1024..1536].fill(0);
+    b[4096..8192].fill(0);
+    b[end / SECTOR * SECTOR..end].fill(0);
+    b.resize(end + 8192, 0);
+    assert_torn_last_record(&b, &intact, "two holes and a missing end");
+    assert!(holes >= 20, "{holes}");
+}
+
+#[test]
+fn a_hole_covering_no_sector_is_not_a_torn_tail() {
+    // The same record with zeros that cover no whole sector (a value's own zeros, with a bit
+    // flipped elsewhere): a checksum mismatch, which tolerate refuses.
+    let (clean, _, start) = with_long_last_record();
+    let end = clean.len();
+    let mut b = clean.clone();
+    b[start + 710..start + 1000].fill(0); // inside one sector of the file
+    assert_eq!((start + 710) / SECTOR, (start + 999) / SECTOR);
+    b[end - 1] = 0;
+    b.resize(end + 8192, 0);
+    let mut reader = Reader::new(
+        Box::new(Damaged {
+            clean: Arc::new(b.clone()),
+            garbage: Arc::new(Vec::new()),
+            from: b.len(),
+            damage: Damage::Truncate,
+            pos: 0,
+        }),
+        "torn.log",
+        WalRecoveryMode::TolerateCorruptedTailRecords,
+    );
+    let mut out = Vec::new();
+    let end = loop {
+        match reader.read_record(&mut out) {
+            Ok(true) => {}
+            Ok(false) => break Ok(()),
+            Err(e) => break Err(e),
+        }
+    };
+    assert!(
+        matches!(&end, Err(Error::Corruption { message }) if message.contains("ChecksumMismatch")),
+        "{end:?}"
+    );
+}
+
+#[test]
+fn a_copy_torn_with_its_header_unstored_is_a_torn_tail() {
+    // glibc's memmove stores the first vector of a 0.5-4 KiB copy last: a process killed
+    // mid-copy into a mapping leaves the header zero, part of the payload stored (the 4-vector
+    // loop runs upwards from the next vector-aligned address), zeros after.
+    let (clean, intact, start) = with_long_last_record();
+    let chunk_end = (start / 4096 + 1) * 4096;
+    let mut cases = 0;
+    for vec in [32usize, 64] {
+        let loop_start = (start | (vec - 1)) + 1;
+        let mut k = 1;
+        while loop_start + k * 4 * vec < chunk_end - 1 {
+            let mut b = clean[..start].to_vec();
+            b.resize(start + 64 * 1024, 0);
+            let stored = loop_start..loop_start + k * 4 * vec;
+            b[stored.clone()].copy_from_slice(&clean[stored]);
+            assert_torn_last_record(&b, &intact, &format!("VEC {vec}, {k} loop iterations"));
+            cases += 1;
+            k += 1;
+        }
+    }
+    assert!(cases > 10, "{cases}");
 }

@@ -5,10 +5,15 @@
 //! 000007.log      a WAL: write groups, in the log format of docs/wal-format.md
 //! 000006.base     a base: the whole state as of the WALs numbered below 6, in the same format
 //! *.tmp           a base being written; removed at open
+//! *.corrupt       a quarantined file: damaged, or not replayed whole; never read or removed
 //! ```
 //!
 //! Files are numbered from one counter. Recovery replays the newest base, then every WAL with a
-//! higher number, in order; older WALs and bases are obsolete.
+//! higher number, in order; older WALs and bases are obsolete. A file whose contents recovery
+//! did not take whole (damage it refused, stopped at, skipped or tolerated, or a WAL dropped
+//! after a point-in-time stop) is never removed: it is renamed `<name>.corrupt` (or
+//! `<name>.<k>.corrupt` if that exists), which [`parse`] does not recognize, so no later open
+//! replays or removes it. Its number still counts, so no new file ever takes it.
 
 use std::path::{Path, PathBuf};
 
@@ -31,6 +36,33 @@ pub(crate) fn base_name(dir: &Path, number: u64) -> PathBuf {
 
 pub(crate) fn temp_name(dir: &Path, number: u64) -> PathBuf {
     dir.join(format!("{number:06}.base.tmp"))
+}
+
+/// The suffix of a quarantined file.
+pub(crate) const QUARANTINE_SUFFIX: &str = ".corrupt";
+
+/// The first free quarantine name for `path`: `<name>.corrupt`, else `<name>.<k>.corrupt`.
+pub(crate) fn quarantine_name(path: &Path, k: u32) -> PathBuf {
+    let mut name = path
+        .file_name()
+        .map(|n| n.to_os_string())
+        .unwrap_or_default();
+    if k > 1 {
+        name.push(format!(".{k}"));
+    }
+    name.push(QUARANTINE_SUFFIX);
+    path.with_file_name(name)
+}
+
+/// The number of a quarantined file (`000012.log.corrupt` -> 12), so that new files never
+/// reuse it; `None` for any other name.
+pub(crate) fn parse_quarantined(name: &str) -> Option<u64> {
+    let stem = name.strip_suffix(QUARANTINE_SUFFIX)?;
+    let digits = stem.split('.').next()?;
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse().ok()
 }
 
 /// Parses a file name of ours: its number and kind.
@@ -68,6 +100,16 @@ mod tests {
             assert!(n > 0);
         }
         assert_eq!(parse("LOCK"), None);
+        // Quarantined files are never taken for live ones, but their numbers are known.
+        for q in [
+            quarantine_name(&log_name(d, 7), 1),
+            quarantine_name(&base_name(d, 7), 3),
+        ] {
+            let name = q.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+            assert_eq!(parse(name), None, "{name}");
+            assert_eq!(parse_quarantined(name), Some(7), "{name}");
+        }
+        assert_eq!(parse_quarantined("000007.log"), None);
         assert_eq!(parse(".log"), None);
         assert_eq!(parse("12a.log"), None);
     }

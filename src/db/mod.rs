@@ -21,7 +21,7 @@ use crate::memtable::{Lookup, MemTable};
 use crate::options::{Options, WriteOptions};
 use crate::stats::{Statistics, Stats};
 use crate::wal::Writer as LogWriter;
-use crate::write_batch::{encode_header, WriteBatch, MAX_KV_LEN};
+use crate::write_batch::{encode_header, sequence_range_ok, WriteBatch, MAX_KV_LEN};
 use crate::write_thread::{WriteGroup, WriteThread, Writer};
 use write_impl::{write_impl, WriteBackend};
 
@@ -101,7 +101,10 @@ impl DB {
     /// Fails with `InvalidArgument` for bad options, a missing directory without
     /// `create_if_missing`, or an existing database with `error_if_exists`; with `Busy` if
     /// another `DB` holds the directory; with `Corruption` if the WALs are damaged beyond what
-    /// `wal_recovery_mode` accepts; with `Io` for file-system failures.
+    /// `wal_recovery_mode` accepts, or the base is damaged at all (a base is used whole or not
+    /// at all; only `skip_any_corrupted_records` salvages it), or a batch's sequence reaches
+    /// 2^56; with `Io` for file-system failures. A failed open changes no file; one that
+    /// recovers past damage keeps each damaged file, renamed `<name>.corrupt`.
     pub fn open(path: impl AsRef<Path>, options: Options) -> Result<DB> {
         let path = path.as_ref().to_path_buf();
         validate(&options)?;
@@ -170,12 +173,22 @@ impl DB {
         if replayed.must_fold || inv.logs.len() > MAX_LOGS_AT_OPEN {
             // Fold the replayed state into one durable base before anything new is written:
             // the WALs of a crashed session may be unsynced or damaged (see `Replayed`), and
-            // the WAL count stays bounded.
-            recovery::write_base(fs.as_ref(), &path, next_number, &memtable, last)?;
+            // the WAL count stays bounded. What replay did not take whole is quarantined.
+            let clean: Vec<PathBuf> = inv
+                .live(&path)
+                .into_iter()
+                .filter(|p| !replayed.quarantine.contains(p))
+                .collect();
+            let retire = recovery::Retire {
+                quarantine: &replayed.quarantine,
+                clean: &clean,
+                all_clean: false,
+            };
+            recovery::write_base(fs.as_ref(), &path, next_number, &memtable, last, &retire)?;
             next_number += 1;
             live_logs = 0;
         } else {
-            recovery::remove_obsolete(fs.as_ref(), &path, &inv.obsolete)?;
+            recovery::remove_obsolete(fs.as_ref(), &path, &inv.obsolete, &[])?;
         }
         let number = next_number;
         let log_path = files::log_name(&path, number);
@@ -341,7 +354,19 @@ impl DB {
             let number = self.next_file_number.fetch_add(1, Relaxed);
             drop(wal);
             let last = self.published.load(Acquire);
-            recovery::write_base(self.fs.as_ref(), &self.path, number, &self.memtable, last)?;
+            // Every file below the new base was replayed whole at open or written since.
+            let retire = recovery::Retire {
+                all_clean: true,
+                ..recovery::Retire::default()
+            };
+            recovery::write_base(
+                self.fs.as_ref(),
+                &self.path,
+                number,
+                &self.memtable,
+                last,
+                &retire,
+            )?;
         }
         Ok(())
     }
@@ -444,6 +469,15 @@ impl WriteBackend for DB {
         s.keys_written.fetch_add(count, Relaxed);
         s.bytes_written.fetch_add(group.bytes(), Relaxed);
         s.write_group_size.record(size);
+        if !sequence_range_ok(group.first_sequence(), count) {
+            // Replay rejects a batch reaching 2^56 (the memtable packs sequence << 8): refuse
+            // it here rather than write what the next open would call damage.
+            return Err(Error::invalid_argument(format!(
+                "the database has used up its sequence numbers: {count} more after {} would \
+                 reach 2^56 - 1",
+                group.first_sequence().saturating_sub(1)
+            )));
+        }
         if leader.disable_wal {
             self.unpersisted.store(true, Release);
             return Ok(());

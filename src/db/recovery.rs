@@ -1,6 +1,14 @@
-//! Opening a directory: replaying the base and WALs into a memtable, and writing bases.
+//! Opening a directory: replaying the base and WALs into a memtable, writing bases, and
+//! retiring the files a base makes obsolete (removing the clean ones, quarantining the rest).
+//!
+//! A base is a snapshot, not a history: it is replayed whole or not at all. Any damage in it,
+//! including a missing final marker (a truncated base), fails the open with `Corruption` in
+//! every recovery mode but `skip_any_corrupted_records`, which salvages what is readable. WALs
+//! are replayed under the recovery mode. Whatever recovery did not take whole is quarantined by
+//! rename once a new base holds what was recovered (see `files.rs`), never removed.
 
-use std::path::Path;
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
 
 use super::files::{self, Kind};
 use crate::error::{Error, Result};
@@ -9,7 +17,7 @@ use crate::memtable::MemTable;
 use crate::options::WalRecoveryMode;
 use crate::wal::reader::{CorruptionKind, Flow};
 use crate::wal::{Reader, Writer as LogWriter};
-use crate::write_batch::{encode_header, WriteBatch};
+use crate::write_batch::{encode_header, sequence_range_ok, WriteBatch, SEQUENCE_LIMIT};
 
 /// What a directory holds.
 #[derive(Debug, Default)]
@@ -18,13 +26,22 @@ pub(crate) struct Inventory {
     /// WALs newer than the base, ascending.
     pub(crate) logs: Vec<u64>,
     /// Files that a completed base made obsolete, and leftover temporaries.
-    pub(crate) obsolete: Vec<std::path::PathBuf>,
+    pub(crate) obsolete: Vec<PathBuf>,
+    /// The highest number in use, quarantined files included.
     pub(crate) max_number: u64,
 }
 
 impl Inventory {
     pub(crate) fn is_empty(&self) -> bool {
         self.base.is_none() && self.logs.is_empty()
+    }
+
+    /// The files replay reads: the base, then the WALs.
+    pub(crate) fn live(&self, dir: &Path) -> Vec<PathBuf> {
+        let base = self.base.map(|b| files::base_name(dir, b));
+        base.into_iter()
+            .chain(self.logs.iter().map(|&n| files::log_name(dir, n)))
+            .collect()
     }
 }
 
@@ -34,12 +51,14 @@ pub(crate) fn inventory(fs: &dyn FileSystem, dir: &Path) -> Result<Inventory> {
         .map_err(|e| Error::io(format!("listing {}", dir.display()), e))?;
     let mut parsed: Vec<(u64, Kind)> = names.iter().filter_map(|n| files::parse(n)).collect();
     parsed.sort();
+    let quarantined = names.iter().filter_map(|n| files::parse_quarantined(n));
     let mut inv = Inventory {
         base: parsed
             .iter()
             .filter(|(_, k)| *k == Kind::Base)
             .map(|(n, _)| *n)
             .max(),
+        max_number: quarantined.max().unwrap_or(0),
         ..Inventory::default()
     };
     let base = inv.base.unwrap_or(0);
@@ -67,6 +86,10 @@ pub(crate) struct Replayed {
     /// only: a later synced write in a new WAL must not outlive it, or power loss would leave
     /// a hole or take the synced write with the torn old WAL).
     pub(crate) must_fold: bool,
+    /// Files whose contents replay did not take whole: damage of any kind in them (refused
+    /// files fail the open instead), or WALs dropped after a point-in-time stop. Quarantined
+    /// once the new base is durable, never removed.
+    pub(crate) quarantine: Vec<PathBuf>,
 }
 
 /// Replays the base and the WALs of `inv` into `mem` under `mode`.
@@ -77,36 +100,43 @@ pub(crate) fn replay(
     mode: WalRecoveryMode,
     mem: &MemTable,
 ) -> Result<Replayed> {
-    let mut paths = Vec::new();
-    if let Some(b) = inv.base {
-        paths.push(files::base_name(dir, b));
-    }
-    paths.extend(inv.logs.iter().map(|&n| files::log_name(dir, n)));
-
-    let mut next_sequence: u64 = 1;
     let mut out = Replayed::default();
+    let mut next_sequence: u64 = 1;
+    if let Some(b) = inv.base {
+        let path = files::base_name(dir, b);
+        let base = replay_base(fs, &path, mode, mem)?;
+        next_sequence = base.next_sequence;
+        if base.damaged {
+            out.quarantine.push(path);
+            out.must_fold = true;
+        }
+    }
     // Point-in-time: replay stopped at damage; a later file is replayed only if it continues
     // the sequence exactly, which proves nothing acknowledged was lost in between.
     let mut stopped = false;
+    // A later WAL did not continue the sequence: it and every WAL after it are dropped.
+    let mut dropping = false;
     let mut record = Vec::new();
-    'files: for (i, path) in paths.into_iter().enumerate() {
-        let is_base = i == 0 && inv.base.is_some();
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
+    for &n in &inv.logs {
+        let path = files::log_name(dir, n);
+        if dropping {
+            out.quarantine.push(path);
+            continue;
+        }
+        let name = file_name(&path);
         let file = fs
             .open_sequential(&path)
             .map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
-        let mut reader = Reader::new(file, name, mode);
+        let mut reader = Reader::new(file, name.clone(), mode);
         let mut first = true;
         while reader.read_record(&mut record)? {
+            let offset = reader.last_record_offset();
             let batch = match WriteBatch::from_data(&record) {
                 Ok(b) => b,
                 Err(e) => {
                     let c = reader.corruption(
                         CorruptionKind::BadBatch,
-                        reader.last_record_offset(),
+                        offset,
                         record.len() as u64,
                         e.to_string(),
                     );
@@ -116,55 +146,212 @@ pub(crate) fn replay(
                     continue;
                 }
             };
+            let (sequence, count) = (batch.sequence(), u64::from(batch.count()));
+            if !sequence_range_ok(sequence, count) {
+                // Not something a crash leaves: a foreign or forged file. Salvage drops it;
+                // every other mode refuses rather than wrap the sequence counter.
+                if mode != WalRecoveryMode::SkipAnyCorruptedRecords {
+                    return Err(Error::corruption(format!(
+                        "WAL {} at offset {offset}: a batch of {count} records at sequence \
+                         {sequence} reaches past the largest sequence number (2^56 - 1); \
+                         nothing was changed. Open with wal_recovery_mode \
+                         skip_any_corrupted_records to drop it",
+                        path.display()
+                    )));
+                }
+                let c = reader.corruption(
+                    CorruptionKind::BadBatch,
+                    offset,
+                    record.len() as u64,
+                    format!("sequence {sequence} + {count} records is not below 2^56"),
+                );
+                reader.damage(c)?;
+                continue;
+            }
             if first && stopped {
-                if batch.sequence() != next_sequence {
-                    break 'files;
+                if sequence != next_sequence {
+                    dropping = true;
+                    break;
                 }
                 stopped = false;
             }
             first = false;
-            if !is_base {
-                // Nothing tells whether the process that wrote this WAL synced it.
-                out.must_fold = true;
-            }
-            let end = mem.insert_batch(&batch, batch.sequence());
+            // Nothing tells whether the process that wrote this WAL synced it.
+            out.must_fold = true;
+            let end = mem.insert_batch(&batch, sequence);
             next_sequence = next_sequence.max(end);
+        }
+        if dropping || reader.first_damage().is_some() {
+            out.quarantine.push(path);
+            out.must_fold = true;
         }
         if reader.stopped_at().is_some() {
             stopped = true;
-            out.must_fold = true;
-        }
-        if !reader.skipped().is_empty() {
-            out.must_fold = true;
-        }
-        if stopped && first {
-            // Nothing read from a file after a stop: it proves nothing; keep looking.
-            continue;
         }
     }
     out.last_sequence = next_sequence - 1;
     Ok(out)
 }
 
+struct BaseReplay {
+    /// The sequence after the base's last.
+    next_sequence: u64,
+    /// Salvaged: damage was skipped.
+    damaged: bool,
+}
+
+/// Replays base `path` whole, or fails with `Corruption` naming the first damage, unless
+/// `mode` is `SkipAnyCorruptedRecords`, which keeps every readable batch.
+fn replay_base(
+    fs: &dyn FileSystem,
+    path: &Path,
+    mode: WalRecoveryMode,
+    mem: &MemTable,
+) -> Result<BaseReplay> {
+    let salvage = mode == WalRecoveryMode::SkipAnyCorruptedRecords;
+    let file = fs
+        .open_sequential(path)
+        .map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
+    // Read on past damage in every mode: the first damage is reported (refused) or skipped
+    // (salvage) below, so the reader itself must never stop early or fail.
+    let mut reader = Reader::new(
+        file,
+        file_name(path),
+        WalRecoveryMode::SkipAnyCorruptedRecords,
+    );
+    let mut damage = Damage::default();
+    let mut next_sequence = 1u64;
+    // The sequence the next batch must start at (consecutive, from the first batch).
+    let mut expected: Option<u64> = None;
+    let mut complete = false;
+    let mut record = Vec::new();
+    while reader.read_record(&mut record)? {
+        let offset = reader.last_record_offset();
+        if complete {
+            damage.note(offset, "a record after the final marker".into());
+        }
+        let batch = match WriteBatch::from_data(&record) {
+            Ok(b) => b,
+            Err(e) => {
+                damage.note(offset, e.to_string());
+                complete = false;
+                continue;
+            }
+        };
+        let (sequence, count) = (batch.sequence(), u64::from(batch.count()));
+        if !sequence_range_ok(sequence, count) {
+            damage.note(
+                offset,
+                format!("a batch of {count} records at sequence {sequence} is not below 2^56"),
+            );
+            complete = false;
+            continue;
+        }
+        if let Some(e) = expected.filter(|&e| e != sequence) {
+            damage.note(
+                offset,
+                format!("sequence {sequence} where {e} was expected"),
+            );
+        }
+        let end = mem.insert_batch(&batch, sequence);
+        next_sequence = next_sequence.max(end);
+        expected = Some(end);
+        complete = count == 0;
+    }
+    if let Some(c) = reader.first_damage() {
+        damage.note(c.offset, c.to_string());
+    }
+    if !complete && damage.first.is_none() {
+        damage.note(
+            reader.last_record_offset(),
+            "the final marker (an empty batch) is missing after the last record: the base is \
+             truncated"
+                .into(),
+        );
+    }
+    let Some((offset, what)) = damage.first else {
+        return Ok(BaseReplay {
+            next_sequence,
+            damaged: false,
+        });
+    };
+    if !salvage {
+        return Err(Error::corruption(format!(
+            "base {} is damaged at offset {offset}: {what}. A base holds the whole state and is \
+             used whole or not at all, in every recovery mode but skip_any_corrupted_records; \
+             nothing was changed. Restore the file, or open with wal_recovery_mode \
+             skip_any_corrupted_records to salvage what is readable (the damaged base is then \
+             kept as {}{})",
+            path.display(),
+            file_name(path),
+            files::QUARANTINE_SUFFIX
+        )));
+    }
+    Ok(BaseReplay {
+        next_sequence,
+        damaged: true,
+    })
+}
+
+/// The damage found first (lowest offset) in a file.
+#[derive(Default)]
+struct Damage {
+    first: Option<(u64, String)>,
+}
+
+impl Damage {
+    fn note(&mut self, offset: u64, what: String) {
+        if self.first.as_ref().map_or(true, |(o, _)| offset < *o) {
+            self.first = Some((offset, what));
+        }
+    }
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
 /// Bytes of puts per base record.
 const BASE_RECORD_BYTES: usize = 1 << 20;
 
+/// How to retire the files a new base makes obsolete.
+#[derive(Debug, Default)]
+pub(crate) struct Retire<'a> {
+    /// Renamed into quarantine, never removed: replay did not take them whole.
+    pub(crate) quarantine: &'a [PathBuf],
+    /// Read whole and clean by this process (replayed at open, or written by this session):
+    /// removed without reading them again.
+    pub(crate) clean: &'a [PathBuf],
+    /// Every obsolete file is this session's (a clean close): remove them all.
+    pub(crate) all_clean: bool,
+}
+
 /// Writes the state of `mem` as of `last_sequence` to base `number`, durably: a temporary
-/// file, synced, renamed into place, directory synced. Then removes every older WAL and base.
+/// file, synced, renamed into place, directory synced. Then retires every older WAL and base
+/// as `retire` says.
 ///
-/// The puts get consecutive sequences ending at `last_sequence`, and a final empty batch
-/// carries `last_sequence + 1`, so replay resumes the sequence exactly.
+/// The puts get consecutive sequences ending at `last_sequence`, then a final empty batch
+/// carries `last_sequence + 1`: replay resumes the sequence exactly, and a base without that
+/// marker is known to be truncated.
 pub(crate) fn write_base(
     fs: &dyn FileSystem,
     dir: &Path,
     number: u64,
     mem: &MemTable,
     last_sequence: u64,
+    retire: &Retire<'_>,
 ) -> Result<()> {
     let tmp = files::temp_name(dir, number);
     let io = |what: &str, e| Error::io(format!("{what} base {}", tmp.display()), e);
     let mut live = 0u64;
     mem.for_each_latest(last_sequence, |_, v| live += u64::from(v.is_some()));
+    if !sequence_range_ok(last_sequence + 1, 0) {
+        return Err(Error::invalid_argument(format!(
+            "sequence {last_sequence} leaves no room below {SEQUENCE_LIMIT}"
+        )));
+    }
     let file = fs.create(&tmp).map_err(|e| io("creating", e))?;
     let mut log = LogWriter::new(file);
     let mut seq = last_sequence + 1 - live;
@@ -190,7 +377,10 @@ pub(crate) fn write_base(
         }
     });
     result?;
-    // The last batch may be empty: it still records where the sequence resumes.
+    if !batch.is_empty() {
+        flush(&mut batch, &mut seq)?;
+    }
+    // The final marker: an empty batch saying where the sequence resumes.
     flush(&mut batch, &mut seq)?;
     log.sync().map_err(|e| io("syncing", e))?;
     drop(log);
@@ -198,23 +388,102 @@ pub(crate) fn write_base(
     fs.rename(&tmp, &dest).map_err(|e| io("renaming", e))?;
     fs.sync_dir(dir)
         .map_err(|e| io("syncing the directory of", e))?;
-    // The base is durable; everything older is obsolete.
+    // The base is durable; everything older is obsolete. What replay did not take whole is
+    // kept (a crash before this point leaves it obsolete, and the next open reads it before
+    // removing it: see `remove_obsolete`).
+    quarantine(fs, dir, retire.quarantine)?;
     let inv = inventory(fs, dir)?;
-    remove_obsolete(fs, dir, &inv.obsolete)
+    let clean: HashSet<&PathBuf> = retire.clean.iter().collect();
+    let trusted: Vec<PathBuf> = inv
+        .obsolete
+        .iter()
+        .filter(|p| retire.all_clean || clean.contains(p))
+        .cloned()
+        .collect();
+    remove_obsolete(fs, dir, &inv.obsolete, &trusted)
 }
 
-pub(crate) fn remove_obsolete(
-    fs: &dyn FileSystem,
-    dir: &Path,
-    paths: &[std::path::PathBuf],
-) -> Result<()> {
+/// Renames each of `paths` to its quarantine name (`files::quarantine_name`), then syncs the
+/// directory. An existing quarantined file is never replaced.
+pub(crate) fn quarantine(fs: &dyn FileSystem, dir: &Path, paths: &[PathBuf]) -> Result<()> {
     if paths.is_empty() {
         return Ok(());
     }
     for p in paths {
-        fs.remove_file(p)
-            .map_err(|e| Error::io(format!("removing obsolete {}", p.display()), e))?;
+        let mut k = 1;
+        let dest = loop {
+            let dest = files::quarantine_name(p, k);
+            let taken = fs
+                .exists(&dest)
+                .map_err(|e| Error::io(format!("checking {}", dest.display()), e))?;
+            if !taken {
+                break dest;
+            }
+            k += 1;
+        };
+        fs.rename(p, &dest).map_err(|e| {
+            Error::io(
+                format!("quarantining {} as {}", p.display(), dest.display()),
+                e,
+            )
+        })?;
     }
     fs.sync_dir(dir)
         .map_err(|e| Error::io(format!("syncing directory {}", dir.display()), e))
+}
+
+/// Removes the obsolete files `paths`. Those in `trusted` were read whole (or written) by this
+/// process; any other WAL or base (left by a crash before an earlier open could retire it) is
+/// read first and quarantined instead if it holds any damage. Temporaries are removed unread.
+pub(crate) fn remove_obsolete(
+    fs: &dyn FileSystem,
+    dir: &Path,
+    paths: &[PathBuf],
+    trusted: &[PathBuf],
+) -> Result<()> {
+    if paths.is_empty() {
+        return Ok(());
+    }
+    let mut damaged = Vec::new();
+    for p in paths {
+        let temp = p
+            .file_name()
+            .and_then(|n| n.to_str())
+            .and_then(files::parse)
+            .is_some_and(|(_, k)| k == Kind::Temp);
+        if !temp && !trusted.contains(p) && !is_clean(fs, p)? {
+            damaged.push(p.clone());
+            continue;
+        }
+        fs.remove_file(p)
+            .map_err(|e| Error::io(format!("removing obsolete {}", p.display()), e))?;
+    }
+    if !damaged.is_empty() {
+        return quarantine(fs, dir, &damaged);
+    }
+    fs.sync_dir(dir)
+        .map_err(|e| Error::io(format!("syncing directory {}", dir.display()), e))
+}
+
+/// True if every record of the log file `path` is intact and a valid batch (and, for a base,
+/// the last one is its final marker).
+fn is_clean(fs: &dyn FileSystem, path: &Path) -> Result<bool> {
+    let file = fs
+        .open_sequential(path)
+        .map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
+    let mut reader = Reader::new(
+        file,
+        file_name(path),
+        WalRecoveryMode::SkipAnyCorruptedRecords,
+    );
+    let mut record = Vec::new();
+    let mut last_count = None;
+    while reader.read_record(&mut record)? {
+        match WriteBatch::from_data(&record) {
+            Ok(b) => last_count = Some(b.count()),
+            Err(_) => return Ok(false),
+        }
+    }
+    let is_base = path.extension().is_some_and(|e| e == "base");
+    Ok(reader.first_damage().is_none() && (!is_base || last_count == Some(0)))
 }

@@ -2,8 +2,10 @@
 //!
 //! Durability model: a file's contents as of its last successful `sync` are durable; the changes
 //! after it are only "in the page cache", in the order they were made. A power loss keeps a
-//! prefix of them: writes may tear, an `allocate` (a metadata change) is kept whole or not. A
-//! directory entry (create, rename, remove) is durable once the directory is synced.
+//! prefix of them (writes tear at a sector boundary: disks write 512-byte sectors whole; an
+//! `allocate`, a metadata change, is kept whole or not), or, as real writeback does, any
+//! subset of the unsynced 4 KiB pages ([`PowerLoss::DropPages`]). A directory entry (create,
+//! rename, remove) is durable once the directory is synced.
 //! [`MemFs::power_loss`] throws away everything not durable, and [`MemFs::process_crash`] keeps
 //! it all (a killed process loses nothing the OS accepted).
 
@@ -85,18 +87,31 @@ impl Fault {
 pub enum PowerLoss {
     /// All of them are lost.
     DropUnsynced,
-    /// A random prefix of them survives, in write order, cut inside a write (seeded, so
-    /// failures reproduce).
+    /// A random prefix of them survives, in write order, cut inside a write at a sector
+    /// ([`SECTOR`] bytes) boundary of the file (seeded, so failures reproduce).
     TearUnsynced {
         /// Seed of the choice of tear points.
         seed: u64,
     },
-    /// A random prefix survives and the byte after it is garbage.
+    /// A random prefix survives, and its last byte is garbage.
     TearWithGarbage {
         /// Seed of the choice of tear points and garbage.
         seed: u64,
     },
+    /// Writeback out of order: each [`PAGE`]-byte page (aligned in the file) that unsynced
+    /// writes touched independently holds its new contents or its old ones (zeros where the
+    /// file had nothing durable), whatever the order of the writes. File sizes keep their
+    /// unsynced growth (the metadata was committed; the data pages were not).
+    DropPages {
+        /// Seed of the choice of pages.
+        seed: u64,
+    },
 }
+
+/// The unit [`PowerLoss::TearUnsynced`] tears at: a disk sector.
+pub const SECTOR: usize = 512;
+/// The unit [`PowerLoss::DropPages`] drops: a page of the page cache.
+pub const PAGE: usize = 4096;
 
 #[derive(Debug, Default)]
 struct Inode {
@@ -251,9 +266,15 @@ impl MemFs {
         st.names = st.durable.clone();
         let mut rng = match how {
             PowerLoss::DropUnsynced => 0,
-            PowerLoss::TearUnsynced { seed } | PowerLoss::TearWithGarbage { seed } => seed | 1,
+            PowerLoss::TearUnsynced { seed }
+            | PowerLoss::TearWithGarbage { seed }
+            | PowerLoss::DropPages { seed } => seed | 1,
         };
         for inode in &mut st.inodes {
+            if let PowerLoss::DropPages { .. } = how {
+                drop_pages(inode, &mut rng);
+                continue;
+            }
             // Only written data tears; an extension survives with the first write after it.
             let unsynced: usize = inode
                 .unsynced
@@ -268,9 +289,8 @@ impl MemFs {
                 _ if unsynced == 0 => 0,
                 _ => usize::try_from(xorshift(&mut rng) % (unsynced as u64 + 1)).unwrap_or(0),
             };
-            let torn = keep > 0;
             let mut image = std::mem::take(&mut inode.durable);
-            let mut last = 0;
+            let mut last = None;
             for change in inode.unsynced.drain(..) {
                 if keep == 0 {
                     break;
@@ -279,15 +299,23 @@ impl MemFs {
                     if bytes.is_empty() {
                         continue;
                     }
-                    let n = bytes.len().min(keep);
-                    write_at(&mut image, *offset, &bytes[..n]);
-                    keep -= n;
-                    last = offset + n - 1;
+                    let mut n = bytes.len().min(keep);
+                    if n < bytes.len() {
+                        // Torn inside this write: at the last sector boundary of the file.
+                        n = ((offset + n) / SECTOR * SECTOR).saturating_sub(*offset);
+                        keep = 0;
+                    } else {
+                        keep -= n;
+                    }
+                    if n > 0 {
+                        write_at(&mut image, *offset, &bytes[..n]);
+                        last = Some(offset + n - 1);
+                    }
                 } else {
                     apply(&mut image, &change);
                 }
             }
-            if matches!(how, PowerLoss::TearWithGarbage { .. }) && torn {
+            if let (PowerLoss::TearWithGarbage { .. }, Some(last)) = (how, last) {
                 image[last] ^= xorshift(&mut rng).to_le_bytes()[0] | 1;
             }
             inode.data.clone_from(&image);
@@ -312,6 +340,30 @@ impl MemFs {
         inode.unsynced.clear();
         Ok(())
     }
+}
+
+/// [`PowerLoss::DropPages`] for one file: every page an unsynced write touched keeps its new
+/// contents or reverts to its durable ones, at random.
+fn drop_pages(inode: &mut Inode, rng: &mut u64) {
+    let mut dirty = std::collections::BTreeSet::new();
+    for change in &inode.unsynced {
+        if let Change::Write(offset, bytes) = change {
+            if !bytes.is_empty() {
+                dirty.extend(offset / PAGE..=(offset + bytes.len() - 1) / PAGE);
+            }
+        }
+    }
+    let mut image = std::mem::take(&mut inode.durable);
+    image.resize(image.len().max(inode.data.len()), 0);
+    for page in dirty {
+        if xorshift(rng) & 1 == 1 {
+            let range = page * PAGE..((page + 1) * PAGE).min(inode.data.len());
+            image[range.clone()].copy_from_slice(&inode.data[range]);
+        }
+    }
+    inode.unsynced.clear();
+    inode.data.clone_from(&image);
+    inode.durable = image;
 }
 
 fn xorshift(state: &mut u64) -> u64 {

@@ -351,6 +351,35 @@ impl FileSystem for CrashFs {
     }
 }
 
+/// True if `bytes`, a file in the log format (a WAL or a base), holds any damage as
+/// absolute consistency sees it, or a record that is not a batch: a file recovery must never
+/// remove, only quarantine.
+pub fn log_damaged(bytes: &[u8]) -> bool {
+    struct Bytes(Vec<u8>, usize);
+    impl SequentialFile for Bytes {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let n = buf.len().min(self.0.len() - self.1);
+            buf[..n].copy_from_slice(&self.0[self.1..self.1 + n]);
+            self.1 += n;
+            Ok(n)
+        }
+    }
+    let mut r = groupkv::wal::Reader::new(
+        Box::new(Bytes(bytes.to_vec(), 0)),
+        "log",
+        groupkv::WalRecoveryMode::AbsoluteConsistency,
+    );
+    let mut record = Vec::new();
+    loop {
+        match r.read_record(&mut record) {
+            Ok(true) if WriteBatch::from_data(&record).is_err() => return true,
+            Ok(true) => {}
+            Ok(false) => return false,
+            Err(_) => return true,
+        }
+    }
+}
+
 /// Options on file system `fs`.
 pub fn options_on(fs: Arc<dyn FileSystem>) -> groupkv::Options {
     groupkv::Options {

@@ -1,0 +1,250 @@
+//! A base is all or nothing (issue 11, defect 1).
+//!
+//! Before the fix, one flipped bit in a base made `point_in_time` (the default) open an empty
+//! database: replay kept the base's records before the damage, dropped the next WAL (it "did
+//! not continue the sequence") with its acknowledged synced write, wrote a new empty base and
+//! deleted the damaged base and the WAL. Now damage anywhere in a base, including a missing
+//! final marker (a truncated base), fails `open` with `Corruption` naming the file and offset
+//! in every mode but `skip_any_corrupted_records`, and changes no file; salvage keeps what is
+//! readable plus every WAL write, and keeps the damaged base as `<name>.corrupt`. No later open
+//! reads or removes a quarantined file.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use groupkv::fs::{FileSystem, MemFs};
+use groupkv::wal::format::HEADER_SIZE;
+use groupkv::{Error, Options, WalRecoveryMode, WriteOptions, DB};
+
+const DIR: &str = "/db";
+const KEYS: usize = 100;
+
+fn open(fs: &MemFs, mode: WalRecoveryMode) -> groupkv::Result<DB> {
+    DB::open(
+        DIR,
+        Options {
+            file_system: Arc::new(fs.clone()),
+            wal_recovery_mode: mode,
+            ..Options::default()
+        },
+    )
+}
+
+fn key(i: usize) -> Vec<u8> {
+    format!("key{i:03}").into_bytes()
+}
+
+/// Values end in a zero byte, the case the old tail heuristic also mistook for a torn write.
+fn value(i: usize) -> Vec<u8> {
+    let mut v = format!("value-{i}-").into_bytes();
+    v.push(0);
+    v
+}
+
+/// Every file of the directory with its contents.
+fn snapshot(fs: &MemFs) -> BTreeMap<String, Vec<u8>> {
+    fs.list(Path::new(DIR))
+        .expect("list")
+        .into_iter()
+        .filter(|n| n != "LOCK")
+        .map(|n| {
+            let data = fs.read(&Path::new(DIR).join(&n)).expect("read");
+            (n, data)
+        })
+        .collect()
+}
+
+/// Session 1 writes `KEYS` keys and closes cleanly (a base); session 2 makes one synced write
+/// and crashes (its WAL stays). Returns the base's path.
+fn setup(fs: &MemFs) -> PathBuf {
+    let db = open(fs, WalRecoveryMode::PointInTime).expect("create");
+    for i in 0..KEYS {
+        db.put(&WriteOptions::default(), &key(i), &value(i))
+            .expect("put");
+    }
+    db.close().expect("close");
+    let db = open(fs, WalRecoveryMode::PointInTime).expect("reopen");
+    db.put(&WriteOptions::synced(), b"late", b"acknowledged")
+        .expect("put");
+    std::mem::forget(db);
+    fs.process_crash();
+    let bases: Vec<String> = snapshot(fs)
+        .into_keys()
+        .filter(|n| n.ends_with(".base"))
+        .collect();
+    assert_eq!(bases.len(), 1, "one base: {bases:?}");
+    Path::new(DIR).join(&bases[0])
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Damage {
+    /// Flip one bit at this offset.
+    Flip(usize),
+    /// Cut the file to this length.
+    Cut(usize),
+    /// Remove the final marker record (a truncation exactly at a record boundary).
+    DropMarker,
+}
+
+fn damage(fs: &MemFs, base: &Path, d: Damage) {
+    let mut bytes = fs.read(base).expect("read base");
+    let end = records_end(&bytes);
+    match d {
+        Damage::Flip(at) => bytes[at.min(end - 1)] ^= 0x10,
+        Damage::Cut(len) => bytes.truncate(len.min(end - 1)),
+        Damage::DropMarker => {
+            // The marker is the last record: a 12-byte batch in one FULL fragment.
+            bytes.truncate(end - HEADER_SIZE - 12);
+        }
+    }
+    fs.overwrite(base, bytes).expect("overwrite");
+}
+
+/// Where a base's records end (it is written with zeroed space allocated after them).
+fn records_end(bytes: &[u8]) -> usize {
+    let mut pos = 0;
+    while pos + HEADER_SIZE <= bytes.len() && bytes[pos..pos + HEADER_SIZE] != [0; HEADER_SIZE] {
+        pos += HEADER_SIZE + usize::from(u16::from_le_bytes([bytes[pos + 4], bytes[pos + 5]]));
+    }
+    pos
+}
+
+fn damages() -> Vec<Damage> {
+    vec![
+        Damage::Flip(HEADER_SIZE + 12 + 10), // the first record's payload
+        Damage::Flip(0),                     // its checksum
+        Damage::Flip(4),                     // its length
+        Damage::Flip(HEADER_SIZE + 3),       // the first batch's sequence
+        Damage::Flip(900),                   // somewhere in the middle
+        Damage::Flip(usize::MAX),            // the last byte of the records
+        Damage::Cut(700),                    // a truncation inside a record
+        Damage::DropMarker,                  // a truncation at a record boundary
+    ]
+}
+
+#[test]
+fn a_damaged_base_is_refused_whole_and_nothing_changes() {
+    for d in damages() {
+        for mode in [
+            WalRecoveryMode::TolerateCorruptedTailRecords,
+            WalRecoveryMode::AbsoluteConsistency,
+            WalRecoveryMode::PointInTime,
+        ] {
+            let fs = MemFs::new();
+            let base = setup(&fs);
+            damage(&fs, &base, d);
+            let before = snapshot(&fs);
+            match open(&fs, mode) {
+                Ok(db) => panic!(
+                    "{d:?} {mode}: opened with {:?} of {KEYS} keys and late = {:?}",
+                    (0..KEYS)
+                        .filter(|&i| db.get(&key(i)).ok().flatten().is_some())
+                        .count(),
+                    db.get(b"late")
+                ),
+                Err(Error::Corruption { message }) => {
+                    let name = base.file_name().and_then(|n| n.to_str()).unwrap_or("?");
+                    assert!(
+                        message.contains(name) && message.contains("offset"),
+                        "{d:?} {mode}: the error must name the file and offset: {message}"
+                    );
+                }
+                Err(e) => panic!("{d:?} {mode}: expected Corruption, got {e}"),
+            }
+            assert_eq!(
+                snapshot(&fs),
+                before,
+                "{d:?} {mode}: a refused open changed the directory"
+            );
+        }
+    }
+}
+
+#[test]
+fn salvage_keeps_every_wal_write_and_quarantines_the_base() {
+    for d in damages() {
+        let fs = MemFs::new();
+        let base = setup(&fs);
+        damage(&fs, &base, d);
+        let damaged = fs.read(&base).expect("read");
+        let db = open(&fs, WalRecoveryMode::SkipAnyCorruptedRecords)
+            .unwrap_or_else(|e| panic!("{d:?}: salvage failed: {e}"));
+        assert_eq!(
+            db.get(b"late").expect("get").as_deref(),
+            Some(&b"acknowledged"[..]),
+            "{d:?}: the acknowledged synced write in the WAL was dropped"
+        );
+        let salvaged = (0..KEYS)
+            .filter(|&i| {
+                let got = db.get(&key(i)).expect("get");
+                assert!(
+                    got.is_none() || got == Some(value(i)),
+                    "{d:?}: key {i} has a value never written"
+                );
+                got.is_some()
+            })
+            .count();
+        // All keys fit one base record: damage in it loses them all, damage to the marker none.
+        if matches!(d, Damage::DropMarker | Damage::Flip(usize::MAX)) {
+            assert_eq!(salvaged, KEYS, "{d:?}: the intact record was not salvaged");
+        }
+        let quarantined = PathBuf::from(format!("{}.corrupt", base.display()));
+        assert_eq!(
+            fs.read(&quarantined).ok().as_ref(),
+            Some(&damaged),
+            "{d:?}: the damaged base must be kept, unchanged, as {}",
+            quarantined.display()
+        );
+        assert!(fs.read(&base).is_err(), "{d:?}: the base is no longer live");
+        db.close().expect("close");
+        // A later open in the default mode neither reads nor removes the quarantined base.
+        let db = open(&fs, WalRecoveryMode::PointInTime).expect("reopen");
+        assert_eq!(
+            db.get(b"late").expect("get").as_deref(),
+            Some(&b"acknowledged"[..])
+        );
+        db.put(&WriteOptions::synced(), b"after", b"x")
+            .expect("put");
+        db.close().expect("close");
+        assert_eq!(fs.read(&quarantined).ok().as_ref(), Some(&damaged), "{d:?}");
+    }
+}
+
+/// A WAL that point-in-time recovery stopped in is kept too, as are the later WALs it dropped
+/// because they did not continue the sequence.
+#[test]
+fn a_wal_recovery_stopped_in_is_quarantined_not_removed() {
+    let fs = MemFs::new();
+    let db = open(&fs, WalRecoveryMode::PointInTime).expect("create");
+    for i in 0..5 {
+        db.put(&WriteOptions::default(), &key(i), &value(i))
+            .expect("put");
+    }
+    std::mem::forget(db);
+    fs.process_crash();
+    let logs: Vec<String> = snapshot(&fs)
+        .into_keys()
+        .filter(|n| n.ends_with(".log"))
+        .collect();
+    assert_eq!(logs.len(), 1);
+    let wal = Path::new(DIR).join(&logs[0]);
+    let mut bytes = fs.read(&wal).expect("read");
+    // The third record's payload: replay stops after two writes.
+    let mut pos = 0;
+    for _ in 0..2 {
+        pos += HEADER_SIZE + usize::from(u16::from_le_bytes([bytes[pos + 4], bytes[pos + 5]]));
+    }
+    bytes[pos + HEADER_SIZE + 13] ^= 1;
+    fs.overwrite(&wal, bytes.clone()).expect("overwrite");
+    let db = open(&fs, WalRecoveryMode::PointInTime).expect("point in time opens");
+    assert!(db.get(&key(1)).expect("get").is_some());
+    assert!(db.get(&key(2)).expect("get").is_none());
+    db.close().expect("close");
+    let kept = PathBuf::from(format!("{}.corrupt", wal.display()));
+    assert_eq!(
+        fs.read(&kept).ok(),
+        Some(bytes),
+        "the damaged WAL must be kept"
+    );
+}
