@@ -4,6 +4,10 @@
 //! key: smallest on top while moving forward, largest on top while moving backward. LevelDB
 //! scans every child at each step ("we might want to use a heap"); with the 20–36 L0 tables a
 //! stall can leave, a scan costs n comparisons per step where the heap costs about log₂ n.
+//! Measured (`examples/bench_merge.rs`, a full scan of 400 000 entries, ns per entry, two runs
+//! on a shared 2-core machine): equal within noise up to 6 children (e.g. 4: 110/131 heap vs
+//! 111/111 scan), and the heap ahead from 8 on (8: 150/255 vs 168/346; 16: 225/305 vs
+//! 344/557; 32: 329/358 vs 554/598). So one heap, no second code path for small counts.
 //!
 //! A direction change re-positions every other child around the current key, as LevelDB does:
 //! moving forward after moving backward, each other child is sought to the first entry after
