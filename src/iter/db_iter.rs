@@ -35,14 +35,25 @@ enum Direction {
 }
 
 /// What a [`DbIter`] shows.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DbIterOptions {
-    /// Entries with a larger sequence are invisible (the snapshot).
+    /// Entries with a larger sequence are invisible (the snapshot). Default: every sequence
+    /// ([`MAX_SEQUENCE`]); a database passes the sequence it read when the cursor was made.
     pub sequence: u64,
     /// The smallest user key shown (inclusive), if any.
     pub lower_bound: Option<Vec<u8>>,
     /// The user key at and after which nothing is shown (exclusive), if any.
     pub upper_bound: Option<Vec<u8>>,
+}
+
+impl Default for DbIterOptions {
+    fn default() -> Self {
+        DbIterOptions {
+            sequence: MAX_SEQUENCE,
+            lower_bound: None,
+            upper_bound: None,
+        }
+    }
 }
 
 /// A cursor over user keys and their visible values.

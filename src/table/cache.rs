@@ -86,6 +86,13 @@ impl LruBlockCache {
     }
 }
 
+impl Default for LruBlockCache {
+    /// A cache of [`DEFAULT_BLOCK_CACHE_SIZE`] (8 MiB).
+    fn default() -> Self {
+        LruBlockCache::new(DEFAULT_BLOCK_CACHE_SIZE)
+    }
+}
+
 impl BlockCache for LruBlockCache {
     fn lookup(&self, key: &BlockCacheKey) -> Option<Arc<Block>> {
         self.cache.get(key)
