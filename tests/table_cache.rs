@@ -280,3 +280,15 @@ fn verify_checksums_decides_whether_damage_is_caught() {
         "unchecked reads return the bytes as they are"
     );
 }
+
+#[test]
+fn the_default_table_cache_holds_hundreds_of_tables() {
+    // Sharding must not make the default cache (990 tables) evict far below its capacity.
+    let fs = MemFs::new();
+    let files = tables(&fs, 300);
+    let cache = TableCache::new(Arc::new(fs.clone()), DIR, TableCacheOptions::default());
+    for f in &files {
+        cache.find_table(f.number, f.file_size).unwrap();
+    }
+    assert_eq!(cache.open_tables(), 300);
+}

@@ -15,7 +15,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::cache::Cache;
+use crate::cache::{Cache, DEFAULT_SHARDS};
 use crate::dbformat::LookupKey;
 use crate::error::{Error, Result};
 use crate::fs::FileSystem;
@@ -34,6 +34,9 @@ pub const DEFAULT_MAX_OPEN_FILES: usize = 1000;
 /// Files a database keeps open besides tables (WALs, MANIFEST, LOCK, ...): the table cache
 /// holds `max_open_files` minus these (LevelDB's `kNumNonTableCacheFiles`).
 const NON_TABLE_FILES: usize = 10;
+
+/// The fewest tables a shard of the table cache holds (see [`TableCache::new`]).
+const TABLES_PER_SHARD: usize = 64;
 
 /// A sharded LRU of data blocks, charged by block size, counting hits and misses.
 #[derive(Debug)]
@@ -157,12 +160,15 @@ impl TableCache {
             .max_open_files
             .saturating_sub(NON_TABLE_FILES)
             .max(1);
+        // Shards let parallel readers find their tables without one shared lock, but each
+        // shard evicts on its own share of the capacity: with few tables per shard the cache
+        // would evict long before it is full. At least 64 tables a shard (the default 990
+        // tables get 15 shards), one shard for small capacities, so the bound is exact there.
+        let shards = (capacity / TABLES_PER_SHARD).clamp(1, DEFAULT_SHARDS);
         TableCache {
             fs,
             dir: dir.into(),
-            // One shard: the capacity is a count of files, and a shard of a few entries would
-            // evict long before the whole cache is full.
-            tables: Cache::with_shards(capacity, 1),
+            tables: Cache::with_shards(capacity, shards),
             options,
         }
     }
