@@ -8,6 +8,10 @@
 //! Reading order of the write path: [`write_batch`] → `write_thread` → [`wal`] → [`memtable`]
 //! → [`DB`].
 //!
+//! The read side's building blocks: [`table`] (tables, the table cache and the block cache),
+//! [`iter`] (cursors over memtables, tables and levels, merged, and the user's view of them
+//! at one sequence).
+//!
 //! # Durability
 //!
 //! When [`DB::write`] returns `Ok`:
@@ -32,6 +36,7 @@ mod db;
 pub mod dbformat;
 mod error;
 pub mod fs;
+pub mod iter;
 pub mod memtable;
 mod options;
 mod stats;

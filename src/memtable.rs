@@ -11,14 +11,17 @@ use std::cmp::Ordering;
 use std::fmt;
 use std::ops::Bound;
 
+use crossbeam_skiplist::set::Entry;
 use crossbeam_skiplist::SkipSet;
 
+use crate::coding::decode_fixed64;
+use crate::dbformat::{extract_user_key, pack_tag, ValueKind, MAX_SEQUENCE, TAG_LEN};
+use crate::error::Result;
+use crate::iter::InternalIterator;
 use crate::write_batch::{Record, WriteBatch};
 use std::sync::atomic::AtomicUsize;
 use std::sync::atomic::Ordering as AtomicOrdering;
-
-const KIND_DELETE: u8 = 0;
-const KIND_PUT: u8 = 1;
+use std::sync::Arc;
 /// Rough per-entry cost of the skiplist node and allocation headers.
 const ENTRY_OVERHEAD: usize = 64;
 
@@ -48,15 +51,32 @@ fn key_prefix(key: &[u8]) -> u64 {
 }
 
 impl Version {
-    fn new(key: &[u8], sequence: u64, kind: u8, value: &[u8]) -> Self {
+    fn new(key: &[u8], sequence: u64, kind: ValueKind, value: &[u8]) -> Self {
         let mut buf = Vec::with_capacity(key.len() + value.len());
         buf.extend_from_slice(key);
         buf.extend_from_slice(value);
         Version {
             prefix: key_prefix(key),
-            tag: (sequence << 8) | u64::from(kind),
+            tag: pack_tag(sequence, kind),
             key_len: key.len(),
             buf: buf.into_boxed_slice(),
+        }
+    }
+
+    /// A search key for the internal key `ikey` (its tag 0 if it is too short to hold one,
+    /// as [`crate::dbformat::compare_internal_keys`] orders such keys).
+    fn probe(ikey: &[u8]) -> Self {
+        let user_key = extract_user_key(ikey);
+        let tag = ikey
+            .len()
+            .checked_sub(TAG_LEN)
+            .and_then(|split| decode_fixed64(&ikey[split..]))
+            .unwrap_or(0);
+        Version {
+            prefix: key_prefix(user_key),
+            tag,
+            key_len: user_key.len(),
+            buf: user_key.into(),
         }
     }
 
@@ -73,7 +93,7 @@ impl Version {
     }
 
     fn is_put(&self) -> bool {
-        self.tag & 0xff == u64::from(KIND_PUT)
+        self.tag & 0xff == u64::from(ValueKind::Value.as_byte())
     }
 }
 
@@ -187,8 +207,8 @@ impl MemTable {
         let mut added = 0;
         for record in records {
             let entry = match record {
-                Record::Put { key, value } => Version::new(key, seq, KIND_PUT, value),
-                Record::Delete { key } => Version::new(key, seq, KIND_DELETE, &[]),
+                Record::Put { key, value } => Version::new(key, seq, ValueKind::Value, value),
+                Record::Delete { key } => Version::new(key, seq, ValueKind::Deletion, &[]),
             };
             added += entry.buf.len() + ENTRY_OVERHEAD;
             self.table.insert(entry);
@@ -219,7 +239,7 @@ impl MemTable {
         probe.key_len = key.len();
         probe.prefix = key_prefix(key);
         // The largest tag for `sequence` sorts first among that sequence's versions.
-        probe.tag = (sequence << 8) | 0xff;
+        probe.tag = (sequence.min(MAX_SEQUENCE) << 8) | 0xff;
         let result = match self.table.lower_bound(Bound::Included(&probe)) {
             Some(found) if found.value().user_key() == key => {
                 let e = found.value();
@@ -263,6 +283,117 @@ impl MemTable {
     /// Bytes used by keys, values and per-entry overhead (an estimate).
     pub fn approximate_memory_usage(&self) -> usize {
         self.memory.load(AtomicOrdering::Relaxed)
+    }
+
+    /// A cursor over every entry (every version of every key, tombstones included) in
+    /// internal-key order, owning a reference to the memtable: it outlives the caller's
+    /// handle, and inserts may go on while it walks (it sees some of them; readers above it
+    /// hide sequences they should not see). A flush walks a memtable with it.
+    pub fn iter(self: &Arc<Self>) -> MemTableIter {
+        MemTableIter {
+            cursor: None,
+            key: Vec::new(),
+            mem: Arc::clone(self),
+        }
+    }
+}
+
+/// An owned cursor over a memtable's internal keys (`user_key ‖ fixed64(seq << 8 | kind)`),
+/// from [`MemTable::iter`].
+pub struct MemTableIter {
+    // Declared before `mem`, so dropped before it: the entry borrows the skiplist `mem` owns.
+    cursor: Option<Entry<'static, Version>>,
+    /// The current entry's internal key (the node stores the user key and tag apart).
+    key: Vec<u8>,
+    mem: Arc<MemTable>,
+}
+
+impl fmt::Debug for MemTableIter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MemTableIter")
+            .field("valid", &self.cursor.is_some())
+            .field("mem", &self.mem)
+            .finish()
+    }
+}
+
+impl MemTableIter {
+    /// The skiplist, borrowed for as long as the cursor lives rather than for one call.
+    ///
+    /// This is the one lifetime extension of the read path. crossbeam-skiplist's entries
+    /// borrow their `SkipSet`, but a cursor that C or Python can hold must own what it reads;
+    /// re-seeking from a copied key at every step would cost a search per `next`
+    /// (the alternative `self_cell` packages the same reasoning as a dependency).
+    fn table(&self) -> &'static SkipSet<Version> {
+        let table: *const SkipSet<Version> = &self.mem.table;
+        // SAFETY: the SkipSet lives inside the `Arc<MemTable>` allocation, which never moves
+        // and is kept alive by `self.mem` for as long as `self` exists. Every `Entry<'static>`
+        // made from this reference is stored only in `self.cursor`, which is declared before
+        // `mem` and so dropped first (and is replaced, never moved out); the `'static` never
+        // leaks: `key` and `value` hand out borrows of `self`. Entries pin their node with a
+        // reference count, and the memtable never removes nodes, so nodes outlive the cursor.
+        unsafe { &*table }
+    }
+
+    /// Sets the cursor, and the internal key it shows.
+    fn set(&mut self, entry: Option<Entry<'static, Version>>) {
+        self.key.clear();
+        if let Some(e) = &entry {
+            let v = e.value();
+            self.key.extend_from_slice(v.user_key());
+            self.key.extend_from_slice(&v.tag.to_le_bytes());
+        }
+        self.cursor = entry;
+    }
+}
+
+impl InternalIterator for MemTableIter {
+    fn valid(&self) -> bool {
+        self.cursor.is_some()
+    }
+
+    fn seek_to_first(&mut self) {
+        let e = self.table().front();
+        self.set(e);
+    }
+
+    fn seek_to_last(&mut self) {
+        let e = self.table().back();
+        self.set(e);
+    }
+
+    fn seek(&mut self, target: &[u8]) {
+        let probe = Version::probe(target);
+        let e = self.table().lower_bound(Bound::Included(&probe));
+        self.set(e);
+    }
+
+    fn seek_for_prev(&mut self, target: &[u8]) {
+        let probe = Version::probe(target);
+        let e = self.table().upper_bound(Bound::Included(&probe));
+        self.set(e);
+    }
+
+    fn next(&mut self) {
+        let e = self.cursor.as_ref().and_then(Entry::next);
+        self.set(e);
+    }
+
+    fn prev(&mut self) {
+        let e = self.cursor.as_ref().and_then(Entry::prev);
+        self.set(e);
+    }
+
+    fn key(&self) -> &[u8] {
+        &self.key
+    }
+
+    fn value(&self) -> &[u8] {
+        self.cursor.as_ref().map_or(&[], |e| e.value().value())
+    }
+
+    fn status(&self) -> Result<()> {
+        Ok(())
     }
 }
 

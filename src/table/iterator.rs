@@ -8,22 +8,25 @@ use crate::dbformat::compare_internal_keys;
 use crate::error::Result;
 
 use super::block::BlockIter;
+use super::options::BlockReadOptions;
 use super::reader::Table;
 
 /// A cursor over a table's entries in internal-key order.
 #[derive(Debug)]
 pub struct TableIter {
     table: Arc<Table>,
+    read: BlockReadOptions,
     index: BlockIter,
     /// The cursor over the data block of the current index entry, if one is loaded.
     data: Option<BlockIter>,
 }
 
 impl TableIter {
-    pub(super) fn new(table: Arc<Table>) -> Self {
+    pub(super) fn new(table: Arc<Table>, read: BlockReadOptions) -> Self {
         let index = table.index_iter();
         TableIter {
             table,
+            read,
             index,
             data: None,
         }
@@ -48,7 +51,7 @@ impl TableIter {
     fn load_data_block(&mut self) -> Result<()> {
         self.data = None;
         if self.index.valid() {
-            let block = self.table.data_block(self.index.value())?;
+            let block = self.table.data_block(self.index.value(), &self.read)?;
             self.data = Some(block.iter(compare_internal_keys));
         }
         Ok(())

@@ -22,6 +22,7 @@ pub mod block;
 pub mod block_builder;
 pub mod bloom;
 pub mod builder;
+pub mod cache;
 pub mod filter_block;
 pub mod format;
 pub mod iterator;
@@ -29,6 +30,9 @@ pub mod options;
 pub mod reader;
 
 pub use builder::{FinishedTable, TableBuilder};
+pub use cache::{LruBlockCache, TableCache, TableCacheOptions};
 pub use iterator::TableIter;
-pub use options::{BlockCache, BlockCacheKey, Compression, ReadOptions, TableOptions};
+pub use options::{
+    BlockCache, BlockCacheKey, BlockReadOptions, Compression, ReadOptions, TableOptions,
+};
 pub use reader::{Table, TableEntry};

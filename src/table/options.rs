@@ -93,3 +93,24 @@ impl fmt::Debug for ReadOptions {
             .finish()
     }
 }
+
+/// How one read (a lookup or a cursor) treats the data blocks it reads, whatever the options
+/// the table was opened with (LevelDB's per-read `ReadOptions`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BlockReadOptions {
+    /// Check the CRC-32C of each data block read from the file (default on). Blocks found in
+    /// the block cache were checked when they were read, if their reader asked to.
+    pub verify_checksums: bool,
+    /// Keep the blocks read in the block cache (default on). A one-off scan turns it off so
+    /// that it does not push the blocks other reads need out of the cache.
+    pub fill_cache: bool,
+}
+
+impl Default for BlockReadOptions {
+    fn default() -> Self {
+        BlockReadOptions {
+            verify_checksums: true,
+            fill_cache: true,
+        }
+    }
+}

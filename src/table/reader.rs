@@ -22,7 +22,7 @@ use super::builder::FILTER_META_PREFIX;
 use super::filter_block::FilterBlockReader;
 use super::format::{read_block, BlockHandle, Footer, FOOTER_LEN};
 use super::iterator::TableIter;
-use super::options::{BlockCacheKey, ReadOptions};
+use super::options::{BlockCacheKey, BlockReadOptions, ReadOptions};
 
 /// An open table.
 pub struct Table {
@@ -132,14 +132,27 @@ impl Table {
     }
 
     /// Decodes an index entry's value and reads the data block it names (through the cache).
-    pub(super) fn data_block(&self, index_value: &[u8]) -> Result<Arc<Block>> {
+    pub(super) fn data_block(
+        &self,
+        index_value: &[u8],
+        read: &BlockReadOptions,
+    ) -> Result<Arc<Block>> {
         let (handle, _) = BlockHandle::decode(index_value).ok_or_else(|| {
             Error::corruption(format!("table {}: index: bad block handle", self.name))
         })?;
-        self.read_data_block(handle)
+        self.read_data_block(handle, read)
     }
 
-    fn read_data_block(&self, handle: BlockHandle) -> Result<Arc<Block>> {
+    /// The per-read options of [`get`](Self::get) and [`iter`](Self::iter): the table's
+    /// checksum setting, and blocks go to the cache.
+    fn default_read(&self) -> BlockReadOptions {
+        BlockReadOptions {
+            verify_checksums: self.options.verify_checksums,
+            fill_cache: true,
+        }
+    }
+
+    fn read_data_block(&self, handle: BlockHandle, read: &BlockReadOptions) -> Result<Arc<Block>> {
         let key = BlockCacheKey {
             cache_id: self.options.cache_id,
             offset: handle.offset,
@@ -154,11 +167,16 @@ impl Table {
             &self.name,
             self.file_size,
             handle,
-            self.options.verify_checksums,
+            read.verify_checksums,
         )?;
         let origin = format!("table {}: block at offset {}", self.name, handle.offset);
         let block = Arc::new(Block::new(data, origin)?);
-        if let Some(cache) = &self.options.block_cache {
+        if let Some(cache) = self
+            .options
+            .block_cache
+            .as_ref()
+            .filter(|_| read.fill_cache)
+        {
             cache.insert(key, Arc::clone(&block), block.size());
         }
         Ok(block)
@@ -167,6 +185,11 @@ impl Table {
     /// The newest entry of `key.user_key()` with a sequence at most `key.sequence()`, if the
     /// table has one. The filter is asked first, so most absent keys cost no read.
     pub fn get(&self, key: &LookupKey) -> Result<Option<TableEntry>> {
+        self.get_with(key, &self.default_read())
+    }
+
+    /// [`get`](Self::get) with per-read options.
+    pub fn get_with(&self, key: &LookupKey, read: &BlockReadOptions) -> Result<Option<TableEntry>> {
         let mut index = self.index_iter();
         index.seek(key.internal_key())?;
         if !index.valid() {
@@ -180,7 +203,7 @@ impl Table {
                 return Ok(None);
             }
         }
-        let block = self.read_data_block(handle)?;
+        let block = self.read_data_block(handle, read)?;
         let mut it = block.iter(compare_internal_keys);
         it.seek(key.internal_key())?;
         if !it.valid() {
@@ -204,6 +227,11 @@ impl Table {
 
     /// A cursor over every entry, in internal-key order; not positioned until a seek.
     pub fn iter(self: &Arc<Self>) -> TableIter {
-        TableIter::new(Arc::clone(self))
+        TableIter::new(Arc::clone(self), self.default_read())
+    }
+
+    /// [`iter`](Self::iter) with per-read options.
+    pub fn iter_with(self: &Arc<Self>, read: BlockReadOptions) -> TableIter {
+        TableIter::new(Arc::clone(self), read)
     }
 }
