@@ -32,6 +32,7 @@ mod db;
 pub mod dbformat;
 mod error;
 pub mod fs;
+pub mod log;
 pub mod memtable;
 mod options;
 mod stats;
