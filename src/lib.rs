@@ -28,6 +28,7 @@ pub mod cache;
 pub mod capi;
 pub mod checksum;
 pub mod coding;
+pub mod compaction;
 mod db;
 pub mod dbformat;
 mod error;

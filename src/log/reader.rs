@@ -212,6 +212,13 @@ impl Reader {
         self.zeros_at
     }
 
+    /// The file offset just past the bytes read so far: after [`Outcome::End`], the length of
+    /// the file. With it a caller can tell damage that runs to the end of the file (a torn last
+    /// write) from damage that records follow.
+    pub fn offset(&self) -> u64 {
+        self.end_offset + (self.ahead_zeros + self.ahead.len() - self.ahead_pos) as u64
+    }
+
     fn next_record(&mut self, out: &mut Vec<u8>) -> Result<Outcome> {
         loop {
             let physical = match self.held.take() {
