@@ -475,3 +475,19 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_damaged_last_record_says_it_ends_at_the_end_of_the_file() {
+    let recs = vec![b"first".to_vec(), b"second".to_vec()];
+    let mut bytes = write_log(&recs, Checksum::Crc32c);
+    let n = bytes.len();
+    bytes[n - 1] ^= 1;
+    let r = read_all(&bytes);
+    assert_eq!(r.kinds(), vec![DamageKind::ChecksumMismatch]);
+    assert!(r.damage[0].ends_at_eof);
+    let mut bytes = write_log(&recs, Checksum::Crc32c);
+    bytes[9] ^= 1; // the first record's payload
+    let r = read_all(&bytes);
+    assert_eq!(r.kinds(), vec![DamageKind::ChecksumMismatch]);
+    assert!(!r.damage[0].ends_at_eof, "the second record followed it");
+}

@@ -72,6 +72,10 @@ pub struct Damage {
     pub bytes_dropped: u64,
     /// Details.
     pub detail: String,
+    /// The damaged fragment, by its own length, ends exactly where the file ends: nothing was
+    /// written after it. A crash that tore the last write (a whole record with a damaged last
+    /// byte) looks like this; so does damage to the last record of a file.
+    pub ends_at_eof: bool,
 }
 
 impl Damage {
@@ -432,9 +436,12 @@ impl Reader {
                 format!("the file ends in zeros from inside this record ({detail})"),
             )));
         }
+        let ends_at_eof = fragment_end == self.end && self.eof;
         let dropped = (self.end - self.start) as u64;
         self.start = self.end;
-        Ok(Physical::Damage(damage(kind, offset, dropped, detail)))
+        let mut d = damage(kind, offset, dropped, detail);
+        d.ends_at_eof = ends_at_eof;
+        Ok(Physical::Damage(d))
     }
 
     /// A zero header at `offset`: the end of the log if the rest of the file is zeros;
@@ -554,6 +561,7 @@ fn damage(kind: DamageKind, offset: u64, bytes_dropped: u64, detail: impl Into<S
         offset,
         bytes_dropped,
         detail: detail.into(),
+        ends_at_eof: false,
     }
 }
 

@@ -166,8 +166,8 @@ impl VersionSet {
         let (mut next_file, mut last_sequence) = (None, None);
         let mut edits = 0;
         let mut record = Vec::new();
-        // Damage is fatal once a record follows it; damage running to the end of the file is
-        // the torn last write of a crash (see `torn_tail`).
+        // Damage is fatal once a record follows it; only the torn last write of a crash is
+        // not (see `torn_tail`).
         let mut damage: Option<log::Damage> = None;
         loop {
             match reader.read_record(&mut record)? {
@@ -203,7 +203,16 @@ impl VersionSet {
         }
         let torn_tail = match damage {
             None => None,
-            Some(d) if d.kind.is_tail() || d.offset + d.bytes_dropped >= reader.offset() => Some(d),
+            // A torn last write: tail damage, or a last record whose checksum fails while its
+            // length says it ends exactly at the end of the file (a power loss that kept the
+            // whole unsynced record but garbled its last bytes). Both were never synced, so
+            // never installed: ignoring them loses nothing anyone relied on.
+            Some(d)
+                if d.kind.is_tail()
+                    || (d.kind == log::DamageKind::ChecksumMismatch && d.ends_at_eof) =>
+            {
+                Some(d)
+            }
             Some(d) => return Err(d.to_error(&name)),
         };
         let missing = |what: &str| Error::corruption(format!("{name}: no {what} entry"));
