@@ -21,7 +21,14 @@ pub fn set_current_file(fs: &dyn FileSystem, dir: &Path, manifest_number: u64) -
     let temp = temp_file_name(dir, manifest_number);
     let contents = format!("{}\n", manifest_name(manifest_number));
     let written = (|| -> io::Result<()> {
-        let mut file = fs.create(&temp)?;
+        let mut file = match fs.create(&temp) {
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                // A crashed session's temporary: it holds nothing anyone needs.
+                fs.remove_file(&temp)?;
+                fs.create(&temp)?
+            }
+            other => other?,
+        };
         file.append(contents.as_bytes())?;
         file.sync()
     })();

@@ -80,6 +80,9 @@ pub struct VersionSet {
     /// MANIFEST uses it up).
     manifest_number_fresh: bool,
     last_sequence: u64,
+    /// The last sequence of the installed version (what the MANIFEST says): a rotation's
+    /// snapshot carries this, not a `last_sequence` raised for an edit not yet durable.
+    installed_last_sequence: u64,
     log_number: u64,
     prev_log_number: u64,
     manifest: Option<log::Writer>,
@@ -114,6 +117,7 @@ impl VersionSet {
             manifest_file_number: 0,
             manifest_number_fresh: false,
             last_sequence: 0,
+            installed_last_sequence: 0,
             log_number: 0,
             prev_log_number: 0,
             manifest: None,
@@ -233,6 +237,7 @@ impl VersionSet {
         self.log_number = log_number;
         self.prev_log_number = prev_log_number.unwrap_or(0);
         self.last_sequence = last_sequence;
+        self.installed_last_sequence = last_sequence;
         for (slot, key) in self
             .compact_pointers
             .iter_mut()
@@ -254,6 +259,8 @@ impl VersionSet {
     /// it: what an open does after [`recover`](Self::recover), so that each session appends to
     /// a MANIFEST of its own.
     pub fn open_manifest(&mut self) -> Result<()> {
+        // A snapshot with no edit after it: it records the state as of now.
+        self.installed_last_sequence = self.last_sequence;
         let result = self.start_manifest();
         if result.is_err() {
             self.manifest = None;
@@ -302,6 +309,7 @@ impl VersionSet {
         written?;
 
         self.log_number = edit.log_number().unwrap_or(self.log_number);
+        self.installed_last_sequence = edit.last_sequence().unwrap_or(self.last_sequence);
         self.prev_log_number = edit.prev_log_number().unwrap_or(self.prev_log_number);
         for (level, key) in edit.compact_pointers() {
             if let Some(slot) = self.compact_pointers.get_mut(*level) {
@@ -337,9 +345,20 @@ impl VersionSet {
         }
         self.manifest_number_fresh = false;
         self.manifest = None;
-        let number = self.manifest_file_number;
-        let path = manifest_file_name(&self.dir, number);
-        let mut writer = self.create_manifest(&path)?;
+        // A MANIFEST a crashed session created but never made current may hold the number
+        // recovery reserved: never overwrite a file, take the next number (the leftover is
+        // deleted below once CURRENT names the new MANIFEST).
+        let (number, mut writer) = loop {
+            let number = self.manifest_file_number;
+            let path = manifest_file_name(&self.dir, number);
+            match self.fs.create(&path) {
+                Ok(file) => break (number, log::Writer::new(file, path.display().to_string())),
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                    self.manifest_file_number = self.new_file_number();
+                }
+                Err(e) => return Err(Error::io(format!("creating {}", path.display()), e)),
+            }
+        };
         writer.add_record(&self.snapshot()?.encode())?;
         writer.sync()?;
         self.sync_dir()?;
@@ -366,7 +385,7 @@ impl VersionSet {
         edit.set_log_number(self.log_number);
         edit.set_prev_log_number(self.prev_log_number);
         edit.set_next_file_number(self.next_file_number);
-        edit.set_last_sequence(self.last_sequence);
+        edit.set_last_sequence(self.installed_last_sequence);
         for (level, key) in self.compact_pointers.iter().enumerate() {
             if let Some(key) = key {
                 edit.set_compact_pointer(level, key)?;
