@@ -4,6 +4,9 @@
 //! moves, manual `compact_range`, the base-level check that lets a tombstone go, and output
 //! cuts at grandparent overlap.
 
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used)]
+
 use std::sync::Arc;
 
 use groupkv::compaction::{

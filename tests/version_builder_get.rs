@@ -3,6 +3,9 @@
 //! flush goes to, and point lookups through a table-lookup trait (newest level-0 file first,
 //! deletions hiding older levels, one probe per deeper level).
 
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used)]
+
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -206,9 +209,12 @@ fn a_flush_goes_as_deep_as_level_two_while_nothing_overlaps() {
     assert_eq!(v.pick_level_for_memtable_output(b"x", b"z", limit), 2);
 }
 
-/// Tables as maps from internal key to value (`None`: a deletion), with a probe log.
+/// A table's entries: internal key and value (`None`: a deletion), in internal-key order.
+type Entries = Vec<(Vec<u8>, Option<Vec<u8>>)>;
+
+/// Tables as lists of entries by file number, with a probe log.
 struct Tables {
-    tables: BTreeMap<u64, Vec<(Vec<u8>, Option<Vec<u8>>)>>,
+    tables: BTreeMap<u64, Entries>,
     probes: RefCell<Vec<u64>>,
 }
 
@@ -234,11 +240,8 @@ impl Tables {
     }
 }
 
-fn table(
-    number: u64,
-    entries: &[(&str, u64, Option<&str>)],
-) -> (FileMetaData, Vec<(Vec<u8>, Option<Vec<u8>>)>) {
-    let mut e: Vec<(Vec<u8>, Option<Vec<u8>>)> = entries
+fn table(number: u64, entries: &[(&str, u64, Option<&str>)]) -> (FileMetaData, Entries) {
+    let mut e: Entries = entries
         .iter()
         .map(|(k, s, v)| {
             let kind = if v.is_some() {

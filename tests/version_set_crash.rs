@@ -5,6 +5,9 @@
 //! state whose `log_and_apply` returned `Ok` or the one being written when the process died:
 //! never garbage, never fewer files, never an error (once the database existed).
 
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used)]
+
 mod crash;
 
 use std::path::PathBuf;
