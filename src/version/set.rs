@@ -231,6 +231,14 @@ impl VersionSet {
         self.mark_file_number_used(log_number);
         self.mark_file_number_used(prev_log_number.unwrap_or(0));
         self.mark_file_number_used(manifest_number);
+        // A table numbered at or past the recorded next file number would be a damaged
+        // MANIFEST; make sure its number is never handed out again all the same.
+        let highest = version
+            .all_files()
+            .map(|(_, f)| f.number)
+            .max()
+            .unwrap_or(0);
+        self.mark_file_number_used(highest);
         self.manifest_file_number = self.new_file_number();
         self.manifest_number_fresh = true;
         self.manifest = None;
