@@ -373,3 +373,209 @@ fn a_tombstone_may_go_only_where_no_deeper_level_holds_its_key() {
         ]
     );
 }
+
+// --- property: picked inputs can always be replaced by their merge -------------------------
+
+mod model {
+    use super::*;
+    use groupkv::dbformat::{compare_internal_keys, extract_user_key};
+    use proptest::prelude::*;
+    use std::cmp::Ordering;
+
+    /// Level `level`'s files from a pool of internal keys: sorted, deduplicated, cut into
+    /// runs of 1-3 keys, so files are disjoint in internal-key order but a user key may
+    /// continue from one file into the next (at older sequences).
+    fn level_files(
+        level: usize,
+        keys: &[(u8, u64)],
+        cuts: &[u8],
+        next: &mut u64,
+    ) -> Vec<(usize, FileMetaData)> {
+        let mut ikeys: Vec<Vec<u8>> = keys
+            .iter()
+            .map(|&(k, s)| internal_key(&[b'a' + k % 12], s, ValueKind::Value))
+            .collect();
+        ikeys.sort_by(|a, b| compare_internal_keys(a, b));
+        ikeys.dedup();
+        let mut out = Vec::new();
+        let mut i = 0;
+        let mut c = 0;
+        while i < ikeys.len() {
+            let n = 1 + usize::from(cuts.get(c).copied().unwrap_or(0) % 3);
+            c += 1;
+            let run = &ikeys[i..(i + n).min(ikeys.len())];
+            *next += 1;
+            out.push((
+                level,
+                FileMetaData {
+                    number: *next,
+                    file_size: 30 + 7 * *next % 90,
+                    smallest: run[0].clone(),
+                    largest: run[run.len() - 1].clone(),
+                },
+            ));
+            i += n;
+        }
+        out
+    }
+
+    fn arb_version() -> impl Strategy<Value = Arc<Version>> {
+        let l0 = proptest::collection::vec((0u8..12, 0u8..12, 1u64..1000), 0..7);
+        let deeper = proptest::collection::vec(
+            (
+                proptest::collection::vec((0u8..12, 1u64..1000), 0..14),
+                proptest::collection::vec(any::<u8>(), 8),
+            ),
+            NUM_LEVELS - 1,
+        );
+        (l0, deeper).prop_map(|(l0, deeper)| {
+            let mut next = 0u64;
+            let mut files = Vec::new();
+            for (a, b, s) in l0 {
+                next += 1;
+                let (lo, hi) = (a.min(b), a.max(b));
+                files.push((
+                    0,
+                    FileMetaData {
+                        number: next,
+                        file_size: 40,
+                        smallest: internal_key(&[b'a' + lo], s + 1, ValueKind::Value),
+                        largest: internal_key(&[b'a' + hi], s, ValueKind::Value),
+                    },
+                ));
+            }
+            for (i, (keys, cuts)) in deeper.iter().enumerate() {
+                files.extend(level_files(i + 1, keys, cuts, &mut next));
+            }
+            version(&files)
+        })
+    }
+
+    fn small_opts() -> CompactionOptions {
+        CompactionOptions {
+            level0_file_num_compaction_trigger: 2,
+            max_bytes_for_level_base: 100,
+            target_file_size_base: 50,
+        }
+    }
+
+    /// Checks one picked compaction against the version it came from.
+    fn check(v: &Arc<Version>, c: &groupkv::compaction::Compaction) -> Result<(), TestCaseError> {
+        let level = c.level();
+        prop_assert!(!c.inputs(0).is_empty());
+        for (which, files) in [(0, c.inputs(0)), (1, c.inputs(1))] {
+            let at: Vec<u64> = v.files(level + which).iter().map(|f| f.number).collect();
+            for f in files {
+                prop_assert!(
+                    at.contains(&f.number),
+                    "input {} not in level {}",
+                    f.number,
+                    level + which
+                );
+            }
+            let mut n = nums(files);
+            n.sort_unstable();
+            n.dedup();
+            prop_assert_eq!(n.len(), files.len(), "duplicate inputs");
+        }
+        let all: Vec<&Arc<FileMetaData>> = c.inputs(0).iter().chain(c.inputs(1)).collect();
+        let smallest = all
+            .iter()
+            .map(|f| &f.smallest)
+            .min_by(|a, b| compare_internal_keys(a, b))
+            .unwrap();
+        let largest = all
+            .iter()
+            .map(|f| &f.largest)
+            .max_by(|a, b| compare_internal_keys(a, b))
+            .unwrap();
+        // Replacing every input by one output spanning all of them must leave level + 1
+        // sorted and disjoint: nothing overlapping was left out of inputs(1).
+        let mut e = VersionEdit::new();
+        c.add_input_deletions(&mut e).unwrap();
+        e.add_file(
+            level + 1,
+            FileMetaData {
+                number: 1_000_000,
+                file_size: 1,
+                smallest: smallest.clone(),
+                largest: largest.clone(),
+            },
+        )
+        .unwrap();
+        let mut b = VersionBuilder::new(v.clone());
+        b.apply(&e);
+        prop_assert!(
+            b.build().is_ok(),
+            "the merged output overlaps a file left in level {}",
+            level + 1
+        );
+        let in0: Vec<u64> = nums(c.inputs(0));
+        // The user-key range of the inputs at `level` (inputs(1) may reach further: what lies
+        // above that part stays above, and is newer, so it still shadows correctly).
+        let lo = c
+            .inputs(0)
+            .iter()
+            .map(|f| extract_user_key(&f.smallest))
+            .min()
+            .unwrap();
+        let hi = c
+            .inputs(0)
+            .iter()
+            .map(|f| extract_user_key(&f.largest))
+            .max()
+            .unwrap();
+        for f in v.files(level).iter().filter(|f| !in0.contains(&f.number)) {
+            if level == 0 {
+                // Every level-0 file overlapping the inputs moves with them: an older one
+                // left behind would shadow the newer entries moved down.
+                let (fs, fl) = (extract_user_key(&f.smallest), extract_user_key(&f.largest));
+                prop_assert!(
+                    fl < lo || fs > hi,
+                    "L0 file {} overlaps the inputs but stays",
+                    f.number
+                );
+            } else {
+                // No file left behind continues the inputs' last user key at older sequences.
+                let last = c
+                    .inputs(0)
+                    .iter()
+                    .map(|f| &f.largest)
+                    .max_by(|a, b| compare_internal_keys(a, b))
+                    .unwrap();
+                let continues = extract_user_key(&f.smallest) == extract_user_key(last)
+                    && compare_internal_keys(&f.smallest, last) == Ordering::Greater;
+                prop_assert!(
+                    !continues,
+                    "file {} continues the inputs' last user key",
+                    f.number
+                );
+            }
+        }
+        Ok(())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(1000))]
+
+        #[test]
+        fn picked_inputs_can_be_replaced_by_their_merge(
+            v in arb_version(),
+            manual in proptest::option::of((0usize..NUM_LEVELS - 1, 0u8..12, 0u8..12)),
+        ) {
+            let mut cp = Default::default();
+            for _ in 0..3 {
+                if let Some(c) = pick_compaction(&v, &mut cp, &small_opts()) {
+                    check(&v, &c)?;
+                }
+            }
+            if let Some((level, a, b)) = manual {
+                let lo = internal_key(&[b'a' + a.min(b)], u64::MAX >> 8, ValueKind::Value);
+                let hi = internal_key(&[b'a' + a.max(b)], 0, ValueKind::Deletion);
+                if let Some(c) = compact_range(&v, level, Some(&lo), Some(&hi), &mut cp, &small_opts()) {
+                    check(&v, &c)?;
+                }
+            }
+        }
+    }
+}
