@@ -411,7 +411,7 @@ fn a_record_cut_by_zeros_to_the_end_is_a_zeroed_tail() {
 
 #[test]
 fn an_io_error_is_an_error_then_the_end() {
-    let mut r = Reader::new(
+    let r = Reader::new(
         Box::new(Source {
             data: vec![1; 100],
             pos: 0,
@@ -420,8 +420,10 @@ fn an_io_error_is_an_error_then_the_end() {
         }),
         Checksum::Crc32c,
     );
+    let mut r = r.with_name("000007.log");
     let mut buf = Vec::new();
-    assert!(r.read_record(&mut buf).is_err());
+    let err = r.read_record(&mut buf).expect_err("EIO");
+    assert!(err.to_string().contains("reading 000007.log"), "{err}");
     assert_eq!(r.read_record(&mut buf).expect("end"), Outcome::End);
 }
 

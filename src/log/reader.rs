@@ -128,6 +128,8 @@ enum Physical {
 /// Reads logical records from one log file.
 pub struct Reader {
     file: Box<dyn SequentialFile>,
+    /// The file's name, for I/O error messages.
+    name: String,
     checksum: Checksum,
     backing: Vec<u8>,
     /// Unread part of the current block: `backing[start..end]`.
@@ -160,6 +162,7 @@ pub struct Reader {
 impl fmt::Debug for Reader {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("log::Reader")
+            .field("name", &self.name)
             .field("checksum", &self.checksum)
             .field("end_offset", &self.end_offset)
             .field("finished", &self.finished)
@@ -172,6 +175,7 @@ impl Reader {
     pub fn new(file: Box<dyn SequentialFile>, checksum: Checksum) -> Self {
         Reader {
             file,
+            name: String::from("a log file"),
             checksum,
             backing: vec![0; BLOCK_SIZE],
             start: 0,
@@ -189,6 +193,12 @@ impl Reader {
             pending: VecDeque::new(),
             zeros_at: None,
         }
+    }
+
+    /// Names the file in I/O error messages (`reading NAME`).
+    pub fn with_name(mut self, name: impl Into<String>) -> Self {
+        self.name = name.into();
+        self
     }
 
     /// Reads the next logical record into `out` (cleared first; left empty unless the outcome
@@ -512,7 +522,7 @@ impl Reader {
         loop {
             match self.file.read(buf) {
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                r => return r.map_err(|e| Error::io("reading a log file", e)),
+                r => return r.map_err(|e| Error::io(format!("reading {}", self.name), e)),
             }
         }
     }

@@ -164,7 +164,7 @@ impl VersionSet {
             }
             Err(e) => return Err(Error::io(format!("opening {name}"), e)),
         };
-        let mut reader = log::Reader::new(file, log::Checksum::Crc32c);
+        let mut reader = log::Reader::new(file, log::Checksum::Crc32c).with_name(&name);
         let mut builder = VersionBuilder::new(Arc::new(Version::new()));
         let (mut log_number, mut prev_log_number) = (None, None);
         let (mut next_file, mut last_sequence) = (None, None);
