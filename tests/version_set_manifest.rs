@@ -405,3 +405,19 @@ fn file_numbers_are_never_handed_out_twice() {
     vs.mark_file_number_used(50);
     assert_eq!(vs.new_file_number(), 102);
 }
+
+#[test]
+fn versions_are_shared_across_threads_and_the_set_moves_between_them() {
+    fn send<T: Send>() {}
+    fn send_sync<T: Send + Sync>() {}
+    // The DB keeps the set under its mutex (Send is enough); readers share versions.
+    send::<VersionSet>();
+    send_sync::<Arc<groupkv::version::Version>>();
+    let fs = fs();
+    let mut vs = open_new(&fs, 64 << 20);
+    let a = add_file(&mut vs, 1, "a", "b");
+    let v = vs.current();
+    let reader =
+        std::thread::spawn(move || v.files(1).iter().map(|f| f.number).collect::<Vec<_>>());
+    assert_eq!(reader.join().unwrap(), vec![a]);
+}
