@@ -1,13 +1,25 @@
 //! Versions: which tables make up the database at each level, and the edits that change it.
 //!
 //! A *version* is the set of live tables, level by level. The MANIFEST is a log of
-//! [`VersionEdit`]s; replaying them from the first record gives the current version. Today this
-//! module holds the edit record and the per-table metadata it carries; the version set (MANIFEST
-//! writer, CURRENT, file numbers) joins it with the flush issue.
+//! [`VersionEdit`]s; replaying them from the first record gives the current version.
+//! [`VersionSet`] keeps the current version, the MANIFEST and `CURRENT`, and the file numbers;
+//! [`VersionBuilder`] applies edits to a version; [`filename`] names every file of a directory.
 
+pub mod builder;
+pub mod current;
 pub mod edit;
+pub mod filename;
+pub mod set;
+// Named as LevelDB names the concept; the module path reads `version::Version`.
+#[allow(clippy::module_inception)]
+pub mod version;
 
+pub use builder::VersionBuilder;
 pub use edit::VersionEdit;
+pub use set::{RecoveryReport, VersionSet, VersionSetOptions};
+pub use version::{
+    find_file, some_file_overlaps_range, total_file_size, LookupResult, TableGet, Version,
+};
 
 /// The number of levels, L0 to L6. LevelDB's `config::kNumLevels`; a MANIFEST that names a
 /// level at or above it is corrupt.
