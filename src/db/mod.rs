@@ -533,7 +533,8 @@ fn create_dir_durably(fs: &dyn FileSystem, dir: &Path) -> Result<()> {
     let mut missing = Vec::new();
     let mut at = Some(dir);
     while let Some(d) = at {
-        if d.as_os_str().is_empty() {
+        // The empty path (above a relative one) and the root always exist.
+        if d.as_os_str().is_empty() || d.parent().is_none() {
             break;
         }
         let exists = fs
