@@ -424,7 +424,9 @@ mod tests {
             };
             assert_ne!(base, libc::MAP_FAILED);
             let base = base.cast::<u8>();
-            let src: Vec<u8> = (0..size).map(|i| u8::try_from(i % 251).unwrap_or(0) | 1).collect();
+            let src: Vec<u8> = (0..size)
+                .map(|i| u8::try_from(i % 251).unwrap_or(0) | 1)
+                .collect();
             // SAFETY: fork in a test; the child only calls mprotect, copies into the mapping
             // and exits without returning to the harness.
             let pid = unsafe { libc::fork() };
