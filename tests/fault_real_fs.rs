@@ -6,7 +6,8 @@
 //! - mlock refused (`RLIMIT_MEMLOCK` 0), mapped mode: falls back to `pwrite`, loses nothing.
 //! - allocation refused (`RLIMIT_FSIZE` below the first allocation): plain appends, and the
 //!   write that hits the limit fails with `Io`, every later one with `Poisoned`; every
-//!   acknowledged write is there after reopening. Both modes.
+//!   acknowledged write is there after reopening. Both modes. With `SIGXFSZ` left fatal, the
+//!   allocation ahead never kills a process whose writes stay below the limit.
 //! - the WAL truncated under the writer and unable to grow back: with mapped appends the
 //!   process dies of `SIGBUS` (the documented risk of `allow_mmap_writes`); by default the
 //!   write fails with `Io`, the database is poisoned, and the process lives on.
@@ -182,6 +183,14 @@ fn child() {
             let db = DB::open(&dir, options(scenario == "fsize_mapped")).unwrap();
             write_until_failure(&db, 1500);
         }
+        "fsize_signal_default" | "fsize_signal_mapped" => {
+            // SIGXFSZ at its default (fatal): writes below the limit must not die of the
+            // allocation ahead crossing it.
+            set_limit(libc::RLIMIT_FSIZE, 48 << 10);
+            let db = DB::open(&dir, options(scenario == "fsize_signal_mapped")).unwrap();
+            write_until_failure(&db, 40);
+            std::process::exit(0);
+        }
         "truncate_default" | "truncate_mapped" => {
             let db = DB::open(&dir, options(scenario == "truncate_mapped")).unwrap();
             for i in 0..20 {
@@ -283,6 +292,23 @@ fn allocation_refused_default_mode_errors_then_poisons() {
 #[test]
 fn allocation_refused_mapped_mode_errors_then_poisons() {
     allocation_refused("fsize_mapped");
+}
+
+#[test]
+fn allocating_ahead_never_raises_sigxfsz_below_the_limit() {
+    for scenario in ["fsize_signal_default", "fsize_signal_mapped"] {
+        let dir = tempfile::tempdir().unwrap();
+        let out = run_child(scenario, dir.path());
+        assert!(
+            out.status.success(),
+            "{scenario}: {:?} (SIGXFSZ is {}): {}",
+            out.status,
+            libc::SIGXFSZ,
+            text(&out.stderr)
+        );
+        assert_eq!(acked(&out), 40, "{scenario}");
+        assert_has_first(dir.path(), 40);
+    }
 }
 
 #[test]

@@ -169,6 +169,18 @@ fn store_chunk(dest: &mut [u8], src: &[u8]) {
     }
 }
 
+/// The process's file size limit (`RLIMIT_FSIZE`), if it has one.
+#[cfg(target_os = "linux")]
+fn file_size_limit() -> Option<u64> {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit writes into the live struct we pass.
+    let rc = unsafe { libc::getrlimit(libc::RLIMIT_FSIZE, &mut lim) };
+    (rc == 0 && lim.rlim_cur != libc::RLIM_INFINITY).then_some(lim.rlim_cur)
+}
+
 /// The system's page size: mapping offsets must be multiples of it.
 fn page_size() -> u64 {
     static SIZE: OnceLock<u64> = OnceLock::new();
@@ -203,6 +215,12 @@ impl WritableFile for PosixWritable {
         if len <= current {
             self.allocated = self.allocated.max(current);
             return Ok(());
+        }
+        if file_size_limit().is_some_and(|limit| len > limit) {
+            // fallocate past RLIMIT_FSIZE raises SIGXFSZ (fatal unless ignored) before it
+            // fails; allocating ahead must never be what kills the process, so refuse here
+            // and let plain appends reach the limit (where a write fails as it would anyway).
+            return Err(io::ErrorKind::Unsupported.into());
         }
         let (offset, extra) = match (i64::try_from(current), i64::try_from(len - current)) {
             (Ok(o), Ok(e)) => (o, e),
