@@ -28,7 +28,13 @@
  * value length above GROUPKV_MAX_KEY_VALUE_LEN is rejected before any byte is read; an empty
  * key or value (length 0, pointer may be NULL) is valid. Every function catches internal
  * panics: they become GROUPKV_PANIC (or NULL / 0 where no status is returned), never an
- * abort of the host program (the panic message is also printed to stderr).
+ * abort of the host program (the panic message is also printed to stderr). Two exceptions:
+ * a panic inside the write queue itself (an internal bug, unreachable through this API)
+ * aborts the process with a message on stderr, because the queued writers of other threads
+ * point into the panicking thread's stack and cannot be unwound safely; and a database opened
+ * with groupkv_options_set_allow_mmap_writes(o, true) (off by default) can kill the process
+ * with SIGBUS when the kernel cannot complete a store into the mapped WAL (see that setter).
+ * With the default options an I/O failure is always an error status, never a signal.
  *
  * Versions: GROUPKV_VERSION_* give the version of this header, groupkv_version() that of the
  * library loaded at run time.
@@ -41,7 +47,11 @@
  * thread may modify one at a time; several may read the same one (e.g. pass it to writes)
  * while nobody modifies it. A handle opened before fork() is unusable in the child: calls
  * there return GROUPKV_INVALID_ARGUMENT at once (the parent keeps the files and the lock; a
- * child may open the database itself only once the parent has closed it).
+ * child may open the database itself only once the parent has closed it, and the parent can
+ * reopen it after closing even while the child lives). The directory is locked with an fcntl
+ * record lock on its LOCK file, as LevelDB and RocksDB lock theirs: a fork()ed child does not
+ * inherit it, a second open in the same process gets GROUPKV_BUSY, and a LevelDB or RocksDB
+ * process and groupkv exclude each other on one directory.
  *
  * Durability: a write that returns GROUPKV_OK with sync survives power loss; without sync it
  * survives a process crash; with disable_wal it survives only a clean groupkv_db_close.
@@ -507,7 +517,7 @@ enum groupkv_status groupkv_db_approximate_memory_usage(const struct groupkv_db 
  * allow_concurrent_memtable_write true, enable_pipelined_write false,
  * max_write_batch_group_size_bytes 1 MiB, enable_write_thread_adaptive_yield true,
  * write_thread_max_yield_usec 100, write_thread_slow_yield_usec 3, wal_recovery_mode
- * GROUPKV_WAL_POINT_IN_TIME. Free with groupkv_options_destroy. NULL only if groupkv panicked.
+ * GROUPKV_WAL_POINT_IN_TIME, allow_mmap_writes false. Free with groupkv_options_destroy. NULL only if groupkv panicked.
  */
 struct groupkv_options *groupkv_options_create(void);
 
@@ -554,6 +564,20 @@ void groupkv_options_set_allow_concurrent_memtable_write(struct groupkv_options 
  * `options` is NULL or a live handle not used by another thread meanwhile.
  */
 void groupkv_options_set_enable_pipelined_write(struct groupkv_options *options, bool value);
+
+/**
+ * Append to the WAL through a shared memory mapping instead of pwrite (default false, RocksDB's
+ * name). Saves a system call per write group, but TRADES AWAY the header's promise that
+ * groupkv never aborts the host program: the kernel reports a store into a mapped page that it
+ * cannot complete with SIGBUS, which kills the process, instead of an error that poisons the
+ * database. That happens when the WAL is truncated under the mapping, when the file system is
+ * shut down or remounted read-only after an I/O error, when a copy-on-write file system runs
+ * out of space, or on NFS. Enable it only for a local, trusted file system. NULL is ignored.
+ *
+ * # Safety
+ * `options` is NULL or a live handle not used by another thread meanwhile.
+ */
+void groupkv_options_set_allow_mmap_writes(struct groupkv_options *options, bool value);
 
 /**
  * The most bytes of batches one write group may carry (default 1 MiB). Must be between 1 and

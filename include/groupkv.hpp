@@ -114,6 +114,11 @@ public:
         groupkv_options_set_write_thread_slow_yield_usec(h_.get(), v);
         return *this;
     }
+    // Off by default; on, an I/O failure in the WAL can kill the process with SIGBUS.
+    Options& allow_mmap_writes(bool v) {
+        groupkv_options_set_allow_mmap_writes(h_.get(), v);
+        return *this;
+    }
     Options& wal_recovery_mode(groupkv_wal_recovery_mode mode) {
         detail::check(groupkv_options_set_wal_recovery_mode(h_.get(), mode),
                       "unknown WAL recovery mode");

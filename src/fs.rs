@@ -12,6 +12,15 @@ use std::path::Path;
 pub use mem::{Fault, FaultKind, MemFs, PowerLoss, PAGE, SECTOR};
 pub use posix::PosixFs;
 
+/// How a file is to be written, for [`FileSystem::create_with`] (RocksDB's `EnvOptions`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FileOptions {
+    /// Append through a shared memory mapping of allocated space instead of `pwrite`, where
+    /// the file system supports it. A failed store into a mapping is a `SIGBUS`, not an error:
+    /// see [`Options::allow_mmap_writes`](crate::Options::allow_mmap_writes). Default: `false`.
+    pub allow_mmap_writes: bool,
+}
+
 /// A file opened for appending.
 pub trait WritableFile: Send {
     /// Writes all of `data` at the write position and moves it past them. The position starts
@@ -61,6 +70,12 @@ pub trait FileSystem: Send + Sync + Debug {
     fn list(&self, dir: &Path) -> io::Result<Vec<String>>;
     /// Creates `path`, which must not exist, for appending.
     fn create(&self, path: &Path) -> io::Result<Box<dyn WritableFile>>;
+    /// Creates `path` like [`create`](Self::create), written as `options` ask. A file system
+    /// without a use for the options creates it as `create` does.
+    fn create_with(&self, path: &Path, options: &FileOptions) -> io::Result<Box<dyn WritableFile>> {
+        let _ = options;
+        self.create(path)
+    }
     /// Opens `path` for reading.
     fn open_sequential(&self, path: &Path) -> io::Result<Box<dyn SequentialFile>>;
     /// Opens `path` for reads at any offset. `Unsupported` unless the file system implements

@@ -97,6 +97,16 @@ pub struct Options {
     pub write_thread_slow_yield_usec: u64,
     /// What recovery does with damaged WAL records. Default: [`WalRecoveryMode::PointInTime`].
     pub wal_recovery_mode: WalRecoveryMode,
+    /// Append to the WAL through a shared memory mapping of its allocated space instead of
+    /// `pwrite` (RocksDB's name). Saves a system call per write group, but trades away the
+    /// promise that an I/O failure is an error: the kernel reports a store it cannot complete
+    /// into a mapped page with `SIGBUS`, which kills the host program (a Python interpreter, a
+    /// C server) instead of poisoning the database. That happens when the WAL is truncated under
+    /// the mapping, when the file system is shut down or remounted read-only after an error,
+    /// when a copy-on-write file system runs out of space (ENOSPC/EDQUOT), or on NFS. Enable it
+    /// only for a local, trusted file system and a process that may die with its database.
+    /// Default: `false` (`pwrite`: every failure is an error).
+    pub allow_mmap_writes: bool,
     /// Where files live. Default: the real (POSIX) file system. Tests substitute an in-memory,
     /// fault-injecting one ([`crate::fs::MemFs`]).
     pub file_system: Arc<dyn FileSystem>,
@@ -114,6 +124,7 @@ impl Default for Options {
             write_thread_max_yield_usec: 100,
             write_thread_slow_yield_usec: 3,
             wal_recovery_mode: WalRecoveryMode::PointInTime,
+            allow_mmap_writes: false,
             file_system: Arc::new(PosixFs),
         }
     }
@@ -146,6 +157,7 @@ impl fmt::Debug for Options {
                 &self.write_thread_slow_yield_usec,
             )
             .field("wal_recovery_mode", &self.wal_recovery_mode)
+            .field("allow_mmap_writes", &self.allow_mmap_writes)
             .field("file_system", &self.file_system)
             .finish()
     }

@@ -176,8 +176,9 @@ impl<'a> Writer<'a> {
     }
 
     /// Records the writer's own outcome. Only the writer's own thread calls this, while no
-    /// other thread may complete it (before joining, as a leader, or as a parallel writer
-    /// before `complete_parallel_memtable_writer`).
+    /// other thread may complete it: while joining (refused by a stall), as a leader that
+    /// completes itself, or as the last parallel writer of its group. A thread completing
+    /// another thread's writer uses `set_own_status_from_completer` instead.
     pub fn set_own_status(&self, status: Option<Error>) {
         // SAFETY: the caller is the owning thread at a point where no other thread writes or
         // reads `status` (see the doc comment); the writer is alive (we hold `&self`).
@@ -200,11 +201,19 @@ impl<'a> Writer<'a> {
     }
 
     /// The group this writer was put in by its leader.
-    pub fn group(&self) -> &WriteGroup {
+    ///
+    /// # Safety
+    /// The writer is in a group that launched parallel writers: the calling thread owns the
+    /// writer, saw it become `PARALLEL_MEMTABLE_CALLER` or `PARALLEL_MEMTABLE_WRITER`, and has
+    /// not yet returned from `complete_parallel_memtable_writer` with `false` (after which
+    /// the group may be gone). The returned reference must not be used past that point.
+    pub unsafe fn group(&self) -> &WriteGroup {
         let g = self.group.load(Acquire);
-        // SAFETY: `group` is set by the leader before it hands this writer a state that leads
-        // here, and the group lives on the leader's stack until the leader is COMPLETED, which
-        // happens only after every member finished with it (`running` reaches zero).
+        debug_assert!(!g.is_null(), "group() of a writer outside a parallel group");
+        // SAFETY: per the contract, the leader set `group` (non-null) before it handed this
+        // writer a parallel state (release/acquire through `state`), and the group lives on the
+        // leader's stack until the leader is COMPLETED, which happens only after every member,
+        // this one included, finished with it (`running` reaches zero).
         unsafe { &*g }
     }
 }
@@ -872,8 +881,13 @@ impl WriteThread {
     /// A parallel writer is done inserting. Returns true for the last one, which must publish
     /// the group's sequence and then call the matching exit (`exit_as_batch_group_follower`, or
     /// `exit_as_memtable_writer` in pipelined mode). Everyone else waits for `COMPLETED`.
+    ///
+    /// `me` must be a parallel writer of a launched group, on its own thread.
     pub fn complete_parallel_memtable_writer(&self, me: &Writer<'_>) -> bool {
-        let group = me.group();
+        // SAFETY: `me` is a parallel writer still running (the documented precondition), so
+        // its group is alive until our `running` decrement below lets it finish; the
+        // reference is not used after that unless we are the last.
+        let group = unsafe { me.group() };
         if me.has_error() {
             if let Err(e) = me.take_status() {
                 group.record_error(e);
@@ -897,13 +911,17 @@ impl WriteThread {
 
     /// The last parallel writer finishes a (non-pipelined) group on the leader's behalf.
     pub fn exit_as_batch_group_follower(&self, me: &Writer<'_>) {
-        let group = me.group();
+        // SAFETY: `me` is the last parallel writer (`complete_parallel_memtable_writer`
+        // returned true): nobody else completes the group, so it is alive until the leader is
+        // COMPLETED below.
+        let group = unsafe { me.group() };
         let status = group.status.lock().clone();
         let leader = group.leader.load(Relaxed);
         self.exit_as_batch_group_leader(group, status.clone());
         // SAFETY: the leader is not COMPLETED yet (only this call completes it), so alive.
         let leader = unsafe { w(leader) };
-        leader.set_own_status(status);
+        // Usually another thread's writer: this thread completes it, as it did the followers.
+        leader.set_own_status_from_completer(status);
         self.set_state(leader, COMPLETED);
     }
 
@@ -1208,7 +1226,10 @@ impl WriteThread {
         let dummy = &*self.stall_dummy;
         let older = dummy.link_older.load(Relaxed);
         if !older.is_null() {
-            // SAFETY: the writer just behind the dummy is the stalled leader, alive.
+            // SAFETY: the writer just behind the dummy is the newest writer that was queued
+            // when the stall began and not failed by `begin_write_stall` (the stalled leader
+            // itself, or a writer waiting behind it). It is alive: only the leader completes
+            // writers, and the leader is the caller, which has not formed its group yet.
             unsafe { w(older) }
                 .link_newer
                 .store(dummy.link_newer.load(Relaxed), Relaxed);

@@ -9,6 +9,12 @@
 //! sequences of the WAL records are contiguous; nothing is published before every sequence up
 //! to it is in the memtable; every group publishes exactly once; and at the end every written
 //! sequence is published.
+//!
+//! The close models add an unbatched writer (`DB::close`'s `enter_unbatched`): while it holds
+//! the queue no WAL write or memtable insert runs, and every write that reached the WAL before
+//! it entered is already published (pipelined: `wait_for_memtable_writers`). The failure model
+//! fails the first WAL write: its group gets the error, every later group is refused (as the
+//! poisoned database does), and nothing of the failed group is published.
 #![cfg(loom)]
 #![allow(clippy::unwrap_used)]
 
@@ -31,10 +37,20 @@ struct Mock {
     inserted: Mutex<Vec<u64>>,
     published: Mutex<u64>,
     publishes: AtomicUsize,
+    /// An unbatched writer holds the queue.
+    exclusive: AtomicBool,
+    /// Fail the first WAL write; refuse every group after it.
+    fail_first_wal: bool,
+    failed: AtomicBool,
 }
 
 impl WriteBackend for Mock {
     fn preprocess(&self, wt: &WriteThread, leader: &Writer<'_>) -> Result<(), Error> {
+        if self.failed.load(Acquire) {
+            return Err(Error::Poisoned {
+                cause: Box::new(wal_failure()),
+            });
+        }
         // As the database does: a no_slowdown leader fails rather than stalling.
         if leader.no_slowdown && self.stall_once.load(Acquire) {
             return Err(Error::Incomplete {
@@ -55,6 +71,14 @@ impl WriteBackend for Mock {
 
     fn write_group_to_wal(&self, group: &WriteGroup, leader: &Writer<'_>) -> Result<(), Error> {
         assert!(!self.in_wal.swap(true, AcqRel), "two WAL writers at once");
+        assert!(
+            !self.exclusive.load(Acquire),
+            "a WAL write while an unbatched writer holds the queue"
+        );
+        if self.fail_first_wal && !self.failed.swap(true, AcqRel) {
+            self.in_wal.store(false, Release);
+            return Err(wal_failure());
+        }
         let mut count = 0;
         group.for_each(|w| {
             assert!(
@@ -73,6 +97,10 @@ impl WriteBackend for Mock {
     }
 
     fn insert_into_memtable(&self, w: &Writer<'_>) {
+        assert!(
+            !self.exclusive.load(Acquire),
+            "a memtable insert while an unbatched writer holds the queue"
+        );
         let batch = w.batch().unwrap();
         let mut ins = self.inserted.lock().unwrap();
         for i in 0..u64::from(batch.count()) {
@@ -100,6 +128,28 @@ impl WriteBackend for Mock {
     }
 }
 
+fn wal_failure() -> Error {
+    Error::Corruption {
+        message: "injected WAL failure".into(),
+    }
+}
+
+/// What `DB::close` does with the queue: enter unbatched, check, leave.
+fn unbatched(wt: &WriteThread, mock: &Mock) {
+    let me = Writer::new(None, &WriteOptions::default());
+    wt.enter_unbatched(&me);
+    mock.exclusive.store(true, Release);
+    // Every write whose WAL record exists is inserted and published.
+    let in_wal: u64 = mock.wal.lock().unwrap().iter().map(|&(_, n, _)| n).sum();
+    assert_eq!(
+        *mock.published.lock().unwrap(),
+        in_wal,
+        "entered unbatched before earlier writes were published"
+    );
+    mock.exclusive.store(false, Release);
+    wt.exit_unbatched(&me);
+}
+
 struct Model {
     name: &'static str,
     writers: usize,
@@ -110,6 +160,10 @@ struct Model {
     sync_mask: u32,
     no_slowdown_mask: u32,
     preemptions: usize,
+    /// Run an unbatched writer (close) alongside the writers.
+    closer: bool,
+    /// Fail the first WAL write.
+    fail_first_wal: bool,
 }
 
 fn one_write(wt: &WriteThread, mock: &Mock, i: usize, m: &Model) -> Result<(), Error> {
@@ -141,6 +195,7 @@ fn run(m: Model) {
         let mock = Arc::new(Mock {
             concurrent: m.concurrent,
             stall_once: AtomicBool::new(m.stall),
+            fail_first_wal: m.fail_first_wal,
             ..Mock::default()
         });
         let handles: Vec<_> = (1..m.writers)
@@ -149,9 +204,16 @@ fn run(m: Model) {
                 loom::thread::spawn(move || one_write(&wt, &mock, i, &m))
             })
             .collect();
+        let closer = m.closer.then(|| {
+            let (wt, mock) = (wt.clone(), mock.clone());
+            loom::thread::spawn(move || unbatched(&wt, &mock))
+        });
         let mut results = vec![one_write(&wt, &mock, 0, &m)];
         for h in handles {
             results.push(h.join().unwrap());
+        }
+        if let Some(c) = closer {
+            c.join().unwrap();
         }
         let mut ok = 0u64;
         for (i, r) in results.iter().enumerate() {
@@ -162,6 +224,10 @@ fn run(m: Model) {
                         m.stall && m.no_slowdown_mask & (1 << i) != 0,
                         "writer {i}: {r:?}"
                     )
+                }
+                // A member of the failed group, or a later group refused.
+                Err(Error::Corruption { .. } | Error::Poisoned { .. }) => {
+                    assert!(m.fail_first_wal, "writer {i}: {r:?}")
                 }
                 Err(e) => panic!("writer {i} failed: {e}"),
             }
@@ -180,7 +246,7 @@ fn run(m: Model) {
         if m.pipelined {
             // Memtable groups may merge consecutive WAL groups; each publishes once.
             assert!(
-                publishes >= 1 && publishes <= wal.len(),
+                (ok == 0 || publishes >= 1) && publishes <= wal.len(),
                 "{publishes} publishes"
             );
             assert_eq!(members, ok, "WAL members vs acknowledged writes");
@@ -204,6 +270,8 @@ fn join_group_exit_two_writers() {
         sync_mask: 0b01,
         no_slowdown_mask: 0,
         preemptions: 3,
+        closer: false,
+        fail_first_wal: false,
     });
 }
 
@@ -218,6 +286,8 @@ fn join_group_exit_three_writers_mixed_sync() {
         sync_mask: 0b010,
         no_slowdown_mask: 0,
         preemptions: 2,
+        closer: false,
+        fail_first_wal: false,
     });
 }
 
@@ -232,6 +302,8 @@ fn parallel_memtable_completion_three_writers() {
         sync_mask: 0,
         no_slowdown_mask: 0,
         preemptions: 2,
+        closer: false,
+        fail_first_wal: false,
     });
 }
 
@@ -246,6 +318,8 @@ fn pipelined_wal_to_memtable_hand_off() {
         sync_mask: 0,
         no_slowdown_mask: 0,
         preemptions: 2,
+        closer: false,
+        fail_first_wal: false,
     });
 }
 
@@ -260,6 +334,8 @@ fn pipelined_with_parallel_memtable_writers() {
         sync_mask: 0,
         no_slowdown_mask: 0,
         preemptions: 2,
+        closer: false,
+        fail_first_wal: false,
     });
 }
 
@@ -274,5 +350,55 @@ fn stall_begins_and_ends_while_writers_join() {
         sync_mask: 0,
         no_slowdown_mask: 0b100,
         preemptions: 2,
+        closer: false,
+        fail_first_wal: false,
+    });
+}
+
+#[test]
+fn close_enters_unbatched_while_writers_join() {
+    run(Model {
+        name: "close_enters_unbatched_while_writers_join",
+        writers: 2,
+        concurrent: true,
+        pipelined: false,
+        stall: false,
+        sync_mask: 0,
+        no_slowdown_mask: 0,
+        preemptions: 2,
+        closer: true,
+        fail_first_wal: false,
+    });
+}
+
+#[test]
+fn close_waits_for_memtable_writers_pipelined() {
+    run(Model {
+        name: "close_waits_for_memtable_writers_pipelined",
+        writers: 2,
+        concurrent: false,
+        pipelined: true,
+        stall: false,
+        sync_mask: 0,
+        no_slowdown_mask: 0,
+        preemptions: 2,
+        closer: true,
+        fail_first_wal: false,
+    });
+}
+
+#[test]
+fn pipelined_wal_failure_completes_the_group_with_the_error() {
+    run(Model {
+        name: "pipelined_wal_failure_completes_the_group_with_the_error",
+        writers: 3,
+        concurrent: true,
+        pipelined: true,
+        stall: false,
+        sync_mask: 0,
+        no_slowdown_mask: 0,
+        preemptions: 2,
+        closer: false,
+        fail_first_wal: true,
     });
 }

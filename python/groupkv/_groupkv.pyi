@@ -94,6 +94,7 @@ class DB:
         write_thread_max_yield_usec: int = 100,
         write_thread_slow_yield_usec: int = 3,
         wal_recovery_mode: str = "point_in_time",
+        allow_mmap_writes: bool = False,
         **unknown_options: NoReturn,
     ) -> Self: ...
     @property

@@ -2,7 +2,9 @@
 //!
 //! Every export follows the same rules, so the header's preamble can promise them:
 //! * it is a panic boundary ([`ffi_status`] and friends): a Rust panic becomes
-//!   `GROUPKV_PANIC` (or NULL / a neutral value where no status is returned), never an abort;
+//!   `GROUPKV_PANIC` (or NULL / a neutral value where no status is returned), never an abort
+//!   (except a panic inside the write queue, which `AbortOnUnwind` turns into an abort before
+//!   it can reach the boundary, and `SIGBUS` from the opt-in `allow_mmap_writes`);
 //! * every pointer is checked for NULL and every length against its limit *before* any byte
 //!   behind it is read;
 //! * out-parameters are written only on success; `errmsg` only on failure;

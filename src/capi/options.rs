@@ -65,7 +65,7 @@ pub struct groupkv_writeoptions {
 /// allow_concurrent_memtable_write true, enable_pipelined_write false,
 /// max_write_batch_group_size_bytes 1 MiB, enable_write_thread_adaptive_yield true,
 /// write_thread_max_yield_usec 100, write_thread_slow_yield_usec 3, wal_recovery_mode
-/// GROUPKV_WAL_POINT_IN_TIME. Free with groupkv_options_destroy. NULL only if groupkv panicked.
+/// GROUPKV_WAL_POINT_IN_TIME, allow_mmap_writes false. Free with groupkv_options_destroy. NULL only if groupkv panicked.
 #[no_mangle]
 pub extern "C" fn groupkv_options_create() -> *mut groupkv_options {
     ffi_value(std::ptr::null_mut(), || {
@@ -152,6 +152,25 @@ pub unsafe extern "C" fn groupkv_options_set_enable_pipelined_write(
 ) {
     // SAFETY: forwarded contract.
     unsafe { with_options(options, |o| o.enable_pipelined_write = value) }
+}
+
+/// Append to the WAL through a shared memory mapping instead of pwrite (default false, RocksDB's
+/// name). Saves a system call per write group, but TRADES AWAY the header's promise that
+/// groupkv never aborts the host program: the kernel reports a store into a mapped page that it
+/// cannot complete with SIGBUS, which kills the process, instead of an error that poisons the
+/// database. That happens when the WAL is truncated under the mapping, when the file system is
+/// shut down or remounted read-only after an I/O error, when a copy-on-write file system runs
+/// out of space, or on NFS. Enable it only for a local, trusted file system. NULL is ignored.
+///
+/// # Safety
+/// `options` is NULL or a live handle not used by another thread meanwhile.
+#[no_mangle]
+pub unsafe extern "C" fn groupkv_options_set_allow_mmap_writes(
+    options: *mut groupkv_options,
+    value: bool,
+) {
+    // SAFETY: forwarded contract.
+    unsafe { with_options(options, |o| o.allow_mmap_writes = value) }
 }
 
 /// The most bytes of batches one write group may carry (default 1 MiB). Must be between 1 and

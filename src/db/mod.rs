@@ -16,14 +16,14 @@ use std::time::Instant;
 use parking_lot::{Condvar, Mutex};
 
 use crate::error::{Error, Result};
-use crate::fs::{FileLock, FileSystem};
+use crate::fs::{FileLock, FileOptions, FileSystem};
 use crate::memtable::{Lookup, MemTable};
 use crate::options::{Options, WriteOptions};
 use crate::stats::{Statistics, Stats};
 use crate::wal::Writer as LogWriter;
 use crate::write_batch::{encode_header, sequence_range_ok, WriteBatch, MAX_KV_LEN};
 use crate::write_thread::{WriteGroup, WriteThread, Writer};
-use write_impl::{write_impl, WriteBackend};
+use write_impl::{write_impl, AbortOnUnwind, WriteBackend};
 
 /// Reopening with more WAL files than this folds them into a base first.
 const MAX_LOGS_AT_OPEN: usize = 8;
@@ -125,8 +125,7 @@ impl DB {
                     path.display()
                 )));
             }
-            fs.create_dir_all(&path)
-                .map_err(|e| Error::io(format!("creating directory {}", path.display()), e))?;
+            create_dir_durably(fs.as_ref(), &path)?;
         }
         match fs.is_dir(&path) {
             Ok(true) => {}
@@ -192,8 +191,11 @@ impl DB {
         }
         let number = next_number;
         let log_path = files::log_name(&path, number);
+        let file_options = FileOptions {
+            allow_mmap_writes: options.allow_mmap_writes,
+        };
         let file = fs
-            .create(&log_path)
+            .create_with(&log_path, &file_options)
             .map_err(|e| Error::io(format!("creating WAL {}", log_path.display()), e))?;
         // The new WAL's directory entry must be durable, or a synced write could vanish with it.
         fs.sync_dir(&path)
@@ -320,6 +322,8 @@ impl DB {
             self.stall_cv.notify_all();
         }
         let me = Writer::new(None, &WriteOptions::default());
+        // From linking `me` until it is unlinked, other writers may point at it.
+        let _guard = AbortOnUnwind::new("close");
         self.write_thread.enter_unbatched(&me);
         // Every earlier write is done and later leaders see `closed`: the files are ours.
         let result = self.finish_files();
@@ -552,6 +556,42 @@ impl Drop for DB {
         // Errors cannot be reported from drop; call `close` to see them.
         let _ = self.close();
     }
+}
+
+/// Creates `dir` and its missing ancestors, and makes each new directory entry durable by
+/// syncing its parent: otherwise a `sync` write into a fresh database could vanish with its
+/// directory on a file system that does not order directory updates (ext4 without a journal,
+/// XFS with delayed logging), even though the WAL itself was synced.
+fn create_dir_durably(fs: &dyn FileSystem, dir: &Path) -> Result<()> {
+    // The missing directories, from `dir` up to (not including) the first that exists.
+    let mut missing = Vec::new();
+    let mut at = Some(dir);
+    while let Some(d) = at {
+        // The empty path (above a relative one) and the root always exist.
+        if d.as_os_str().is_empty() || d.parent().is_none() {
+            break;
+        }
+        let exists = fs
+            .exists(d)
+            .map_err(|e| Error::io(format!("checking {}", d.display()), e))?;
+        if exists {
+            break;
+        }
+        missing.push(d);
+        at = d.parent();
+    }
+    fs.create_dir_all(dir)
+        .map_err(|e| Error::io(format!("creating directory {}", dir.display()), e))?;
+    // Outermost first: each parent's entry for the next directory down.
+    for d in missing.iter().rev() {
+        let parent = match d.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        fs.sync_dir(parent)
+            .map_err(|e| Error::io(format!("syncing directory {}", parent.display()), e))?;
+    }
+    Ok(())
 }
 
 fn validate(o: &Options) -> Result<()> {

@@ -9,6 +9,12 @@
 //! Pipelined, the WAL leader stops after the WAL write: it moves its group onto the memtable
 //! queue and hands WAL leadership on at once; memtable groups then insert and publish in WAL
 //! order.
+//!
+//! A panic must never unwind out of the write path: the writers are linked through pointers to
+//! one another's stack frames, so unwinding a leader (or a member) would free a frame that
+//! other threads still follow, and the C and Python boundaries would report the panic as a
+//! recoverable error over a corrupted queue. [`AbortOnUnwind`] guards every write from joining
+//! the queue to its completion and aborts the process, with a message, instead.
 
 use crate::error::Error;
 use crate::write_thread::{state::*, WriteGroup, WriteThread, Writer};
@@ -31,11 +37,47 @@ pub trait WriteBackend {
     fn allow_concurrent_memtable_write(&self) -> bool;
 }
 
+/// Aborts the process if dropped while a panic unwinds (see the module doc): hold one from
+/// linking a writer into the queue until it is `COMPLETED` or unlinked.
+#[derive(Debug)]
+pub struct AbortOnUnwind {
+    /// What the guarded thread was doing, for the message.
+    what: &'static str,
+}
+
+impl AbortOnUnwind {
+    /// Guards `what` (for the message).
+    pub fn new(what: &'static str) -> Self {
+        AbortOnUnwind { what }
+    }
+}
+
+impl Drop for AbortOnUnwind {
+    fn drop(&mut self) {
+        // Loom reports a failed model by panicking through it: let that unwind to loom.
+        #[cfg(not(loom))]
+        if std::thread::panicking() {
+            eprintln!(
+                "groupkv: fatal: a panic unwound through the write path ({}); other writers \
+                 hold pointers into this thread's stack, so the process cannot continue \
+                 safely. Aborting. Writes acknowledged before this are recovered by the next \
+                 open.",
+                self.what
+            );
+            std::process::abort();
+        }
+        #[cfg(loom)]
+        let _ = self.what;
+    }
+}
+
 /// Runs one write through the queue; returns once it is durable as asked and visible.
 pub fn write_impl<B: WriteBackend>(wt: &WriteThread, b: &B, w: &Writer<'_>) -> Result<(), Error> {
     // Both groups live here, on the leader's stack, for as long as any member may use them.
     let wal_group = WriteGroup::new();
     let memtable_group = WriteGroup::new();
+    // Declared after the groups, so an unwinding panic reaches it before they are dropped.
+    let _guard = AbortOnUnwind::new("a write");
 
     let mut state = wt.join_batch_group(w);
     if state == GROUP_LEADER {
@@ -78,14 +120,18 @@ pub fn write_impl<B: WriteBackend>(wt: &WriteThread, b: &B, w: &Writer<'_>) -> R
     }
 
     if state == PARALLEL_MEMTABLE_CALLER {
-        wt.set_mem_writers_each_stride(w, w.group());
+        // SAFETY: `w` is a parallel caller that has not completed its insert, so its group is
+        // alive (see `Writer::group`).
+        wt.set_mem_writers_each_stride(w, unsafe { w.group() });
         state = PARALLEL_MEMTABLE_WRITER;
     }
     if state == PARALLEL_MEMTABLE_WRITER {
         b.insert_into_memtable(w);
         if wt.complete_parallel_memtable_writer(w) {
             // The last writer to finish completes the group for everyone.
-            let group = w.group();
+            // SAFETY: `w` is the group's last parallel writer: the group stays alive until
+            // the exit below completes its leader.
+            let group = unsafe { w.group() };
             b.publish(group.last_sequence());
             if wt.pipelined() {
                 wt.exit_as_memtable_writer(group);

@@ -2,10 +2,12 @@
 //!
 //! The writer keeps zero-filled space allocated ahead of its records (`fallocate`): a record
 //! then overwrites allocated space instead of growing the file, so the `fdatasync` after it
-//! flushes the data without committing a new file size (on ext4 here: 105 µs instead of 160),
-//! and the real file system copies records into that space through a mapping instead of a
-//! `write` call each (see `fs/posix.rs`). The reader takes zeros from a record boundary to the
-//! end of the file for the end of the log.
+//! flushes the data without committing a new file size (on ext4 here: 105 µs instead of 160).
+//! The real file system writes records into that space with `pwrite`, or, with the opt-in
+//! `allow_mmap_writes`, copies them through a mapping (see `fs/posix.rs`). An allocation the
+//! file system refuses (unsupported, out of space, past `RLIMIT_FSIZE`) only costs speed:
+//! plain appends follow. The reader takes zeros from a record boundary to the end of the file
+//! for the end of the log.
 
 use std::io;
 

@@ -60,6 +60,7 @@ int main() {
             .enable_write_thread_adaptive_yield(true)
             .write_thread_max_yield_usec(50)
             .write_thread_slow_yield_usec(2)
+            .allow_mmap_writes(false)
             .wal_recovery_mode(GROUPKV_WAL_POINT_IN_TIME);
         expect_error(GROUPKV_INVALID_ARGUMENT,
                      [&] { options.wal_recovery_mode(static_cast<groupkv_wal_recovery_mode>(7)); },

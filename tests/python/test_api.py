@@ -297,6 +297,19 @@ def test_options_are_accepted(db_path: Path) -> None:
             assert db[mode.encode()] == b"v"
 
 
+def test_allow_mmap_writes_round_trips(db_path: Path) -> None:
+    # Mapped WAL appends (opt-in): enough to cross pages and 32 KiB blocks, some synced; a
+    # reopen with the default (pwrite) reads every write back.
+    with groupkv.DB(db_path, allow_mmap_writes=True) as db:
+        for i in range(300):
+            db.put(b"m%04d" % i, bytes([65 + i % 26]) * 300, sync=i % 40 == 0)
+    with groupkv.DB(db_path, allow_mmap_writes=False) as db:
+        for i in range(300):
+            assert db[b"m%04d" % i] == bytes([65 + i % 26]) * 300
+    with pytest.raises(groupkv.InvalidArgumentError, match="allow_mmap_writes"):
+        groupkv.DB(db_path, allow_mmap_write=True)  # type: ignore[arg-type]
+
+
 def test_create_if_missing_and_error_if_exists(db_path: Path) -> None:
     with pytest.raises(groupkv.InvalidArgumentError, match="create_if_missing"):
         groupkv.DB(db_path, create_if_missing=False)

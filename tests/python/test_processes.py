@@ -7,6 +7,7 @@ import select
 import threading
 import time
 import warnings
+from pathlib import Path
 
 import pytest
 
@@ -107,3 +108,58 @@ def test_fork_while_parent_threads_write(db: groupkv.DB) -> None:
             t.join()
     assert [r.split(":")[0] for r in reports] == ["InvalidArgumentError"] * 2, reports
     assert db.get(b"x") is None
+
+
+def _try_open(path: str) -> str:
+    try:
+        groupkv.DB(path).close()
+        return "opens"
+    except groupkv.BusyError:
+        return "BusyError"
+
+
+def test_after_fork_parent_closes_then_parent_and_child_each_reopen(db_path: Path) -> None:
+    """The lock is an fcntl record lock: a forked child does not inherit it, so once the parent
+    closes, the parent can reopen while the child lives, and so can the child."""
+    path = str(db_path)
+    db = groupkv.DB(path)
+    db.put(b"k", b"v", sync=True)
+    go_r, go_w = os.pipe()
+    res_r, res_w = os.pipe()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        pid = os.fork()
+    if pid == 0:  # a pre-fork worker: keeps the inherited handle, never uses it
+        code = 0
+        try:
+            os.close(go_w)
+            os.close(res_r)
+            os.read(go_r, 1)  # the parent has closed (and reopened and closed) its DB
+            os.write(res_w, _try_open(path).encode())
+        except BaseException:
+            code = 1
+        finally:
+            os._exit(code)
+    os.close(go_r)
+    os.close(res_w)
+    try:
+        db.close()
+        parent_reopens = _try_open(path)
+        os.write(go_w, b"x")
+        ready, _, _ = select.select([res_r], [], [], 10.0)
+        child_opens = os.read(res_r, 64).decode() if ready else "hung"
+    finally:
+        os.close(go_w)
+        os.close(res_r)
+        try:
+            os.kill(pid, 9)
+        except ProcessLookupError:
+            pass
+        os.waitpid(pid, 0)
+    assert parent_reopens == "opens"
+    assert child_opens == "opens"
+    with groupkv.DB(path) as again:
+        assert again[b"k"] == b"v"
+        # A second open of the same directory in this process is refused.
+        with pytest.raises(groupkv.BusyError):
+            groupkv.DB(path)

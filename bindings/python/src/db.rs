@@ -22,7 +22,7 @@ use crate::errors::{closed, invalid_argument, py_err, type_error};
 const OPTION_NAMES: &str = "create_if_missing, error_if_exists, allow_concurrent_memtable_write, \
      enable_pipelined_write, max_write_batch_group_size_bytes, \
      enable_write_thread_adaptive_yield, write_thread_max_yield_usec, \
-     write_thread_slow_yield_usec, wal_recovery_mode";
+     write_thread_slow_yield_usec, wal_recovery_mode, allow_mmap_writes";
 
 /// An open groupkv database.
 ///
@@ -36,7 +36,9 @@ const OPTION_NAMES: &str = "create_if_missing, error_if_exists, allow_concurrent
 /// ``max_write_batch_group_size_bytes`` (1 MiB, 1..=2**32-1),
 /// ``enable_write_thread_adaptive_yield`` (True), ``write_thread_max_yield_usec`` (100),
 /// ``write_thread_slow_yield_usec`` (3), ``wal_recovery_mode`` ("point_in_time"; one of
-/// ``WAL_RECOVERY_MODES``). An unknown option or mode name raises ``ValueError``
+/// ``WAL_RECOVERY_MODES``), ``allow_mmap_writes`` (False: append to the WAL through a memory
+/// mapping instead of ``pwrite``; an I/O failure then kills the interpreter with ``SIGBUS``
+/// instead of raising, see the README). An unknown option or mode name raises ``ValueError``
 /// (``InvalidArgumentError``).
 #[pyclass(frozen, module = "groupkv", name = "DB")]
 pub(crate) struct PyDB {
@@ -120,6 +122,7 @@ impl PyDB {
         write_thread_max_yield_usec = 100,
         write_thread_slow_yield_usec = 3,
         wal_recovery_mode = "point_in_time",
+        allow_mmap_writes = false,
         **unknown_options
     ))]
     #[allow(clippy::too_many_arguments)]
@@ -135,6 +138,7 @@ impl PyDB {
         #[pyo3(from_py_with = non_negative_int)] write_thread_max_yield_usec: u64,
         #[pyo3(from_py_with = non_negative_int)] write_thread_slow_yield_usec: u64,
         wal_recovery_mode: &str,
+        allow_mmap_writes: bool,
         unknown_options: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Self> {
         if let Some(extra) = unknown_options {
@@ -159,6 +163,7 @@ impl PyDB {
             write_thread_max_yield_usec,
             write_thread_slow_yield_usec,
             wal_recovery_mode: wal_recovery_mode.parse().map_err(py_err(py))?,
+            allow_mmap_writes,
             ..groupkv::Options::default()
         };
         let (buf, path) = to_path_buf(path)?;

@@ -53,6 +53,9 @@ Flags:
   --write_mode=MODE      shorthand for the two flags above: serial (false, false),
                          concurrent (true, false), pipelined (false, true) or
                          pipelined_concurrent (true, true)
+  --allow_mmap_writes=BOOL
+                         append to the WAL through a memory mapping instead of pwrite
+                         (an I/O failure then raises SIGBUS) [false]
   --max_write_batch_group_size_bytes=N
                          most bytes of batches one write group carries [1048576]
   --enable_write_thread_adaptive_yield=BOOL
@@ -96,6 +99,7 @@ pub struct Flags {
     pub disable_wal: bool,
     pub allow_concurrent_memtable_write: bool,
     pub enable_pipelined_write: bool,
+    pub allow_mmap_writes: bool,
     pub max_write_batch_group_size_bytes: u64,
     pub enable_write_thread_adaptive_yield: bool,
     pub write_thread_max_yield_usec: u64,
@@ -120,6 +124,7 @@ impl Default for Flags {
             disable_wal: false,
             allow_concurrent_memtable_write: true,
             enable_pipelined_write: false,
+            allow_mmap_writes: false,
             max_write_batch_group_size_bytes: 1 << 20,
             enable_write_thread_adaptive_yield: true,
             write_thread_max_yield_usec: 100,
@@ -204,6 +209,7 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, String> 
                 f.allow_concurrent_memtable_write = boolean(value)?
             }
             "enable_pipelined_write" => f.enable_pipelined_write = boolean(value)?,
+            "allow_mmap_writes" => f.allow_mmap_writes = boolean(value)?,
             "write_mode" => {
                 let (c, p) = match need(value)?.as_str() {
                     "serial" => (false, false),
@@ -292,6 +298,8 @@ mod tests {
         assert_eq!((f.num, f.threads, f.batch_size), (500, 4, 100));
         assert!(f.sync && f.enable_pipelined_write && !f.allow_concurrent_memtable_write);
         assert!(!run(&["--sync=0"]).unwrap().sync);
+        assert!(!run(&[]).unwrap().allow_mmap_writes);
+        assert!(run(&["--allow_mmap_writes=1"]).unwrap().allow_mmap_writes);
     }
 
     #[test]

@@ -93,12 +93,13 @@ fn print_header(f: &Flags) {
     );
     println!(
         "Writes:     batch_size {}, sync {}, disable_wal {}, allow_concurrent_memtable_write {}, \
-         enable_pipelined_write {}, max_write_batch_group_size_bytes {}",
+         enable_pipelined_write {}, allow_mmap_writes {}, max_write_batch_group_size_bytes {}",
         f.batch_size,
         f.sync,
         f.disable_wal,
         f.allow_concurrent_memtable_write,
         f.enable_pipelined_write,
+        f.allow_mmap_writes,
         f.max_write_batch_group_size_bytes
     );
     println!("Database:   {}", f.db.display());
@@ -109,6 +110,7 @@ fn open_db(f: &Flags) -> BenchResult<DB> {
     let options = Options {
         allow_concurrent_memtable_write: f.allow_concurrent_memtable_write,
         enable_pipelined_write: f.enable_pipelined_write,
+        allow_mmap_writes: f.allow_mmap_writes,
         max_write_batch_group_size_bytes: f.max_write_batch_group_size_bytes,
         enable_write_thread_adaptive_yield: f.enable_write_thread_adaptive_yield,
         write_thread_max_yield_usec: f.write_thread_max_yield_usec,
