@@ -51,7 +51,7 @@ mod write_thread;
 
 pub use db::DB;
 pub use error::{Error, Result};
-pub use options::{Options, WalRecoveryMode, WriteOptions};
+pub use options::{Compression, Options, WalRecoveryMode, WriteOptions};
 pub use stats::{HistogramSnapshot, Stats};
 pub use write_batch::WriteBatch;
 

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use crate::error::Error;
 use crate::fs::{FileSystem, PosixFs};
+pub use crate::table::Compression;
 
 /// How recovery treats damaged or incomplete WAL records (RocksDB's `WALRecoveryMode`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -107,6 +108,45 @@ pub struct Options {
     /// only for a local, trusted file system and a process that may die with its database.
     /// Default: `false` (`pwrite`: every failure is an error).
     pub allow_mmap_writes: bool,
+    /// Bytes of writes the mutable memtable collects before it is switched for a new one (with
+    /// a new WAL) and flushed to a level-0 table. Larger buffers mean fewer, larger L0 files
+    /// and longer recovery. Default: 64 MiB (RocksDB's).
+    pub write_buffer_size: usize,
+    /// The most memtables held at once, the mutable one included: when the mutable memtable
+    /// is full and `max_write_buffer_number - 1` older ones still wait for their flush, writes
+    /// stop until one is flushed. At least 2. Default: 2 (one written, one being flushed).
+    pub max_write_buffer_number: usize,
+    /// Level 0 is compacted into level 1 once it holds this many tables. Default: 4.
+    pub level0_file_num_compaction_trigger: usize,
+    /// From this many level-0 tables on, each write group is delayed, so compaction can
+    /// catch up before writes must stop. Default: 20.
+    pub level0_slowdown_writes_trigger: usize,
+    /// From this many level-0 tables on, writes stop until compaction brings the count down.
+    /// At least `level0_slowdown_writes_trigger`. Default: 36.
+    pub level0_stop_writes_trigger: usize,
+    /// Uncompressed bytes of a table's data block. Larger blocks mean smaller indexes and
+    /// better compression, but more bytes read per point lookup. Default: 4096 (LevelDB's).
+    pub block_size: usize,
+    /// Keys between restart points in a data block: a seek scans at most this many keys after
+    /// its binary search. Default: 16 (LevelDB's).
+    pub block_restart_interval: usize,
+    /// Bloom filter bits per key in each table (about 1 % false positives at 10); 0 writes no
+    /// filter, so every lookup of an absent key reads a data block. Default: 10.
+    pub bloom_bits_per_key: u32,
+    /// Bytes of uncompressed table blocks cached in memory (a sharded LRU); 0 caches nothing.
+    /// Default: 8 MiB (LevelDB's).
+    pub block_cache_size: usize,
+    /// Table files kept open (with their index and filter in memory) by the table cache; at
+    /// least 20, as ten descriptors are kept back for the WAL and MANIFEST. Default: 1000.
+    pub max_open_files: usize,
+    /// How table blocks are written. Snappy is kept only for blocks it shrinks by at least
+    /// 12.5 %; tables of either kind are always readable. Default: [`Compression::None`].
+    pub compression: Compression,
+    /// The size at which compaction cuts its output tables. Default: 64 MiB (RocksDB's).
+    pub target_file_size_base: u64,
+    /// Level 1's target size; each deeper level's is ten times the one above, and a level
+    /// over its target is compacted into the next. Default: 256 MiB (RocksDB's).
+    pub max_bytes_for_level_base: u64,
     /// Where files live. Default: the real (POSIX) file system. Tests substitute an in-memory,
     /// fault-injecting one ([`crate::fs::MemFs`]).
     pub file_system: Arc<dyn FileSystem>,
@@ -125,6 +165,19 @@ impl Default for Options {
             write_thread_slow_yield_usec: 3,
             wal_recovery_mode: WalRecoveryMode::PointInTime,
             allow_mmap_writes: false,
+            write_buffer_size: 64 << 20,
+            max_write_buffer_number: 2,
+            level0_file_num_compaction_trigger: 4,
+            level0_slowdown_writes_trigger: 20,
+            level0_stop_writes_trigger: 36,
+            block_size: 4096,
+            block_restart_interval: 16,
+            bloom_bits_per_key: 10,
+            block_cache_size: 8 << 20,
+            max_open_files: 1000,
+            compression: Compression::None,
+            target_file_size_base: 64 << 20,
+            max_bytes_for_level_base: 256 << 20,
             file_system: Arc::new(PosixFs),
         }
     }
@@ -158,8 +211,121 @@ impl fmt::Debug for Options {
             )
             .field("wal_recovery_mode", &self.wal_recovery_mode)
             .field("allow_mmap_writes", &self.allow_mmap_writes)
+            .field("write_buffer_size", &self.write_buffer_size)
+            .field("max_write_buffer_number", &self.max_write_buffer_number)
+            .field(
+                "level0_file_num_compaction_trigger",
+                &self.level0_file_num_compaction_trigger,
+            )
+            .field(
+                "level0_slowdown_writes_trigger",
+                &self.level0_slowdown_writes_trigger,
+            )
+            .field(
+                "level0_stop_writes_trigger",
+                &self.level0_stop_writes_trigger,
+            )
+            .field("block_size", &self.block_size)
+            .field("block_restart_interval", &self.block_restart_interval)
+            .field("bloom_bits_per_key", &self.bloom_bits_per_key)
+            .field("block_cache_size", &self.block_cache_size)
+            .field("max_open_files", &self.max_open_files)
+            .field("compression", &self.compression)
+            .field("target_file_size_base", &self.target_file_size_base)
+            .field("max_bytes_for_level_base", &self.max_bytes_for_level_base)
             .field("file_system", &self.file_system)
             .finish()
+    }
+}
+
+impl Options {
+    /// Checks every option against its documented range: `InvalidArgument` naming the option
+    /// and what it must be.
+    pub fn validate(&self) -> Result<(), Error> {
+        let bad = |name: &str, value: &dyn fmt::Display, must: &str| {
+            Err(Error::invalid_argument(format!(
+                "{name} is {value}; it must be {must}"
+            )))
+        };
+        if self.max_write_batch_group_size_bytes == 0
+            || self.max_write_batch_group_size_bytes > u64::from(u32::MAX)
+        {
+            return bad(
+                "max_write_batch_group_size_bytes",
+                &self.max_write_batch_group_size_bytes,
+                "between 1 and 4294967295 (4 GiB - 1)",
+            );
+        }
+        if self.write_buffer_size < 4096 {
+            return bad(
+                "write_buffer_size",
+                &self.write_buffer_size,
+                "at least 4096 bytes",
+            );
+        }
+        if self.max_write_buffer_number < 2 {
+            return bad(
+                "max_write_buffer_number",
+                &self.max_write_buffer_number,
+                "at least 2 (one memtable written, one flushed)",
+            );
+        }
+        if self.level0_file_num_compaction_trigger == 0 {
+            return bad(
+                "level0_file_num_compaction_trigger",
+                &self.level0_file_num_compaction_trigger,
+                "at least 1",
+            );
+        }
+        if self.level0_slowdown_writes_trigger < self.level0_file_num_compaction_trigger {
+            return bad(
+                "level0_slowdown_writes_trigger",
+                &self.level0_slowdown_writes_trigger,
+                "at least level0_file_num_compaction_trigger",
+            );
+        }
+        if self.level0_stop_writes_trigger < self.level0_slowdown_writes_trigger {
+            return bad(
+                "level0_stop_writes_trigger",
+                &self.level0_stop_writes_trigger,
+                "at least level0_slowdown_writes_trigger",
+            );
+        }
+        if self.block_size == 0 || self.block_size > (1 << 30) {
+            return bad("block_size", &self.block_size, "between 1 and 1 GiB");
+        }
+        if self.block_restart_interval == 0 {
+            return bad(
+                "block_restart_interval",
+                &self.block_restart_interval,
+                "at least 1",
+            );
+        }
+        if self.bloom_bits_per_key > 1000 {
+            return bad(
+                "bloom_bits_per_key",
+                &self.bloom_bits_per_key,
+                "between 0 (no filter) and 1000",
+            );
+        }
+        if self.max_open_files < 20 {
+            return bad("max_open_files", &self.max_open_files, "at least 20");
+        }
+        if self.target_file_size_base < 4096 {
+            return bad(
+                "target_file_size_base",
+                &self.target_file_size_base,
+                "at least 4096 bytes",
+            );
+        }
+        if self.max_bytes_for_level_base < 4096 {
+            return bad(
+                "max_bytes_for_level_base",
+                &self.max_bytes_for_level_base,
+                "at least 4096 bytes",
+            );
+        }
+        Ok(())
     }
 }
 
@@ -182,6 +348,79 @@ impl WriteOptions {
         WriteOptions {
             sync: true,
             ..WriteOptions::default()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid_and_bad_values_name_their_option() {
+        Options::default().validate().expect("defaults are valid");
+        let cases: Vec<(&str, Options)> = vec![
+            (
+                "write_buffer_size",
+                Options {
+                    write_buffer_size: 0,
+                    ..Default::default()
+                },
+            ),
+            (
+                "max_write_buffer_number",
+                Options {
+                    max_write_buffer_number: 1,
+                    ..Default::default()
+                },
+            ),
+            (
+                "level0_stop_writes_trigger",
+                Options {
+                    level0_stop_writes_trigger: 19,
+                    ..Default::default()
+                },
+            ),
+            (
+                "level0_slowdown_writes_trigger",
+                Options {
+                    level0_slowdown_writes_trigger: 3,
+                    ..Default::default()
+                },
+            ),
+            (
+                "block_size",
+                Options {
+                    block_size: 0,
+                    ..Default::default()
+                },
+            ),
+            (
+                "block_restart_interval",
+                Options {
+                    block_restart_interval: 0,
+                    ..Default::default()
+                },
+            ),
+            (
+                "max_open_files",
+                Options {
+                    max_open_files: 5,
+                    ..Default::default()
+                },
+            ),
+            (
+                "max_write_batch_group_size_bytes",
+                Options {
+                    max_write_batch_group_size_bytes: 0,
+                    ..Default::default()
+                },
+            ),
+        ];
+        for (name, o) in cases {
+            let e = o.validate().expect_err(name);
+            assert!(matches!(e, Error::InvalidArgument { .. }), "{name}: {e:?}");
+            assert!(e.to_string().contains(name), "{name}: {e}");
         }
     }
 }

@@ -128,107 +128,133 @@ pub struct HistogramSnapshot {
     pub p999: f64,
 }
 
-/// The counters behind [`DB::stats`](crate::DB::stats).
-#[derive(Debug)]
-pub(crate) struct Statistics {
-    pub(crate) write_done_by_self: AtomicU64,
-    pub(crate) write_done_by_other: AtomicU64,
-    pub(crate) write_with_wal: AtomicU64,
-    pub(crate) wal_syncs: AtomicU64,
-    pub(crate) wal_bytes: AtomicU64,
-    pub(crate) keys_written: AtomicU64,
-    pub(crate) bytes_written: AtomicU64,
-    pub(crate) stall_micros: AtomicU64,
-    pub(crate) write_group_size: Histogram,
-    pub(crate) write_micros: Histogram,
-    pub(crate) wal_sync_micros: Histogram,
+/// Declares every counter once: the atomic in [`Statistics`], the field of [`Stats`] with its
+/// documentation, and its entry in [`Stats::counters`] (which the C and Python layers list).
+macro_rules! counters {
+    ($($(#[doc = $doc:literal])+ $name:ident,)+) => {
+        /// The counters and histograms behind [`DB::stats`](crate::DB::stats).
+        #[derive(Debug)]
+        pub(crate) struct Statistics {
+            $(pub(crate) $name: AtomicU64,)+
+            pub(crate) write_group_size: Histogram,
+            pub(crate) write_micros: Histogram,
+            pub(crate) wal_sync_micros: Histogram,
+        }
+
+        impl Statistics {
+            pub(crate) fn new() -> Self {
+                Statistics {
+                    $($name: AtomicU64::new(0),)+
+                    write_group_size: Histogram::new(),
+                    write_micros: Histogram::new(),
+                    wal_sync_micros: Histogram::new(),
+                }
+            }
+
+            pub(crate) fn snapshot(&self) -> Stats {
+                Stats {
+                    $($name: self.$name.load(Relaxed),)+
+                    write_group_size: self.write_group_size.snapshot(),
+                    write_micros: self.write_micros.snapshot(),
+                    wal_sync_micros: self.wal_sync_micros.snapshot(),
+                    num_files_at_level: Vec::new(),
+                    bytes_at_level: Vec::new(),
+                    memtable_bytes: 0,
+                    immutable_memtables: 0,
+                }
+            }
+        }
+
+        /// The database's statistics since it was opened.
+        #[derive(Debug, Clone, Default, PartialEq)]
+        #[non_exhaustive]
+        pub struct Stats {
+            $($(#[doc = $doc])+ pub $name: u64,)+
+            /// Writers per write group.
+            pub write_group_size: HistogramSnapshot,
+            /// Latency of each `write` call in microseconds, queueing included.
+            pub write_micros: HistogramSnapshot,
+            /// Latency of each WAL sync in microseconds.
+            pub wal_sync_micros: HistogramSnapshot,
+            /// Tables in each level (index = level), at the moment of the snapshot.
+            pub num_files_at_level: Vec<u64>,
+            /// Bytes of tables in each level (index = level), at the moment of the snapshot.
+            pub bytes_at_level: Vec<u64>,
+            /// Approximate bytes held by the mutable and immutable memtables.
+            pub memtable_bytes: u64,
+            /// Memtables switched out and not yet flushed.
+            pub immutable_memtables: u64,
+        }
+
+        impl Stats {
+            /// Every counter as `(name, value)`, for the C and Python layers; the gauges
+            /// (`memtable_bytes`, `immutable_memtables`) come last.
+            pub fn counters(&self) -> Vec<(&'static str, u64)> {
+                vec![
+                    $((stringify!($name), self.$name),)+
+                    ("memtable_bytes", self.memtable_bytes),
+                    ("immutable_memtables", self.immutable_memtables),
+                ]
+            }
+
+            /// The names of [`Stats::counters`], in the same order.
+            pub fn counter_names() -> &'static [&'static str] {
+                &[$(stringify!($name),)+ "memtable_bytes", "immutable_memtables"]
+            }
+
+            /// Every histogram as `(name, snapshot)`.
+            pub fn histograms(&self) -> [(&'static str, HistogramSnapshot); 3] {
+                [
+                    ("write_group_size", self.write_group_size),
+                    ("write_micros", self.write_micros),
+                    ("wal_sync_micros", self.wal_sync_micros),
+                ]
+            }
+        }
+    };
 }
 
-impl Statistics {
-    pub(crate) fn new() -> Self {
-        Statistics {
-            write_done_by_self: AtomicU64::new(0),
-            write_done_by_other: AtomicU64::new(0),
-            write_with_wal: AtomicU64::new(0),
-            wal_syncs: AtomicU64::new(0),
-            wal_bytes: AtomicU64::new(0),
-            keys_written: AtomicU64::new(0),
-            bytes_written: AtomicU64::new(0),
-            stall_micros: AtomicU64::new(0),
-            write_group_size: Histogram::new(),
-            write_micros: Histogram::new(),
-            wal_sync_micros: Histogram::new(),
-        }
-    }
-
-    pub(crate) fn snapshot(&self) -> Stats {
-        Stats {
-            write_done_by_self: self.write_done_by_self.load(Relaxed),
-            write_done_by_other: self.write_done_by_other.load(Relaxed),
-            write_with_wal: self.write_with_wal.load(Relaxed),
-            wal_syncs: self.wal_syncs.load(Relaxed),
-            wal_bytes: self.wal_bytes.load(Relaxed),
-            keys_written: self.keys_written.load(Relaxed),
-            bytes_written: self.bytes_written.load(Relaxed),
-            stall_micros: self.stall_micros.load(Relaxed),
-            write_group_size: self.write_group_size.snapshot(),
-            write_micros: self.write_micros.snapshot(),
-            wal_sync_micros: self.wal_sync_micros.snapshot(),
-        }
-    }
-}
-
-/// The write path's statistics since the database was opened.
-#[derive(Debug, Clone, Default, PartialEq)]
-#[non_exhaustive]
-pub struct Stats {
+counters! {
     /// Write groups committed (each by its leader).
-    pub write_done_by_self: u64,
+    write_done_by_self,
     /// Writes committed by another thread's group (group size − 1, summed).
-    pub write_done_by_other: u64,
+    write_done_by_other,
     /// Batches written to the WAL.
-    pub write_with_wal: u64,
+    write_with_wal,
     /// WAL `fdatasync` calls.
-    pub wal_syncs: u64,
+    wal_syncs,
     /// Bytes appended to the WAL (framing included).
-    pub wal_bytes: u64,
+    wal_bytes,
     /// Records (puts and deletes) written.
-    pub keys_written: u64,
+    keys_written,
     /// Bytes of batches written.
-    pub bytes_written: u64,
-    /// Microseconds writers spent waiting out write stalls.
-    pub stall_micros: u64,
-    /// Writers per write group.
-    pub write_group_size: HistogramSnapshot,
-    /// Latency of each `write` call in microseconds, queueing included.
-    pub write_micros: HistogramSnapshot,
-    /// Latency of each WAL sync in microseconds.
-    pub wal_sync_micros: HistogramSnapshot,
-}
-
-impl Stats {
-    /// Every counter as `(name, value)`, for the C and Python layers.
-    pub fn counters(&self) -> [(&'static str, u64); 8] {
-        [
-            ("write_done_by_self", self.write_done_by_self),
-            ("write_done_by_other", self.write_done_by_other),
-            ("write_with_wal", self.write_with_wal),
-            ("wal_syncs", self.wal_syncs),
-            ("wal_bytes", self.wal_bytes),
-            ("keys_written", self.keys_written),
-            ("bytes_written", self.bytes_written),
-            ("stall_micros", self.stall_micros),
-        ]
-    }
-
-    /// Every histogram as `(name, snapshot)`.
-    pub fn histograms(&self) -> [(&'static str, HistogramSnapshot); 3] {
-        [
-            ("write_group_size", self.write_group_size),
-            ("write_micros", self.write_micros),
-            ("wal_sync_micros", self.wal_sync_micros),
-        ]
-    }
+    bytes_written,
+    /// Microseconds writers spent waiting out write stalls, all causes together.
+    stall_micros,
+    /// Microseconds writes were stopped because too many memtables waited for flush.
+    stall_memtable_micros,
+    /// Microseconds write groups were delayed because level 0 reached its slowdown trigger.
+    stall_l0_slowdown_micros,
+    /// Microseconds writes were stopped because level 0 reached its stop trigger.
+    stall_l0_stop_micros,
+    /// Memtables switched for a new one (each with a new WAL).
+    memtable_switches,
+    /// Memtables flushed to level-0 tables.
+    flushes,
+    /// Bytes of tables written by flushes.
+    flush_bytes,
+    /// Compactions run (trivial moves included).
+    compactions,
+    /// Bytes of tables read by compactions.
+    compaction_bytes_read,
+    /// Bytes of tables written by compactions.
+    compaction_bytes_written,
+    /// Table blocks found in the block cache.
+    block_cache_hit,
+    /// Table blocks read from disk because the block cache did not hold them.
+    block_cache_miss,
+    /// Table lookups a bloom filter answered "absent" without reading a data block.
+    bloom_useful,
 }
 
 #[cfg(test)]

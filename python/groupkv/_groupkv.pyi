@@ -28,6 +28,20 @@ class _Stats(TypedDict):
     keys_written: int
     bytes_written: int
     stall_micros: int
+    stall_memtable_micros: int
+    stall_l0_slowdown_micros: int
+    stall_l0_stop_micros: int
+    memtable_switches: int
+    flushes: int
+    flush_bytes: int
+    compactions: int
+    compaction_bytes_read: int
+    compaction_bytes_written: int
+    block_cache_hit: int
+    block_cache_miss: int
+    bloom_useful: int
+    memtable_bytes: int
+    immutable_memtables: int
     write_group_size: _Histogram
     write_micros: _Histogram
     wal_sync_micros: _Histogram

@@ -107,7 +107,7 @@ impl DB {
     /// recovers past damage keeps each damaged file, renamed `<name>.corrupt`.
     pub fn open(path: impl AsRef<Path>, options: Options) -> Result<DB> {
         let path = path.as_ref().to_path_buf();
-        validate(&options)?;
+        options.validate()?;
         if path.as_os_str().is_empty() {
             return Err(Error::invalid_argument(
                 "the database path is empty; pass the directory to open or create",
@@ -590,19 +590,6 @@ fn create_dir_durably(fs: &dyn FileSystem, dir: &Path) -> Result<()> {
         };
         fs.sync_dir(parent)
             .map_err(|e| Error::io(format!("syncing directory {}", parent.display()), e))?;
-    }
-    Ok(())
-}
-
-fn validate(o: &Options) -> Result<()> {
-    if o.max_write_batch_group_size_bytes == 0
-        || o.max_write_batch_group_size_bytes > u64::from(u32::MAX)
-    {
-        return Err(Error::invalid_argument(format!(
-            "max_write_batch_group_size_bytes is {}; it must be between 1 and {} (4 GiB - 1)",
-            o.max_write_batch_group_size_bytes,
-            u32::MAX
-        )));
     }
     Ok(())
 }

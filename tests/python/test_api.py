@@ -205,6 +205,20 @@ def test_stats_has_every_counter_and_histogram(db: groupkv.DB) -> None:
         "keys_written",
         "bytes_written",
         "stall_micros",
+        "stall_memtable_micros",
+        "stall_l0_slowdown_micros",
+        "stall_l0_stop_micros",
+        "memtable_switches",
+        "flushes",
+        "flush_bytes",
+        "compactions",
+        "compaction_bytes_read",
+        "compaction_bytes_written",
+        "block_cache_hit",
+        "block_cache_miss",
+        "bloom_useful",
+        "memtable_bytes",
+        "immutable_memtables",
     }
     histograms = {"write_group_size", "write_micros", "wal_sync_micros"}
     assert set(stats) == counters | histograms
