@@ -123,7 +123,10 @@ def table(config, samples, lat, skipped, only=None):
                 cells.append("n/s")
             else:
                 cells.append(fmt_value(med[e], r.unit))
-        ratio = "—" if nan(score) else f"{score:.2f}"
+        # The table shows groupkv ÷ reference as is; the plot shows the score (above 1 =
+        # groupkv ahead, for lower-is-better rows too).
+        shown = score if r.better == "higher" or nan(score) else 1 / score
+        ratio = "—" if nan(shown) else f"{shown:.2f}"
         if r.ref != "best" and not nan(score):
             ratio += f" vs {NAMES[r.ref]}"
         met = "" if r.target is None else ("n/a" if ok is None else "yes" if ok else "**no**")
@@ -155,8 +158,9 @@ def compare_report(samples, fsync, info, a, elapsed, skipped, only=None):
         lines.append("")
     lines.append(f"Medians of {a.reps} runs, engines in rotated order. Throughput in operations "
                  "(keys) per second unless the row says otherwise; ratio = groupkv ÷ the best "
-                 "peer (for rows where lower is better, the reference ÷ groupkv: above 1 is "
-                 "always groupkv ahead). n/s = the row was not run for that engine (see the "
+                 "peer, or ÷ the engine named; where lower is better (latency, reopen time, "
+                 "RSS, write amplification) the best peer is the lowest and the target a "
+                 "ceiling. n/s = the row was not run for that engine (see the "
                  "notes); — = no value.")
     all_verdicts, all_bars = [], {}
     for config in CONFIGS:

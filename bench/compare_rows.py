@@ -108,8 +108,10 @@ def engine_suites(scale):
     s.append(Suite("reopen_clean", c, ENGINES, [
         Step(["--benchmarks=fillrandom", f"--num={mid}"]),
         Step(reopen, [(f"{c}/reopen_clean", "reopen")])]))
+    # At least 50 K keys, so that the overwrite outlasts the moment the kill takes.
     s.append(Suite("reopen_kill", c, ENGINES, [
-        Step(["--benchmarks=fillrandom,overwrite", f"--num={mid}"], kill_after="fillrandom"),
+        Step(["--benchmarks=fillrandom,overwrite", f"--num={max(mid, 50_000)}"],
+             kill_after="fillrandom"),
         Step(reopen, [(f"{c}/reopen_kill", "reopen")])]))
     return s
 

@@ -518,7 +518,8 @@ void Run(const Flags& f, Engine* e, const std::string& name, Kind kind) {
   uint64_t g1 = 0, c1 = 0, s1 = 0;
   if (counted && (is_write || rww) && e->GroupCounters(&g1, &c1, &s1)) {
     double calls = static_cast<double>(c1 - c0);
-    std::printf("%-12s : group commit: %llu groups, mean group size %.2f, %.3f WAL syncs per write\n",
+    std::printf("%-12s : group commit: %llu groups, mean group size %.2f, %.3f WAL syncs per "
+                "write\n",
                 name.c_str(), static_cast<unsigned long long>(g1 - g0),
                 g1 > g0 ? calls / (g1 - g0) : 0.0, calls > 0 ? (s1 - s0) / calls : 0.0);
   }

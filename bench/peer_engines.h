@@ -61,7 +61,8 @@ class CursorOf : public Cursor {
   bool Valid() const override { return it_->Valid(); }
   void Next() override { it_->Next(); }
   bool KeyIs(const std::string& key) const override {
-    return it_->key().size() == key.size() && std::memcmp(it_->key().data(), key.data(), key.size()) == 0;
+    auto k = it_->key();
+    return k.size() == key.size() && std::memcmp(k.data(), key.data(), key.size()) == 0;
   }
   size_t Read() const override {
     auto k = it_->key();
