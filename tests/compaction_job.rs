@@ -445,11 +445,11 @@ fn a_cut_never_splits_the_versions_of_one_user_key() {
     let mut tree = Tree::new(256);
     let mut ents = Vec::new();
     for k in 0..20 {
-        for v in 0..16u64 {
+        for v in 0..16usize {
             ents.push(put(
                 &format!("k{k:02}"),
-                100 * k as u64 + v + 1,
-                &value(v as usize),
+                (100 * k + v + 1) as u64,
+                &value(v),
             ));
         }
     }
@@ -623,14 +623,14 @@ fn failure_tree() -> (Tree, Vec<FileMetaData>) {
             .collect();
         inputs.push(tree.add(1, &ents));
     }
-    for f in 0..3u64 {
+    for f in 0..3usize {
         let ents: Vec<Ent> = (0..40)
             .map(|i| {
-                let key = format!("k{:03}", (i * 3 + f as usize) % 120);
+                let key = format!("k{:03}", (i * 3 + f) % 120);
                 if i % 7 == 0 {
-                    del(&key, 100 + 50 * f + i as u64)
+                    del(&key, (100 + 50 * f + i) as u64)
                 } else {
-                    put(&key, 100 + 50 * f + i as u64, &value(i))
+                    put(&key, (100 + 50 * f + i) as u64, &value(i))
                 }
             })
             .collect();

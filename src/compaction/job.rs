@@ -103,7 +103,8 @@ pub struct CompactionResult {
     pub stats: CompactionStats,
 }
 
-/// A compaction that failed. Nothing was installed and no input was touched.
+/// A compaction that failed (boxed by [`run_compaction`]: failures are rare and the success
+/// path should not carry their size). Nothing was installed and no input was touched.
 #[derive(Debug, Clone)]
 pub struct CompactionError {
     /// Why it failed.
@@ -154,12 +155,14 @@ pub fn run_compaction(
     smallest_snapshot: u64,
     new_file_number: &mut dyn FnMut() -> u64,
     shutting_down: &AtomicBool,
-) -> std::result::Result<CompactionResult, CompactionError> {
+) -> std::result::Result<CompactionResult, Box<CompactionError>> {
     if ctx.allow_trivial_move && compaction.is_trivial_move() {
-        return trivial_move(compaction).map_err(|error| CompactionError {
-            error,
-            created_outputs: Vec::new(),
-            stats: CompactionStats::default(),
+        return trivial_move(compaction).map_err(|error| {
+            Box::new(CompactionError {
+                error,
+                created_outputs: Vec::new(),
+                stats: CompactionStats::default(),
+            })
         });
     }
     let mut job = Job {
@@ -182,11 +185,11 @@ pub fn run_compaction(
             for &number in &job.created {
                 ctx.table_cache.evict(number);
             }
-            Err(CompactionError {
+            Err(Box::new(CompactionError {
                 error,
                 created_outputs: job.created,
                 stats: job.stats,
-            })
+            }))
         }
     }
 }

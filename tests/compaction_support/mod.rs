@@ -157,7 +157,7 @@ impl Tree {
         c: &mut Compaction,
         ctx: &JobContext,
         smallest_snapshot: u64,
-    ) -> Result<CompactionResult, CompactionError> {
+    ) -> Result<CompactionResult, Box<CompactionError>> {
         let mut next = self.next_file;
         let flag = AtomicBool::new(false);
         let r = run_compaction(
