@@ -855,3 +855,80 @@ fn an_empty_result_deletes_the_inputs_and_adds_nothing() {
     assert_eq!(tree.fs.count(FaultKind::SyncDir), syncdirs);
     assert_eq!(*tree.version, Version::new());
 }
+
+#[test]
+fn outputs_survive_a_power_loss_once_the_job_returns() {
+    use groupkv::fs::PowerLoss;
+    for how in [
+        PowerLoss::DropUnsynced,
+        PowerLoss::TearUnsynced { seed: 7 },
+        PowerLoss::TearWithGarbage { seed: 7 },
+        PowerLoss::DropPages { seed: 7 },
+    ] {
+        let (mut tree, _) = failure_tree();
+        let mut c = whole_level(&mut tree, 0, &failure_options());
+        let r = tree.run_with(&mut c, &tree.ctx(), LATEST).unwrap();
+        assert!(r.outputs.len() >= 3);
+        let before: Vec<Vec<u8>> = r
+            .outputs
+            .iter()
+            .map(|o| tree.fs.read(&table_path(o.number)).unwrap())
+            .collect();
+        tree.fs.power_loss(how);
+        let cache = new_cache(&tree.fs);
+        for (o, bytes) in r.outputs.iter().zip(&before) {
+            assert_eq!(
+                tree.fs.read(&table_path(o.number)).ok().as_ref(),
+                Some(bytes),
+                "{how:?}: output {} after power loss",
+                o.number
+            );
+            let entries = read_table(&cache, o);
+            assert_eq!(entries.first().unwrap().internal().0, o.smallest);
+            assert_eq!(entries.last().unwrap().internal().0, o.largest);
+        }
+    }
+}
+
+#[test]
+fn an_entry_whose_key_does_not_parse_is_kept_and_hides_nothing() {
+    // LevelDB's rule ("do not hide error keys"): the entry is copied as it is, and the
+    // entries after it are judged as if a new user key started.
+    let mut tree = Tree::new(256);
+    let mut bad = groupkv::dbformat::internal_key(b"k", 6, groupkv::dbformat::ValueKind::Value);
+    bad[1] = 7; // the kind byte of the tag: not a known kind
+    let mut entries = sorted(&[put("k", 9, "new"), put("k", 5, "old"), put("z", 1, "z")]);
+    entries.insert(1, (bad.clone(), b"bad".to_vec()));
+    let number = tree.next_file;
+    tree.next_file += 1;
+    let meta = write_table(&tree.fs, number, &entries, 256);
+    tree.add_meta(1, meta);
+    tree.add(2, &[put("m", 1, "m")]);
+    let mut c = compact_range(&tree.version, 1, None, None, &mut tree.pointers, &opts()).unwrap();
+    let ctx = tree.ctx();
+    let r = tree.run_with(&mut c, &ctx, LATEST).unwrap();
+    assert_eq!(r.stats.corrupt_keys, 1);
+    assert_eq!(r.stats.entries_shadowed, 0, "k@5 follows the bad key: kept");
+    let out = r.outputs.iter().flat_map(|o| {
+        let mut it = groupkv::iter::TableInternalIter::new(
+            tree.cache
+                .iter(o.number, o.file_size, Default::default())
+                .unwrap(),
+        );
+        let mut keys = Vec::new();
+        groupkv::iter::InternalIterator::seek_to_first(&mut it);
+        while groupkv::iter::InternalIterator::valid(&it) {
+            keys.push(groupkv::iter::InternalIterator::key(&it).to_vec());
+            groupkv::iter::InternalIterator::next(&mut it);
+        }
+        keys
+    });
+    let expect: Vec<Vec<u8>> = vec![
+        put("k", 9, "").internal().0,
+        bad,
+        put("k", 5, "").internal().0,
+        put("m", 1, "").internal().0,
+        put("z", 1, "").internal().0,
+    ];
+    assert_eq!(out.collect::<Vec<_>>(), expect);
+}

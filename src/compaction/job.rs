@@ -6,8 +6,17 @@
 //!   of a level ≥ 1 are one [`LevelIterator`] (sorted, disjoint files). A
 //!   [`MergingIterator`] merges them. Blocks are read with their checksums checked and are not
 //!   put in the block cache (the inputs are about to become obsolete).
-//! * **Dropping** follows LevelDB's rules (A) and (B) exactly; [`drop_rules`](super::drop_rules)
-//!   states them and why each is safe.
+//! * **Dropping** follows LevelDB's two rules exactly (details in
+//!   [`drop_rules`](super::drop_rules)). Readers never read below the smallest live snapshot
+//!   `S` (the latest sequence when there is none):
+//!   * **(A)** an entry is dropped when a newer entry of its user key has a sequence ≤ `S`:
+//!     every reader sees that newer entry first, so none can reach the older one;
+//!   * **(B)** a deletion with a sequence ≤ `S` is dropped when no level below the output
+//!     holds its key: every reader sees it, the older entries it hides in the inputs go by
+//!     rule (A) in the same pass, and nothing deeper is left for its absence to uncover.
+//!
+//!   An entry whose internal key does not parse is kept as it is (LevelDB: do not hide
+//!   error keys) and counted in [`CompactionStats::corrupt_keys`].
 //! * **Outputs** are cut once a table reaches `target_file_size_base`, or when it would overlap
 //!   more than ten target sizes of grandparent bytes
 //!   ([`Compaction::should_stop_before`]): the next compaction of the output level then stays
