@@ -9,7 +9,8 @@ use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 use groupkv::compaction::{
-    run_compaction, Compaction, CompactionError, CompactionOptions, CompactionResult, JobContext,
+    compact_range, run_compaction, Compaction, CompactionError, CompactionOptions,
+    CompactionResult, JobContext,
 };
 use groupkv::dbformat::{
     compare_internal_keys, internal_key, parse_internal_key, LookupKey, ValueKind,
@@ -24,6 +25,9 @@ use groupkv::version::{
 };
 
 pub const DIR: &str = "/db";
+
+/// The smallest snapshot of a database without snapshots: every sequence is visible.
+pub const LATEST: u64 = groupkv::dbformat::MAX_SEQUENCE;
 
 pub type Entry = (Vec<u8>, Vec<u8>);
 
@@ -370,4 +374,31 @@ pub fn check_levels(version: &Version, cache: &TableCache) {
         assert_eq!(first, f.smallest, "smallest key of file {}", f.number);
         assert_eq!(last, f.largest, "largest key of file {}", f.number);
     }
+}
+
+/// Sizes large enough that nothing is cut or scored unless a test asks for it.
+pub fn opts() -> CompactionOptions {
+    CompactionOptions {
+        level0_file_num_compaction_trigger: 4,
+        max_bytes_for_level_base: 1 << 20,
+        target_file_size_base: 1 << 20,
+    }
+}
+
+/// A manual compaction of all of `level`.
+pub fn whole_level(tree: &mut Tree, level: usize, options: &CompactionOptions) -> Compaction {
+    compact_range(
+        &tree.version,
+        level,
+        None,
+        None,
+        &mut tree.pointers,
+        options,
+    )
+    .unwrap()
+}
+
+/// A value of about 100 bytes, distinct per `i`.
+pub fn value(i: usize) -> String {
+    format!("{i:05}-{}", "v".repeat(90))
 }
