@@ -296,6 +296,33 @@ fn statistics_count_what_was_read_written_and_dropped() {
     assert_eq!(r.edit.compact_pointers()[0].0, 1);
 }
 
+#[test]
+fn hidden_values_are_removed_once_their_snapshot_is_released() {
+    // LevelDB's db_test HiddenValuesAreRemoved: a snapshot keeps an overwritten value through
+    // one compaction; once it is released, the next compaction of that data drops it.
+    let mut tree = Tree::new(256);
+    tree.add(2, &[put("k", 5, &"old".repeat(100)), put("z", 1, "z")]);
+    tree.add(1, &[put("k", 10, "new")]);
+    let snapshot = 7;
+    let mut c = whole_level(&mut tree, 1, &opts());
+    let r = tree.compact(&mut c, snapshot);
+    assert_eq!(r.stats.entries_dropped(), 0);
+    assert_eq!(
+        found(tree.get(b"k", snapshot)),
+        Some("old".repeat(100).into_bytes())
+    );
+    assert_eq!(found(tree.get(b"k", LATEST)), Some(b"new".to_vec()));
+    // Released: only the latest sequence is protected now.
+    let mut c = whole_level(&mut tree, 2, &opts());
+    let r = tree.compact(&mut c, LATEST);
+    assert_eq!(r.stats.entries_shadowed, 1);
+    assert_eq!(
+        tree.level_entries(3),
+        vec![put("k", 10, "new"), put("z", 1, "z")]
+    );
+    assert!(r.stats.bytes_written < r.stats.bytes_read);
+}
+
 // --- Deletion never resurrects an older value -----------------------------------------------
 
 #[test]

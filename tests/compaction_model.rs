@@ -1,7 +1,7 @@
 //! The compaction job against a model: random puts and deletes spread over tables at several
 //! levels (older writes deeper, level 0 newest, as a database lays them out), a random set of
-//! live snapshots, then compactions — forced ones over random ranges and levels, then the
-//! picker's until no level scores 1 or more. After every compaction, for every live snapshot
+//! live snapshots, then compactions — forced ones over random ranges and levels, and
+//! snapshot releases, then the picker's compactions until no level scores 1 or more. After every compaction, for every live snapshot
 //! and for the latest sequence, every key read through the version (point lookups as
 //! `Version::get` does them, and a full `DbIter` scan) must be exactly what a `BTreeMap` of
 //! the history says, so no dropped version or tombstone ever changes what a reader sees and no
@@ -46,6 +46,9 @@ enum Step {
         begin: Option<Vec<u8>>,
         end: Option<Vec<u8>>,
     },
+    /// The release of a live snapshot (the `n`-th, modulo their number; never the latest
+    /// sequence): later compactions may drop what only it could see.
+    Release(usize),
 }
 
 #[derive(Debug, Clone)]
@@ -73,6 +76,7 @@ fn scenario() -> impl Strategy<Value = Scenario> {
     );
     let step = prop_oneof![
         2 => Just(Step::Pick),
+        1 => (0usize..8).prop_map(Step::Release),
         3 => (0usize..NUM_LEVELS - 1, prop::option::of(user_key()), prop::option::of(user_key()))
             .prop_map(|(level, begin, end)| Step::Force { level, begin, end }),
     ];
@@ -283,8 +287,7 @@ fn run_one(tree: &mut Tree, mut c: Compaction, ctx: &JobContext, smallest: u64, 
 }
 
 fn run_scenario(s: &Scenario) {
-    let (mut tree, history, snapshots) = build(s);
-    let smallest = snapshots[0];
+    let (mut tree, history, mut snapshots) = build(s);
     check_levels(&tree.version, &tree.cache);
     check_reads(&tree, &history, &snapshots, "before any compaction");
     let options = tiny_options(s.target);
@@ -296,6 +299,13 @@ fn run_scenario(s: &Scenario) {
     for (i, step) in s.steps.iter().enumerate() {
         let what = format!("step {i} {step:?}");
         let c = match step {
+            Step::Release(n) => {
+                // The last one is the latest sequence, which is never released.
+                if snapshots.len() > 1 {
+                    snapshots.remove(n % (snapshots.len() - 1));
+                }
+                continue;
+            }
             Step::Pick => pick_compaction(&tree.version, &mut tree.pointers, &options),
             Step::Force { level, begin, end } => {
                 let begin = begin
@@ -320,7 +330,7 @@ fn run_scenario(s: &Scenario) {
         } else {
             &manual_ctx
         };
-        run_one(&mut tree, c, ctx, smallest, &what);
+        run_one(&mut tree, c, ctx, snapshots[0], &what);
         check_reads(&tree, &history, &snapshots, &what);
     }
     // Then the picker until no level needs compacting.
@@ -329,7 +339,7 @@ fn run_scenario(s: &Scenario) {
         rounds += 1;
         assert!(rounds < 500, "the picker never settles: {}", tree.version);
         let what = format!("picked round {rounds}");
-        run_one(&mut tree, c, &picked_ctx, smallest, &what);
+        run_one(&mut tree, c, &picked_ctx, snapshots[0], &what);
         check_reads(&tree, &history, &snapshots, &what);
     }
     for (level, score) in groupkv::compaction::level_scores(&tree.version, &options) {
