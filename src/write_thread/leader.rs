@@ -12,6 +12,7 @@ use crate::error::Error;
 use crate::options::WriteOptions;
 #[cfg(not(loom))]
 use crate::sync::yield_now;
+use crate::sync::AtomicPtr;
 
 /// The longest a sync leader waits for writers to rejoin before forming its group.
 #[cfg(not(loom))]
@@ -156,22 +157,37 @@ impl WriteThread {
             return self.exit_pipelined(group, status);
         }
         // Hand leadership on first, so the next group's WAL write starts at once.
-        let mut head = last;
-        if let Err(actual) =
-            self.newest_writer
-                .compare_exchange(head, ptr::null_mut(), AcqRel, Acquire)
-        {
-            head = actual;
-            self.create_missing_newer_links(head);
-            // SAFETY: `last` is in our group and not COMPLETED yet.
-            let next = unsafe { w(last) }.link_newer.load(Relaxed);
-            // SAFETY: `next` is queued after our group and waiting to lead.
-            let next = unsafe { w(next) };
-            next.link_older.store(ptr::null_mut(), Relaxed);
-            self.set_state(next, GROUP_LEADER);
-        }
+        // SAFETY: `last` is in our group and not COMPLETED yet (complete_followers, below,
+        // completes it).
+        self.hand_off(&self.newest_writer, unsafe { w(last) }, GROUP_LEADER);
         self.complete_followers(group, &status);
         COMPLETED
+    }
+
+    /// Hands leadership of `queue` on from `last`, the newest writer of the caller's group (or
+    /// the dummy or unbatched writer standing in for it): an empty queue stays empty; otherwise
+    /// the writer queued just after `last` becomes the oldest in the queue and gets
+    /// `next_state` (`GROUP_LEADER` on the WAL queue, `MEMTABLE_WRITER_LEADER` on the memtable
+    /// queue). Every exit path leaves through here.
+    ///
+    /// The caller leads `queue` and `last` is not COMPLETED: no other thread completes a
+    /// queued writer meanwhile, which is what keeps the writer after `last` alive.
+    pub(super) fn hand_off(
+        &self,
+        queue: &AtomicPtr<Writer<'static>>,
+        last: &Writer<'_>,
+        next_state: u8,
+    ) {
+        if let Err(head) = queue.compare_exchange(last.as_ptr(), ptr::null_mut(), AcqRel, Acquire) {
+            // Writers queued after `last`: link them newer-wards to find the one just after it.
+            self.create_missing_newer_links(head);
+            let next = last.link_newer.load(Relaxed);
+            // SAFETY: `next` was queued after `last` and waits for this hand-off; only the
+            // queue's leader (the caller) completes queued writers, so it is not COMPLETED.
+            let next = unsafe { w(next) };
+            next.link_older.store(ptr::null_mut(), Relaxed);
+            self.set_state(next, next_state);
+        }
     }
 
     /// Completes every member of `group` but its leader with `status`, newest first.
@@ -227,19 +243,7 @@ impl WriteThread {
             self.set_state(leader, MEMTABLE_WRITER_LEADER);
         }
         // Unlink the dummy and wake the next WAL leader.
-        let mut head = dummy_ptr;
-        if let Err(actual) =
-            self.newest_writer
-                .compare_exchange(head, ptr::null_mut(), AcqRel, Acquire)
-        {
-            head = actual;
-            self.create_missing_newer_links(head);
-            let next_ptr = dummy.link_newer.load(Relaxed);
-            // SAFETY: the writer after the dummy is queued and waiting to lead.
-            let next = unsafe { w(next_ptr) };
-            next.link_older.store(ptr::null_mut(), Relaxed);
-            self.set_state(next, GROUP_LEADER);
-        }
+        self.hand_off(&self.newest_writer, &dummy, GROUP_LEADER);
         if state_after == COMPLETED {
             return COMPLETED;
         }

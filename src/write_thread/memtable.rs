@@ -155,18 +155,12 @@ impl WriteThread {
         let leader = group.leader.load(Relaxed);
         let last = group.last_writer.load(Relaxed);
         let status = group.status.lock().clone();
-        if let Err(head) =
-            self.newest_memtable_writer
-                .compare_exchange(last, ptr::null_mut(), AcqRel, Acquire)
-        {
-            self.create_missing_newer_links(head);
-            // SAFETY: `last` is ours and not COMPLETED.
-            let next = unsafe { w(last) }.link_newer.load(Relaxed);
-            // SAFETY: the next memtable writer is queued and waiting.
-            let next = unsafe { w(next) };
-            next.link_older.store(ptr::null_mut(), Relaxed);
-            self.set_state(next, MEMTABLE_WRITER_LEADER);
-        }
+        // SAFETY: `last` is ours and not COMPLETED (the loop below completes it).
+        self.hand_off(
+            &self.newest_memtable_writer,
+            unsafe { w(last) },
+            MEMTABLE_WRITER_LEADER,
+        );
         let mut p = leader;
         loop {
             // SAFETY: a member of our group, not COMPLETED until below.
