@@ -52,6 +52,19 @@ impl WriteGroup {
         }
     }
 
+    /// Makes `leader` the group's only member so far, before the leader extends it with the
+    /// writers queued after it. The caller is `leader`'s own thread.
+    pub(super) fn start(&self, leader: &Writer<'_>) {
+        let leader_ptr = leader.as_ptr();
+        leader
+            .group
+            .store(self as *const WriteGroup as *mut WriteGroup, Relaxed);
+        self.leader.store(leader_ptr, Relaxed);
+        self.size.store(1, Relaxed);
+        self.last_writer.store(leader_ptr, Relaxed);
+        self.sync.store(leader.sync, Relaxed);
+    }
+
     /// Writers in the group.
     pub fn size(&self) -> usize {
         self.size.load(Relaxed)

@@ -30,14 +30,7 @@ impl WriteThread {
         let mut size = leader.batch_size();
         let mut records = leader.batch_count();
         let max_size = self.max_group_size(size);
-        let leader_ptr = leader.as_ptr();
-        leader
-            .group
-            .store(group as *const WriteGroup as *mut WriteGroup, Relaxed);
-        group.leader.store(leader_ptr, Relaxed);
-        group.size.store(1, Relaxed);
-        group.last_writer.store(leader_ptr, Relaxed);
-        group.sync.store(leader.sync, Relaxed);
+        group.start(leader);
         #[cfg(not(loom))]
         if leader.sync {
             self.gather_sync_writers();
@@ -191,7 +184,7 @@ impl WriteThread {
     }
 
     /// Completes every member of `group` but its leader with `status`, newest first.
-    fn complete_followers(&self, group: &WriteGroup, status: &Option<Error>) {
+    pub(super) fn complete_followers(&self, group: &WriteGroup, status: &Option<Error>) {
         let leader = group.leader.load(Relaxed);
         let mut p = group.last_writer.load(Relaxed);
         while p != leader {
@@ -203,6 +196,19 @@ impl WriteThread {
             self.set_state(follower, COMPLETED);
             p = older;
         }
+    }
+
+    /// Completes the leader of `group` with `status`, after its followers: the group lives on
+    /// the leader's stack, so nothing of it may be touched afterwards. Used by the thread that
+    /// finishes a group on the leader's behalf (usually another thread's writer), and by a
+    /// memtable leader finishing its own group.
+    pub(super) fn complete_leader(&self, group: &WriteGroup, status: Option<Error>) {
+        let leader = group.leader.load(Relaxed);
+        // SAFETY: the leader is not COMPLETED yet (only this call completes it), so it and the
+        // group on its stack are alive.
+        let leader = unsafe { w(leader) };
+        leader.set_own_status_from_completer(status);
+        self.set_state(leader, COMPLETED);
     }
 
     fn exit_pipelined(&self, group: &WriteGroup, status: Option<Error>) -> u8 {

@@ -3,9 +3,9 @@
 use std::ptr;
 use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed};
 
+use super::stall::stall_refusal;
 use super::state::*;
 use super::{w, Site, WriteGroup, WriteThread, Writer, WriterPtr};
-use crate::error::Error;
 use crate::sync::AtomicPtr;
 
 impl WriteThread {
@@ -18,11 +18,7 @@ impl WriteThread {
         loop {
             if head == dummy {
                 if w.no_slowdown {
-                    w.set_own_status(Some(Error::Incomplete {
-                        message: "write stall: the write would have to wait and no_slowdown \
-                                  is set"
-                            .into(),
-                    }));
+                    w.set_own_status(Some(stall_refusal()));
                     self.set_state(w, COMPLETED);
                     return false;
                 }

@@ -111,13 +111,8 @@ impl WriteThread {
         // COMPLETED below.
         let group = unsafe { me.group() };
         let status = group.status.lock().clone();
-        let leader = group.leader.load(Relaxed);
         self.exit_as_batch_group_leader(group, status.clone());
-        // SAFETY: the leader is not COMPLETED yet (only this call completes it), so alive.
-        let leader = unsafe { w(leader) };
-        // Usually another thread's writer: this thread completes it, as it did the followers.
-        leader.set_own_status_from_completer(status);
-        self.set_state(leader, COMPLETED);
+        self.complete_leader(group, status);
     }
 
     /// Pipelined: forms the memtable group led by `leader` (consecutive writers on the memtable
@@ -125,14 +120,7 @@ impl WriteThread {
     pub fn enter_as_memtable_writer(&self, leader: &Writer<'_>, group: &WriteGroup) {
         let mut size = leader.batch_size();
         let max_size = self.max_group_size(size);
-        let leader_ptr = leader.as_ptr();
-        leader
-            .group
-            .store(group as *const WriteGroup as *mut WriteGroup, Relaxed);
-        group.leader.store(leader_ptr, Relaxed);
-        group.size.store(1, Relaxed);
-        group.last_writer.store(leader_ptr, Relaxed);
-        group.sync.store(leader.sync, Relaxed);
+        group.start(leader);
         let newest = self.newest_memtable_writer.load(Acquire);
         let serial = !self.allow_concurrent_memtable_write;
         self.extend_group(group, newest, |n| {
@@ -150,35 +138,18 @@ impl WriteThread {
     }
 
     /// Pipelined: the memtable group is inserted and published. Hands memtable leadership on and
-    /// completes every member, the leader (who owns the group) last.
+    /// completes every member, followers newest first and the leader (who owns the group) last.
     pub fn exit_as_memtable_writer(&self, group: &WriteGroup) {
-        let leader = group.leader.load(Relaxed);
         let last = group.last_writer.load(Relaxed);
         let status = group.status.lock().clone();
-        // SAFETY: `last` is ours and not COMPLETED (the loop below completes it).
+        // SAFETY: `last` is ours and not COMPLETED (it is completed below, after the hand-off).
         self.hand_off(
             &self.newest_memtable_writer,
             unsafe { w(last) },
             MEMTABLE_WRITER_LEADER,
         );
-        let mut p = leader;
-        loop {
-            // SAFETY: a member of our group, not COMPLETED until below.
-            let wr = unsafe { w(p) };
-            let newer = wr.link_newer.load(Relaxed);
-            if p != leader {
-                wr.set_own_status_from_completer(status.clone());
-                self.set_state(wr, COMPLETED);
-            }
-            if p == last {
-                break;
-            }
-            p = newer;
-        }
-        // SAFETY: the leader owns the group and is completed last.
-        let leader = unsafe { w(leader) };
-        leader.set_own_status_from_completer(status);
-        self.set_state(leader, COMPLETED);
+        self.complete_followers(group, &status);
+        self.complete_leader(group, status);
     }
 
     /// Pipelined: waits until every memtable group queued so far is inserted.

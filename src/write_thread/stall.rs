@@ -7,6 +7,13 @@ use super::state::*;
 use super::{w, WriteThread, Writer};
 use crate::error::Error;
 
+/// The outcome of a `no_slowdown` write that meets a stall: it fails rather than wait.
+pub(super) fn stall_refusal() -> Error {
+    Error::Incomplete {
+        message: "write stall: the write would have to wait and no_slowdown is set".into(),
+    }
+}
+
 impl WriteThread {
     /// Starts a write stall (RocksDB's `BeginWriteStall`). Only the current `leader` calls
     /// this, before forming its group, and never with a `no_slowdown` leader (that one fails
@@ -40,10 +47,7 @@ impl WriteThread {
                         older_ref.link_newer.store(prev, Relaxed);
                     }
                 }
-                wr.set_own_status_from_completer(Some(Error::Incomplete {
-                    message: "write stall: the write would have to wait and no_slowdown is set"
-                        .into(),
-                }));
+                wr.set_own_status_from_completer(Some(stall_refusal()));
                 self.set_state(wr, COMPLETED);
             } else {
                 prev = p;
