@@ -150,8 +150,8 @@ impl WriteThread {
             return self.exit_pipelined(group, status);
         }
         // Hand leadership on first, so the next group's WAL write starts at once.
-        // SAFETY: `last` is in our group and not COMPLETED yet (complete_followers, below,
-        // completes it).
+        // SAFETY: `last` is in our group, and no member is COMPLETED before the hand-off
+        // (complete_followers, below, or the group's finisher completes them).
         self.hand_off(&self.newest_writer, unsafe { w(last) }, GROUP_LEADER);
         self.complete_followers(group, &status);
         COMPLETED

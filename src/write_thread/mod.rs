@@ -15,13 +15,14 @@
 //!
 //! * `INIT` — set by [`Writer::new`]; the writer is waiting in `join_batch_group`.
 //! * `GROUP_LEADER` — set by the writer itself when it links onto an empty queue, or by the
-//!   previous leader on exit (hand-off). The leader forms a group from itself towards the newest
-//!   writer, writes the WAL for all of them, and either inserts every batch itself or launches
-//!   parallel writers. Next: `PARALLEL_MEMTABLE_WRITER` (it inserts its own batch too) or, once
-//!   the group is done, `COMPLETED`.
+//!   previous leader on exit (`WriteThread::hand_off`). The leader forms a group from itself
+//!   towards the newest writer, writes the WAL for all of them, and either inserts every batch
+//!   itself or launches parallel writers. Next: `PARALLEL_MEMTABLE_WRITER` (it inserts its own
+//!   batch too) or, once the group is done, `COMPLETED`.
 //! * `MEMTABLE_WRITER_LEADER` — pipelined only: set when the writer's group reaches the head of
-//!   the memtable queue (by the WAL leader that linked it, or by the previous memtable leader).
-//!   It forms a memtable group and inserts it (alone, or launching parallel writers).
+//!   the memtable queue (by the WAL leader that linked it, or by the previous memtable leader
+//!   through `hand_off`). It forms a memtable group and inserts it (alone, or launching
+//!   parallel writers).
 //! * `PARALLEL_MEMTABLE_CALLER` — set by a leader of a group of at least 20 writers on the
 //!   √n writers after itself: each wakes every √n-th writer from its own position, then becomes
 //!   a `PARALLEL_MEMTABLE_WRITER` itself. The leader so makes about 2√n wake-ups, not n.
