@@ -306,9 +306,9 @@ impl PyDB {
     ) -> PyResult<()> {
         let options = write_options(sync, disable_wal, no_slowdown);
         if let Ok(pending) = batch.cast::<PendingBatch>() {
-            return PendingBatch::commit(pending.borrow_mut(), &self.inner, Some(options));
+            return PendingBatch::commit(pending.try_borrow_mut()?, &self.inner, Some(options));
         }
-        self.write_batch(py, batch.borrow().inner(), options)
+        self.write_batch(py, batch.try_borrow()?.inner(), options)
     }
 
     /// The value of ``key`` as ``bytes``, or ``default`` (None) if absent.
