@@ -2,6 +2,8 @@
 //! and close.
 
 mod files;
+#[allow(dead_code)] // wired in by the flush thread and open (issue 13)
+pub(crate) mod flush_job;
 mod fork;
 mod recovery;
 pub(crate) mod write_impl;
