@@ -1162,7 +1162,7 @@ impl WriteThread {
     }
 
     /// Pipelined: waits until every memtable group queued so far is inserted.
-    fn wait_for_memtable_writers(&self) {
+    pub(crate) fn wait_for_memtable_writers(&self) {
         if self.newest_memtable_writer.load(Acquire).is_null() {
             return;
         }

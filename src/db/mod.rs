@@ -5,7 +5,11 @@ mod files;
 #[allow(dead_code)] // wired in by the flush thread and open (issue 13)
 pub(crate) mod flush_job;
 mod fork;
+mod make_room;
+mod properties;
 mod recovery;
+mod super_version;
+mod wal_set;
 pub(crate) mod write_impl;
 
 use std::io;
@@ -22,9 +26,13 @@ use crate::fs::{FileLock, FileOptions, FileSystem};
 use crate::memtable::{Lookup, MemTable};
 use crate::options::{Options, WriteOptions};
 use crate::stats::{Statistics, Stats};
-use crate::wal::Writer as LogWriter;
+use crate::table::{BlockReadOptions, LruBlockCache, TableCache, TableCacheOptions};
+use crate::version::{Version, NUM_LEVELS};
 use crate::write_batch::{encode_header, sequence_range_ok, WriteBatch, MAX_KV_LEN};
 use crate::write_thread::{WriteGroup, WriteThread, Writer};
+use make_room::SvCell;
+use super_version::SuperVersion;
+use wal_set::{Wal, WalSet};
 use write_impl::{write_impl, AbortOnUnwind, WriteBackend};
 
 /// Reopening with more WAL files than this folds them into a base first.
@@ -53,13 +61,29 @@ pub struct DB {
     fs: Arc<dyn FileSystem>,
     allow_concurrent_memtable_write: bool,
     write_thread: WriteThread,
-    memtable: MemTable,
+    /// The read sources (memtables, version), loaded lock-free after `published` (I10);
+    /// stored only under `mu`.
+    sv: SvCell,
+    /// The DB mutex, for rare work: the memtable switch. Lock order: `mu` → `wals.current` →
+    /// the retired WALs.
+    mu: Mutex<()>,
+    /// Open tables (and the block cache they share), for reads through the version.
+    tables: Arc<TableCache>,
+    /// `Options::write_buffer_size`: the memtable size that triggers a switch.
+    write_buffer_size: usize,
+    /// `Options::allow_mmap_writes`, for the WALs created by switches.
+    allow_mmap_writes: bool,
     /// The last sequence visible to readers (release on publish, acquire on read).
     published: AtomicU64,
     /// The last sequence handed to a group (leader only).
     allocated: AtomicU64,
-    /// The current WAL; `None` once closed. Only the (WAL) leader locks it.
-    wal: Mutex<Option<Wal>>,
+    /// The current WAL (`None` once closed) and the retired ones. Only the (WAL) leader, the
+    /// switch (as leader) and close lock them.
+    wals: WalSet,
+    /// WAL files replay read at open (close folds them into a base).
+    logs_at_open: usize,
+    /// `published` at open: close writes a base only if something was written since.
+    opened_at: u64,
     /// The sticky error: set when a WAL write or sync fails; every later write fails with it.
     bg_error: Mutex<Option<Error>>,
     has_bg_error: AtomicBool,
@@ -78,13 +102,6 @@ pub struct DB {
     stats: Statistics,
     /// The fork generation of the process that opened the database.
     fork_generation: u64,
-}
-
-struct Wal {
-    writer: LogWriter,
-    number: u64,
-    /// How many WAL files replay would read (to decide whether close writes a base).
-    live_logs: usize,
 }
 
 impl std::fmt::Debug for DB {
@@ -160,7 +177,7 @@ impl DB {
                 path.display()
             )));
         }
-        let memtable = MemTable::new();
+        let memtable = Arc::new(MemTable::new());
         let replayed = recovery::replay(
             fs.as_ref(),
             &path,
@@ -185,7 +202,14 @@ impl DB {
                 clean: &clean,
                 all_clean: false,
             };
-            recovery::write_base(fs.as_ref(), &path, next_number, &memtable, last, &retire)?;
+            recovery::write_base(
+                fs.as_ref(),
+                &path,
+                next_number,
+                std::slice::from_ref(&memtable),
+                last,
+                &retire,
+            )?;
             next_number += 1;
             live_logs = 0;
         } else {
@@ -199,22 +223,37 @@ impl DB {
         let file = fs
             .create_with(&log_path, &file_options)
             .map_err(|e| Error::io(format!("creating WAL {}", log_path.display()), e))?;
+        let wal = Wal::create(file, number, last + 1, &log_path)?;
         // The new WAL's directory entry must be durable, or a synced write could vanish with it.
         fs.sync_dir(&path)
             .map_err(|e| Error::io(format!("syncing directory {}", path.display()), e))?;
+        let sv = SuperVersion::new(memtable, Arc::new(Version::new()));
+
+        let tables = Arc::new(TableCache::new(
+            Arc::clone(&fs),
+            path.clone(),
+            TableCacheOptions {
+                max_open_files: options.max_open_files,
+                verify_checksums: true,
+                block_cache: (options.block_cache_size > 0)
+                    .then(|| Arc::new(LruBlockCache::new(options.block_cache_size))),
+            },
+        ));
 
         Ok(DB {
             fs,
             allow_concurrent_memtable_write: options.allow_concurrent_memtable_write,
             write_thread: WriteThread::new(&options),
-            memtable,
+            sv: SvCell::from_pointee(sv),
+            tables,
+            mu: Mutex::new(()),
+            write_buffer_size: options.write_buffer_size,
+            allow_mmap_writes: options.allow_mmap_writes,
             published: AtomicU64::new(last),
             allocated: AtomicU64::new(last),
-            wal: Mutex::new(Some(Wal {
-                writer: LogWriter::new(file),
-                number,
-                live_logs: live_logs + 1,
-            })),
+            wals: WalSet::new(&path, wal),
+            logs_at_open: live_logs,
+            opened_at: last,
             bg_error: Mutex::new(None),
             has_bg_error: AtomicBool::new(false),
             closed: AtomicBool::new(false),
@@ -281,16 +320,33 @@ impl DB {
     /// The value of `key` as of the last published write, or `None`.
     pub fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
         self.check_usable()?;
+        // I10: the published sequence first, then the SuperVersion.
         let seq = self.published.load(Acquire);
-        Ok(match self.memtable.get(key, seq) {
-            Lookup::Found(v) => Some(v),
-            Lookup::Deleted | Lookup::Absent => None,
-        })
+        let sv = self.sv.load();
+        Ok(
+            match sv.get(key, seq, &self.tables, &BlockReadOptions::default())? {
+                Lookup::Found(v) => Some(v),
+                Lookup::Deleted | Lookup::Absent => None,
+            },
+        )
     }
 
     /// The write path's statistics since open.
     pub fn stats(&self) -> Stats {
-        self.stats.snapshot()
+        let mut stats = self.stats.snapshot();
+        let sv = self.sv.load();
+        stats.memtable_bytes = sv.memtable_bytes() as u64;
+        stats.immutable_memtables = sv.imm.len() as u64;
+        stats.num_files_at_level = (0..NUM_LEVELS)
+            .map(|l| sv.version.num_files(l) as u64)
+            .collect();
+        stats.bytes_at_level = (0..NUM_LEVELS).map(|l| sv.version.level_bytes(l)).collect();
+        if let Some(cache) = self.tables.block_cache() {
+            stats.block_cache_hit = cache.hits();
+            stats.block_cache_miss = cache.misses();
+        }
+        stats.bloom_useful = self.tables.bloom_useful();
+        stats
     }
 
     /// The last sequence number visible to readers.
@@ -298,9 +354,9 @@ impl DB {
         self.published.load(Acquire)
     }
 
-    /// Approximate bytes held by the memtable.
+    /// Approximate bytes held by the memtables (the mutable one and those switched out).
     pub fn approximate_memory_usage(&self) -> usize {
-        self.memtable.approximate_memory_usage()
+        self.sv.load().memtable_bytes()
     }
 
     /// Closes the database: waits for in-flight writes, syncs the WAL, folds the session's writes
@@ -335,7 +391,8 @@ impl DB {
     }
 
     fn finish_files(&self) -> Result<()> {
-        let mut guard = self.wal.lock();
+        let mut guard = self.wals.current.lock();
+        let live_wals = self.wals.live(&guard);
         let Some(mut wal) = guard.take() else {
             return Ok(());
         };
@@ -356,23 +413,23 @@ impl DB {
             .map_err(|e| Error::io(format!("syncing WAL {}", name.display()), e))?;
         // Every session that wrote ends in a base, so the next open replays one file and writes
         // nothing (a session that crashed is folded by the next open instead).
-        if self.unpersisted.load(Acquire) || wal.writer.size() > 0 || wal.live_logs > 1 {
+        if self.unpersisted.load(Acquire)
+            || self.published.load(Acquire) != self.opened_at
+            || self.logs_at_open > 0
+            || live_wals > 1
+        {
             let number = self.next_file_number.fetch_add(1, Relaxed);
             drop(wal);
+            self.wals.drop_retired();
+            let sv = self.sv.load_full();
+            let mems: Vec<Arc<MemTable>> = sv.memtables().cloned().collect();
             let last = self.published.load(Acquire);
             // Every file below the new base was replayed whole at open or written since.
             let retire = recovery::Retire {
                 all_clean: true,
                 ..recovery::Retire::default()
             };
-            recovery::write_base(
-                self.fs.as_ref(),
-                &self.path,
-                number,
-                &self.memtable,
-                last,
-                &retire,
-            )?;
+            recovery::write_base(self.fs.as_ref(), &self.path, number, &mems, last, &retire)?;
         }
         Ok(())
     }
@@ -436,6 +493,7 @@ impl WriteBackend for DB {
                 });
             }
         }
+        self.make_room_for_write(wt, leader, false)?;
         if !self.stall_requested.load(Acquire) {
             return Ok(());
         }
@@ -518,16 +576,22 @@ impl WriteBackend for DB {
             });
             &spilled
         };
-        let mut guard = self.wal.lock();
+        let mut guard = self.wals.current.lock();
         let wal = guard.as_mut().ok_or(Error::Closed)?;
         let written = wal
             .writer
             .add_record(parts)
             .map_err(|e| self.wal_io("appending to", wal.number, e))?;
+        wal.last_logged_seq = group.last_sequence();
         s.write_with_wal.fetch_add(size, Relaxed);
         s.wal_bytes.fetch_add(written as u64, Relaxed);
         if leader.sync {
             let start = Instant::now();
+            // I5: every older WAL is durable before this sync write is acknowledged.
+            self.wals.sync_retired().map_err(|e| {
+                self.set_bg_error(&e);
+                e
+            })?;
             wal.writer
                 .sync()
                 .map_err(|e| self.wal_io("syncing", wal.number, e))?;
@@ -540,7 +604,7 @@ impl WriteBackend for DB {
 
     fn insert_into_memtable(&self, w: &Writer<'_>) {
         if let Some(batch) = w.batch() {
-            self.memtable.insert_batch(batch, w.sequence());
+            self.sv.load().mem.insert_batch(batch, w.sequence());
         }
     }
 
