@@ -49,9 +49,9 @@ pub mod wal;
 pub mod write_batch;
 mod write_thread;
 
-pub use db::DB;
+pub use db::{DbIterator, Entries, Snapshot, DB};
 pub use error::{Error, Result};
-pub use options::{Compression, Options, WalRecoveryMode, WriteOptions};
+pub use options::{Compression, Options, ReadOptions, WalRecoveryMode, WriteOptions};
 pub use stats::{HistogramSnapshot, Stats};
 pub use write_batch::WriteBatch;
 

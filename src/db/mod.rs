@@ -7,7 +7,9 @@ pub(crate) mod flush_job;
 mod fork;
 mod make_room;
 mod properties;
+mod read;
 mod recovery;
+mod snapshot;
 mod super_version;
 mod wal_set;
 pub(crate) mod write_impl;
@@ -31,6 +33,9 @@ use crate::version::{Version, NUM_LEVELS};
 use crate::write_batch::{encode_header, sequence_range_ok, WriteBatch, MAX_KV_LEN};
 use crate::write_thread::{WriteGroup, WriteThread, Writer};
 use make_room::SvCell;
+pub use read::{DbIterator, Entries};
+pub use snapshot::Snapshot;
+use snapshot::SnapshotList;
 use super_version::SuperVersion;
 use wal_set::{Wal, WalSet};
 use write_impl::{write_impl, AbortOnUnwind, WriteBackend};
@@ -87,7 +92,10 @@ pub struct DB {
     /// The sticky error: set when a WAL write or sync fails; every later write fails with it.
     bg_error: Mutex<Option<Error>>,
     has_bg_error: AtomicBool,
-    closed: AtomicBool,
+    /// Shared with iterators, which stop working once it is set.
+    closed: Arc<AtomicBool>,
+    /// Live snapshots' sequences.
+    snapshots: Arc<SnapshotList>,
     /// Serializes `close` calls.
     close_mu: Mutex<()>,
     /// A write stall asked for through the test hook; leaders wait on `stall_cv` while it is on.
@@ -256,7 +264,8 @@ impl DB {
             opened_at: last,
             bg_error: Mutex::new(None),
             has_bg_error: AtomicBool::new(false),
-            closed: AtomicBool::new(false),
+            closed: Arc::new(AtomicBool::new(false)),
+            snapshots: Arc::new(SnapshotList::default()),
             close_mu: Mutex::new(()),
             stall: Mutex::new(false),
             stall_cv: Condvar::new(),
