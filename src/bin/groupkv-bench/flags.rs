@@ -408,6 +408,34 @@ mod tests {
     }
 
     #[test]
+    fn engine_flags_override_only_what_is_given() {
+        let f = run(&[
+            "--benchmarks=fillrandom,stats",
+            "--write_buffer_size=65536",
+            "--bloom_bits=0",
+            "--compression=snappy",
+            "--block_cache_size=0",
+            "--level0_stop_writes_trigger=40",
+        ])
+        .unwrap();
+        assert_eq!(f.benchmarks, vec!["fillrandom", "stats"]);
+        let o = f.engine.apply(groupkv::Options::default());
+        let d = groupkv::Options::default();
+        assert_eq!(o.write_buffer_size, 65536);
+        assert_eq!(o.bloom_bits_per_key, 0);
+        assert_eq!(o.compression, groupkv::Compression::Snappy);
+        assert_eq!(o.block_cache_size, 0);
+        assert_eq!(o.level0_stop_writes_trigger, 40);
+        assert_eq!(o.max_write_buffer_number, d.max_write_buffer_number);
+        assert_eq!(o.block_size, d.block_size);
+        assert_eq!(o.target_file_size_base, d.target_file_size_base);
+        assert!(run(&["--compression=zstd"])
+            .err()
+            .unwrap()
+            .contains("none or snappy"));
+    }
+
+    #[test]
     fn rejects_bad_input_with_a_reason() {
         for (args, says) in [
             (&["--benchmarks=fillfast"][..], "unknown benchmark"),
