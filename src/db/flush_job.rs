@@ -10,6 +10,7 @@
 
 use std::path::Path;
 
+use crate::dbformat::parse_internal_key;
 use crate::error::{Error, Result};
 use crate::fs::FileSystem;
 use crate::iter::InternalIterator;
@@ -28,15 +29,21 @@ pub(crate) fn table_options(options: &Options) -> TableOptions {
     }
 }
 
-/// Writes every entry of `iter` (from its first) into table `number` in `dir`, syncs it and
+/// Writes the entries of `iter` (from its first) into table `number` in `dir`, syncs it and
 /// the directory, and describes it; `None` (and no file) if `iter` has no entry. On error no
 /// file is left behind (removal is best effort: the error reported is the build's).
+///
+/// With `smallest_snapshot`, a version is dropped when a newer version of the same key has a
+/// sequence at or below it: no reader (the oldest snapshot included) can see it any more
+/// (LevelDB's rule (A); tombstones are kept, since a flush never writes the last level).
+/// `None` keeps every version.
 pub(crate) fn build_table(
     fs: &dyn FileSystem,
     dir: &Path,
     number: u64,
     iter: &mut dyn InternalIterator,
     options: &TableOptions,
+    smallest_snapshot: Option<u64>,
 ) -> Result<Option<FileMetaData>> {
     iter.seek_to_first();
     if !iter.valid() {
@@ -44,7 +51,7 @@ pub(crate) fn build_table(
         return Ok(None);
     }
     let path = table_file_name(dir, number);
-    let result = write_table(fs, dir, &path, number, iter, options);
+    let result = write_table(fs, dir, &path, number, iter, options, smallest_snapshot);
     if result.is_err() {
         // Nothing names the file yet; a partial table must not outlive the error.
         let _ = fs.remove_file(&path);
@@ -59,6 +66,7 @@ fn write_table(
     number: u64,
     iter: &mut dyn InternalIterator,
     options: &TableOptions,
+    smallest_snapshot: Option<u64>,
 ) -> Result<FileMetaData> {
     let name = path.display().to_string();
     let file = fs
@@ -67,10 +75,24 @@ fn write_table(
     let mut builder = TableBuilder::new(options.clone(), file, name.clone());
     let smallest = iter.key().to_vec();
     let mut largest = Vec::new();
+    // The user key being walked, and the sequence of its previous (newer) version.
+    let mut current_key: Option<Vec<u8>> = None;
+    let mut newer_sequence = u64::MAX;
     while iter.valid() {
-        builder.add(iter.key(), iter.value())?;
-        largest.clear();
-        largest.extend_from_slice(iter.key());
+        let parsed = parse_internal_key(iter.key()).ok_or_else(|| {
+            Error::corruption(format!("building {name}: an entry with a bad internal key"))
+        })?;
+        if current_key.as_deref() != Some(parsed.user_key) {
+            current_key = Some(parsed.user_key.to_vec());
+            newer_sequence = u64::MAX;
+        }
+        let shadowed = smallest_snapshot.is_some_and(|s| newer_sequence <= s);
+        newer_sequence = parsed.sequence;
+        if !shadowed {
+            builder.add(iter.key(), iter.value())?;
+            largest.clear();
+            largest.extend_from_slice(iter.key());
+        }
         iter.next();
     }
     iter.status()?;
@@ -150,7 +172,7 @@ mod tests {
         let dir = PathBuf::from("/db");
         fs.create_dir_all(&dir).unwrap();
         let mem = memtable();
-        let meta = build_table(fs.as_ref(), &dir, 7, &mut mem.iter(), &small_blocks())
+        let meta = build_table(fs.as_ref(), &dir, 7, &mut mem.iter(), &small_blocks(), None)
             .unwrap()
             .unwrap();
         // Synced file and directory: nothing is lost with the unsynced writes.
@@ -193,7 +215,15 @@ mod tests {
         let dir = PathBuf::from("/db");
         fs.create_dir_all(&dir).unwrap();
         let mem = Arc::new(MemTable::new());
-        let got = build_table(&fs, &dir, 3, &mut mem.iter(), &TableOptions::default()).unwrap();
+        let got = build_table(
+            &fs,
+            &dir,
+            3,
+            &mut mem.iter(),
+            &TableOptions::default(),
+            None,
+        )
+        .unwrap();
         assert!(got.is_none());
         assert!(fs.list(&dir).unwrap().is_empty());
     }
@@ -205,7 +235,7 @@ mod tests {
             let dir = PathBuf::from("/db");
             fs.create_dir_all(&dir).unwrap();
             fs.inject(Fault::once(kind, 1, libc::ENOSPC));
-            let err = build_table(&fs, &dir, 9, &mut memtable().iter(), &small_blocks())
+            let err = build_table(&fs, &dir, 9, &mut memtable().iter(), &small_blocks(), None)
                 .expect_err("the fault must fail the build");
             let text = err.to_string();
             assert!(text.contains("000009.sst"), "{kind:?}: {text}");
@@ -214,5 +244,78 @@ mod tests {
                 "{kind:?}: a partial table was left behind"
             );
         }
+    }
+
+    #[test]
+    fn versions_no_reader_can_see_are_dropped_below_the_smallest_snapshot() {
+        let fs = Arc::new(MemFs::new());
+        let dir = PathBuf::from("/db");
+        fs.create_dir_all(&dir).unwrap();
+        let mem = Arc::new(MemTable::new());
+        for (seq, value) in [
+            (1u64, Some("v1")),
+            (5, Some("v5")),
+            (9, None),
+            (12, Some("v12")),
+        ] {
+            let mut b = WriteBatch::new();
+            match value {
+                Some(v) => b.put(b"k", v.as_bytes()).unwrap(),
+                None => b.delete(b"k").unwrap(),
+            }
+            mem.insert_batch(&b, seq);
+        }
+        // A snapshot at 6 sees v5; everything older than v5 is invisible to every reader.
+        let meta = build_table(
+            fs.as_ref(),
+            &dir,
+            4,
+            &mut mem.iter(),
+            &small_blocks(),
+            Some(6),
+        )
+        .unwrap()
+        .unwrap();
+        let cache = TableCache::new(fs.clone(), &dir, TableCacheOptions::default());
+        let mut table = TableInternalIter::new(
+            cache
+                .iter(4, meta.file_size, BlockReadOptions::default())
+                .unwrap(),
+        );
+        let seqs: Vec<u64> = entries(&mut table)
+            .iter()
+            .map(|(k, _)| crate::dbformat::parse_internal_key(k).unwrap().sequence)
+            .collect();
+        assert_eq!(
+            seqs,
+            vec![12, 9, 5],
+            "v1 is shadowed by v5 at or below the snapshot"
+        );
+        for (at, want) in [
+            (6, Some(ValueKind::Value)),
+            (10, Some(ValueKind::Deletion)),
+            (13, Some(ValueKind::Value)),
+        ] {
+            let got = cache
+                .get(
+                    4,
+                    meta.file_size,
+                    &LookupKey::new(b"k", at),
+                    &BlockReadOptions::default(),
+                )
+                .unwrap()
+                .map(|e| e.kind);
+            assert_eq!(got, want, "at {at}");
+        }
+        // Without a snapshot bound every version stays.
+        let meta = build_table(fs.as_ref(), &dir, 5, &mut mem.iter(), &small_blocks(), None)
+            .unwrap()
+            .unwrap();
+        let mut table = TableInternalIter::new(
+            cache
+                .iter(5, meta.file_size, BlockReadOptions::default())
+                .unwrap(),
+        );
+        assert_eq!(entries(&mut table).len(), 4);
     }
 }

@@ -185,7 +185,7 @@ mod tests {
         let options = TableOptions::default();
         let mut edit = VersionEdit::new();
         for (number, mem) in [(5, &older), (6, &newer)] {
-            let meta = build_table(fs.as_ref(), dir, number, &mut mem.iter(), &options)
+            let meta = build_table(fs.as_ref(), dir, number, &mut mem.iter(), &options, None)
                 .unwrap()
                 .unwrap();
             edit.add_file(0, meta).unwrap();
