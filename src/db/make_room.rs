@@ -94,7 +94,12 @@ impl DB {
                 self.set_bg_error(&e);
                 e
             })?;
-        self.wals.retire_and_replace(&mut current, wal);
+        self.wals
+            .retire_and_replace(&mut current, wal)
+            .map_err(|e| {
+                self.set_bg_error(&e);
+                e
+            })?;
         drop(current);
         let sv = self.sv.load().switched(Arc::new(MemTable::new()));
         self.sv.store(Arc::new(sv));
@@ -105,3 +110,59 @@ impl DB {
 
 /// The SuperVersion type the DB swaps.
 pub(super) type SvCell = arc_swap::ArcSwap<SuperVersion>;
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use crate::fs::{FileSystem, MemFs, PowerLoss};
+    use crate::options::{Options, WriteOptions};
+
+    use super::super::wal_set::MAX_UNSYNCED_RETIRED;
+    use super::DB;
+
+    /// A long session with small buffers keeps few WAL files open: the switch syncs and closes
+    /// retired WALs beyond the bound, and what it synced survives a power loss.
+    #[test]
+    fn switches_keep_a_bounded_number_of_retired_wals_open() {
+        let mem = MemFs::new();
+        let options = Options {
+            file_system: Arc::new(mem.clone()),
+            write_buffer_size: 4096,
+            ..Options::default()
+        };
+        let db = DB::open("/db", options.clone()).unwrap();
+        for i in 0..400u32 {
+            db.put(&WriteOptions::default(), &i.to_be_bytes(), &[b'v'; 300])
+                .unwrap();
+            assert!(db.wals.open_retired() <= MAX_UNSYNCED_RETIRED);
+        }
+        let switches = db.stats().memtable_switches;
+        assert!(switches >= 25, "{switches}");
+        let logs = mem
+            .list(std::path::Path::new("/db"))
+            .unwrap()
+            .iter()
+            .filter(|n| n.ends_with(".log"))
+            .count();
+        assert_eq!(
+            logs as u64,
+            switches + 1,
+            "one WAL per switch, plus the first"
+        );
+        std::mem::forget(db);
+        mem.power_loss(PowerLoss::DropUnsynced);
+        // Every write in a WAL that was synced (all but the last few) survives, as a prefix.
+        let db = DB::open("/db", options).unwrap();
+        let present: Vec<bool> = (0..400u32)
+            .map(|i| db.get(&i.to_be_bytes()).unwrap().is_some())
+            .collect();
+        let prefix = present.iter().take_while(|&&p| p).count();
+        assert!(
+            present[prefix..].iter().all(|&p| !p),
+            "a hole after {prefix}"
+        );
+        assert!(prefix >= 300, "only {prefix} writes survived");
+        db.close().unwrap();
+    }
+}

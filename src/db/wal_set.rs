@@ -53,13 +53,19 @@ impl Wal {
     }
 }
 
-/// A WAL switched out, kept until it is synced (and, with flushes, until its memtable is in a
-/// table).
+/// A WAL switched out. Its writer is kept (open) only until it is synced; the entry itself
+/// stays until the WAL's writes are in a base (and, with flushes, in a table).
 struct Retired {
-    writer: LogWriter,
+    /// `None` once synced and closed.
+    writer: Option<LogWriter>,
     number: u64,
-    synced: bool,
 }
+
+/// Retired WALs left unsynced before the switch syncs them itself. Each holds an open file;
+/// until flushes retire WALs (the flush thread syncs them early), this bounds the descriptors
+/// a long session with small write buffers keeps open, at the cost of one `fdatasync` of
+/// the oldest WALs every few switches on the switching leader.
+pub(crate) const MAX_UNSYNCED_RETIRED: usize = 4;
 
 /// The current WAL and the retired ones.
 pub(crate) struct WalSet {
@@ -92,15 +98,22 @@ impl WalSet {
 
     /// Makes `new` the current WAL; the old one is retired unsynced. `current` is the caller's
     /// lock on the current WAL (lock order: `current` then `retired`).
-    pub(crate) fn retire_and_replace(&self, current: &mut Option<Wal>, new: Wal) {
+    pub(crate) fn retire_and_replace(&self, current: &mut Option<Wal>, new: Wal) -> Result<()> {
         if let Some(old) = current.replace(new) {
-            self.retired.lock().push(Retired {
-                writer: old.writer,
-                number: old.number,
-                synced: false,
-            });
+            let unsynced = {
+                let mut retired = self.retired.lock();
+                retired.push(Retired {
+                    writer: Some(old.writer),
+                    number: old.number,
+                });
+                retired.iter().filter(|r| r.writer.is_some()).count()
+            };
             self.has_unsynced_retired.store(true, Release);
+            if unsynced > MAX_UNSYNCED_RETIRED {
+                self.sync_retired()?;
+            }
         }
+        Ok(())
     }
 
     /// Syncs every retired WAL not synced yet (I5: before a sync write in a newer WAL is
@@ -110,8 +123,11 @@ impl WalSet {
             return Ok(());
         }
         let mut retired = self.retired.lock();
-        for r in retired.iter_mut().filter(|r| !r.synced) {
-            r.writer.sync().map_err(|e| {
+        for r in retired.iter_mut() {
+            let Some(writer) = r.writer.as_mut() else {
+                continue;
+            };
+            writer.sync().map_err(|e| {
                 Error::io(
                     format!(
                         "syncing retired WAL {}",
@@ -120,7 +136,8 @@ impl WalSet {
                     e,
                 )
             })?;
-            r.synced = true;
+            // Synced: nothing more is written to it, so its file is closed.
+            r.writer = None;
         }
         self.has_unsynced_retired.store(false, Release);
         Ok(())
@@ -129,6 +146,16 @@ impl WalSet {
     /// How many WALs replay would read now (current and retired).
     pub(crate) fn live(&self, current: &Option<Wal>) -> usize {
         self.retired.lock().len() + usize::from(current.is_some())
+    }
+
+    /// Retired WALs whose file is still open (not yet synced).
+    #[cfg(test)]
+    pub(crate) fn open_retired(&self) -> usize {
+        self.retired
+            .lock()
+            .iter()
+            .filter(|r| r.writer.is_some())
+            .count()
     }
 
     /// Forgets every retired WAL (their contents are in a durable base or table now).
