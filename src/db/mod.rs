@@ -1,6 +1,7 @@
 //! The database: open and recover, the write path's I/O (WAL, memtable, publication), reads,
 //! and close.
 
+mod error_handler;
 mod files;
 // Wired in by the flush thread and open (issue 13's next step); tested on their own.
 #[allow(dead_code)]
@@ -17,6 +18,7 @@ mod recovery;
 mod snapshot;
 mod super_version;
 mod wal_set;
+mod write_controller;
 pub(crate) mod write_impl;
 
 use std::io;
@@ -26,7 +28,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64};
 use std::sync::Arc;
 use std::time::Instant;
 
-use parking_lot::{Condvar, Mutex};
+use parking_lot::Mutex;
 
 use crate::error::{Error, Result};
 use crate::fs::{FileLock, FileOptions, FileSystem};
@@ -37,12 +39,14 @@ use crate::table::{BlockReadOptions, LruBlockCache, TableCache, TableCacheOption
 use crate::version::{Version, NUM_LEVELS};
 use crate::write_batch::{encode_header, sequence_range_ok, WriteBatch, MAX_KV_LEN};
 use crate::write_thread::{WriteGroup, WriteThread, Writer};
+use error_handler::ErrorHandler;
 use make_room::SvCell;
 pub use read::{DbIterator, Entries};
 pub use snapshot::Snapshot;
 use snapshot::SnapshotList;
 use super_version::SuperVersion;
 use wal_set::{Wal, WalSet};
+use write_controller::WriteController;
 use write_impl::{write_impl, AbortOnUnwind, WriteBackend};
 
 /// Reopening with more WAL files than this folds them into a base first.
@@ -94,20 +98,17 @@ pub struct DB {
     logs_at_open: usize,
     /// `published` at open: close writes a base only if something was written since.
     opened_at: u64,
-    /// The sticky error: set when a WAL write or sync fails; every later write fails with it.
-    bg_error: Mutex<Option<Error>>,
-    has_bg_error: AtomicBool,
+    /// The sticky error: set when a WAL write or sync (or a switch) fails; every later write
+    /// fails with it (its own lock; see `error_handler.rs`).
+    bg_error: ErrorHandler,
     /// Shared with iterators, which stop working once it is set.
     closed: Arc<AtomicBool>,
     /// Live snapshots' sequences.
     snapshots: Arc<SnapshotList>,
     /// Serializes `close` calls.
     close_mu: Mutex<()>,
-    /// A write stall asked for through the test hook; leaders wait on `stall_cv` while it is on.
-    stall: Mutex<bool>,
-    stall_cv: Condvar,
-    /// Mirrors `stall`, so the hot path checks an atomic instead of taking the mutex.
-    stall_requested: AtomicBool,
+    /// Write stalls (its own lock; see `write_controller.rs`).
+    controller: WriteController,
     /// Some write skipped the WAL: close must write a base to keep it.
     unpersisted: AtomicBool,
     next_file_number: AtomicU64,
@@ -267,14 +268,11 @@ impl DB {
             wals: WalSet::new(&path, wal),
             logs_at_open: live_logs,
             opened_at: last,
-            bg_error: Mutex::new(None),
-            has_bg_error: AtomicBool::new(false),
+            bg_error: ErrorHandler::default(),
             closed: Arc::new(AtomicBool::new(false)),
             snapshots: Arc::new(SnapshotList::default()),
             close_mu: Mutex::new(()),
-            stall: Mutex::new(false),
-            stall_cv: Condvar::new(),
-            stall_requested: AtomicBool::new(false),
+            controller: WriteController::default(),
             unpersisted: AtomicBool::new(false),
             next_file_number: AtomicU64::new(number + 1),
             lock: Mutex::new(Some(lock)),
@@ -389,10 +387,7 @@ impl DB {
             return Ok(());
         }
         // Wake a leader waiting out a stall: it will see `closed` and give up.
-        {
-            let _g = self.stall.lock();
-            self.stall_cv.notify_all();
-        }
+        self.controller.wake_all();
         let me = Writer::new(None, &WriteOptions::default());
         // From linking `me` until it is unlinked, other writers may point at it.
         let _guard = AbortOnUnwind::new("close");
@@ -410,17 +405,9 @@ impl DB {
         let Some(mut wal) = guard.take() else {
             return Ok(());
         };
-        if self.has_bg_error.load(Acquire) {
-            // Nothing more is written after a failure; reopening recovers what is durable.
-            // Say so: a clean Ok would suggest every write was persisted.
-            let cause = self.bg_error.lock().clone();
-            return match cause {
-                Some(cause) => Err(Error::Poisoned {
-                    cause: Box::new(cause),
-                }),
-                None => Ok(()),
-            };
-        }
+        // Nothing more is written after a failure; reopening recovers what is durable. Say
+        // so: a clean Ok would suggest every write was persisted.
+        self.bg_error.check()?;
         let name = files::log_name(&self.path, wal.number);
         wal.writer
             .sync()
@@ -453,12 +440,7 @@ impl DB {
     /// fail with [`Error::Incomplete`]. Later issues drive this from memtable limits.
     #[doc(hidden)]
     pub fn set_write_stall_for_test(&self, on: bool) {
-        let mut s = self.stall.lock();
-        *s = on;
-        self.stall_requested.store(on, Release);
-        if !on {
-            self.stall_cv.notify_all();
-        }
+        self.controller.request_stall(on);
     }
 
     fn check_usable(&self) -> Result<()> {
@@ -475,11 +457,7 @@ impl DB {
     }
 
     fn set_bg_error(&self, e: &Error) {
-        let mut g = self.bg_error.lock();
-        if g.is_none() {
-            *g = Some(e.clone());
-        }
-        self.has_bg_error.store(true, Release);
+        self.bg_error.set(e);
     }
 
     fn wal_io(&self, what: &str, number: u64, e: io::Error) -> Error {
@@ -500,38 +478,10 @@ impl WriteBackend for DB {
         if self.closed.load(Acquire) {
             return Err(Error::Closed);
         }
-        if self.has_bg_error.load(Acquire) {
-            if let Some(cause) = self.bg_error.lock().clone() {
-                return Err(Error::Poisoned {
-                    cause: Box::new(cause),
-                });
-            }
-        }
+        self.bg_error.check()?;
         self.make_room_for_write(wt, leader, false)?;
-        if !self.stall_requested.load(Acquire) {
-            return Ok(());
-        }
-        let mut stall = self.stall.lock();
-        if *stall {
-            if leader.no_slowdown {
-                return Err(Error::Incomplete {
-                    message: "write stall: the write would have to wait and no_slowdown is set"
-                        .into(),
-                });
-            }
-            let start = Instant::now();
-            wt.begin_write_stall(leader);
-            while *stall && !self.closed.load(Acquire) {
-                self.stall_cv.wait(&mut stall);
-            }
-            wt.end_write_stall();
-            let waited = u64::try_from(start.elapsed().as_micros()).unwrap_or(u64::MAX);
-            self.stats.stall_micros.fetch_add(waited, Relaxed);
-            if self.closed.load(Acquire) {
-                return Err(Error::Closed);
-            }
-        }
-        Ok(())
+        self.controller
+            .wait_out(wt, leader, &self.closed, &self.stats)
     }
 
     fn allocate_sequences(&self, count: u64) -> u64 {
