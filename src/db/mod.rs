@@ -372,7 +372,8 @@ impl DB {
     }
 
     /// Closes the database: waits for in-flight writes, syncs the WAL, folds the session's writes
-    /// (including `disable_wal` ones) into a durable base, and releases the directory.
+    /// (every memtable, the immutable ones included, and `disable_wal` writes) into a durable
+    /// base, and releases the directory.
     /// Idempotent: a second call returns `Ok`. Every later call on this `DB` fails with
     /// [`Error::Closed`]. If an earlier WAL write failed, close writes nothing and returns
     /// [`Error::Poisoned`]: reopen to recover the acknowledged writes.
@@ -437,7 +438,8 @@ impl DB {
 
     /// Test hook: turns a write stall on or off (RocksDB's `BeginWriteStall`/`EndWriteStall`).
     /// While on, the next leader stalls the queue: new writers wait, and `no_slowdown` writers
-    /// fail with [`Error::Incomplete`]. Later issues drive this from memtable limits.
+    /// fail with [`Error::Incomplete`]. The memtable and L0 stalls will use the same path
+    /// (`write_controller.rs`).
     #[doc(hidden)]
     pub fn set_write_stall_for_test(&self, on: bool) {
         self.controller.request_stall(on);

@@ -53,6 +53,24 @@ impl SuperVersion {
         }
     }
 
+    /// The SuperVersion after a flush installed `version`: `flushed` (now in a table) leaves
+    /// the immutable list. The flush thread stores it under the DB mutex; a reader still
+    /// holding this one keeps the memtable (and so its entries) until it lets go.
+    // Called by the flush thread (the next step of issue 13).
+    #[allow(dead_code)]
+    pub(crate) fn flushed(&self, flushed: &Arc<MemTable>, version: Arc<Version>) -> Self {
+        SuperVersion {
+            mem: Arc::clone(&self.mem),
+            imm: self
+                .imm
+                .iter()
+                .filter(|m| !Arc::ptr_eq(m, flushed))
+                .cloned()
+                .collect(),
+            version,
+        }
+    }
+
     /// Every memtable, newest first.
     pub(crate) fn memtables(&self) -> impl Iterator<Item = &Arc<MemTable>> {
         std::iter::once(&self.mem).chain(self.imm.iter())
@@ -153,6 +171,13 @@ mod tests {
         let sv2 = sv.switched(Arc::new(MemTable::new()));
         assert!(Arc::ptr_eq(&sv2.imm[0], &new));
         assert!(Arc::ptr_eq(&sv2.imm[1], &old));
+        // A flush of the oldest memtable drops it from the list and installs the version.
+        let version = Arc::new(Version::new());
+        let sv3 = sv2.flushed(&old, Arc::clone(&version));
+        assert_eq!(sv3.imm.len(), 1);
+        assert!(Arc::ptr_eq(&sv3.imm[0], &new));
+        assert!(Arc::ptr_eq(&sv3.mem, &sv2.mem));
+        assert!(Arc::ptr_eq(&sv3.version, &version));
     }
 
     /// Two L0 tables (the newer one overwrites and deletes keys of the older) under a memtable:
