@@ -49,11 +49,20 @@ fn main() {
         Some(Err(e)) => fail(&errors, format!("recovery mode: {e}")),
     };
     // Cycles alternate the write-path variants: pipelined or not, parallel inserts or not.
+    // GROUPKV_CRASH_WRITE_BUFFER (bytes; unset or empty = the default) makes switches frequent.
+    let defaults = groupkv::Options::default();
+    let write_buffer_size = match std::env::var("GROUPKV_CRASH_WRITE_BUFFER") {
+        Ok(v) if !v.is_empty() => v
+            .parse()
+            .unwrap_or_else(|e| fail(&errors, format!("GROUPKV_CRASH_WRITE_BUFFER={v}: {e}"))),
+        _ => defaults.write_buffer_size,
+    };
     let options = groupkv::Options {
         enable_pipelined_write: seed % 2 == 1,
         allow_concurrent_memtable_write: seed % 3 != 2,
         wal_recovery_mode: mode,
-        ..groupkv::Options::default()
+        write_buffer_size,
+        ..defaults
     };
     let db = match groupkv::DB::open(&db_dir, options) {
         Ok(db) => Arc::new(db),

@@ -49,9 +49,9 @@ pub mod wal;
 pub mod write_batch;
 mod write_thread;
 
-pub use db::DB;
+pub use db::{DbIterator, Entries, Snapshot, DB};
 pub use error::{Error, Result};
-pub use options::{Compression, Options, WalRecoveryMode, WriteOptions};
+pub use options::{Compression, Options, ReadOptions, WalRecoveryMode, WriteOptions};
 pub use stats::{HistogramSnapshot, Stats};
 pub use write_batch::WriteBatch;
 
@@ -66,4 +66,10 @@ pub mod loom_api {
     pub use crate::db::write_impl::{write_impl, WriteBackend};
     pub use crate::options::{Options, WriteOptions};
     pub use crate::write_thread::{state, WriteGroup, WriteThread, Writer};
+
+    /// What the memtable switch calls in pipelined mode before it switches (the models of
+    /// the switch call it from their mock backend).
+    pub fn wait_for_memtable_writers(wt: &WriteThread) {
+        wt.wait_for_memtable_writers();
+    }
 }

@@ -424,3 +424,31 @@ mod tests {
         }
     }
 }
+
+/// How a read sees the database (LevelDB's and RocksDB's `ReadOptions`).
+#[derive(Debug, Clone)]
+pub struct ReadOptions<'a> {
+    /// Read as of this snapshot (default: the latest published write).
+    pub snapshot: Option<&'a crate::db::Snapshot>,
+    /// Iterators show no user key below this one (inclusive bound; default none).
+    pub iterate_lower_bound: Option<Vec<u8>>,
+    /// Iterators show no user key at or above this one (exclusive bound; default none).
+    pub iterate_upper_bound: Option<Vec<u8>>,
+    /// Check the CRC-32C of every table block read from a file (default true).
+    pub verify_checksums: bool,
+    /// Keep the table blocks read in the block cache (default true; a one-off scan turns it
+    /// off so as not to push out the blocks other reads need).
+    pub fill_cache: bool,
+}
+
+impl Default for ReadOptions<'_> {
+    fn default() -> Self {
+        ReadOptions {
+            snapshot: None,
+            iterate_lower_bound: None,
+            iterate_upper_bound: None,
+            verify_checksums: true,
+            fill_cache: true,
+        }
+    }
+}

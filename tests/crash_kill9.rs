@@ -87,11 +87,26 @@ fn kill9_crash_loop_tolerate_corrupted_tail_records() {
     crash_loop(WalRecoveryMode::TolerateCorruptedTailRecords);
 }
 
+/// 256 KiB write buffers: the writers switch memtables and WALs every few milliseconds, so
+/// kills land before, inside and after switches (a WAL created but empty, a marker alone, a
+/// retired WAL with an unsynced tail).
+#[test]
+fn kill9_crash_loop_small_write_buffers() {
+    crash_loop_with(WalRecoveryMode::PointInTime, Some(SMALL_WRITE_BUFFER));
+}
+
+const SMALL_WRITE_BUFFER: usize = 256 << 10;
+
 /// The loops run one at a time: each needs the machine to itself for its timing, and a child
 /// forked for one loop must not inherit the other driver's open LOCK file.
 static ONE_LOOP_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 fn crash_loop(mode: WalRecoveryMode) {
+    crash_loop_with(mode, None);
+}
+
+/// `write_buffer`: the children's and the driver's `write_buffer_size` (default if `None`).
+fn crash_loop_with(mode: WalRecoveryMode, write_buffer: Option<usize>) {
     let _one = ONE_LOOP_AT_A_TIME
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -127,6 +142,10 @@ fn crash_loop(mode: WalRecoveryMode) {
             .arg(&w.ns)
             .arg(THREADS.to_string())
             .arg(mode.name())
+            .env(
+                "GROUPKV_CRASH_WRITE_BUFFER",
+                write_buffer.map_or(String::new(), |b| b.to_string()),
+            )
             .stdin(Stdio::null())
             .spawn()
             .expect("spawning crash_child");
@@ -148,9 +167,11 @@ fn crash_loop(mode: WalRecoveryMode) {
             violations.push(format!("cycle {cycle}: child reported errors: {errors}"));
         }
 
+        let defaults = Options::default();
         let options = Options {
             wal_recovery_mode: mode,
-            ..Options::default()
+            write_buffer_size: write_buffer.unwrap_or(defaults.write_buffer_size),
+            ..defaults
         };
         let db = match DB::open(&db_dir, options) {
             Ok(db) => db,
@@ -205,10 +226,13 @@ fn crash_loop(mode: WalRecoveryMode) {
         }
         db.close().expect("close");
     }
-    let label = match mode {
+    let mut label = match mode {
         WalRecoveryMode::PointInTime => String::new(),
         other => format!(" ({other})"),
     };
+    if let Some(b) = write_buffer {
+        label.push_str(&format!(" ({} KiB write buffers)", b >> 10));
+    }
     println!(
         "kill -9 crash loop{label}: {cycles} cycles, {acked_total} acknowledged writes checked, \
          {killed_before_any_ack} kills before the first ack, {} violations, {:.1?} (seed {seed})",

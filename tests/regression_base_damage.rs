@@ -230,9 +230,10 @@ fn a_wal_recovery_stopped_in_is_quarantined_not_removed() {
     assert_eq!(logs.len(), 1);
     let wal = Path::new(DIR).join(&logs[0]);
     let mut bytes = fs.read(&wal).expect("read");
-    // The third record's payload: replay stops after two writes.
+    // The fourth record's payload (after the WAL's marker and two writes): replay stops
+    // after two writes.
     let mut pos = 0;
-    for _ in 0..2 {
+    for _ in 0..3 {
         pos += HEADER_SIZE + usize::from(u16::from_le_bytes([bytes[pos + 4], bytes[pos + 5]]));
     }
     bytes[pos + HEADER_SIZE + 13] ^= 1;

@@ -94,10 +94,37 @@ fn crashed_db(fs: &MemFs, n: usize) -> PathBuf {
     crash(db, fs);
     let wals = logs(fs);
     assert_eq!(wals.len(), 1);
+    strip_marker(fs, &wals[0]);
     let offsets = record_offsets(fs, &wals[0]);
     let expected: Vec<u64> = (0..n as u64).map(|i| i * BLOCK_SIZE as u64).collect();
     assert_eq!(offsets, expected, "one block per record");
     wals[0].clone()
+}
+
+/// Rewrites an undamaged WAL without the marker it starts with (an empty batch carrying the
+/// next sequence), so that its writes lie one per block from offset 0, where these tests
+/// damage them. A WAL whose first record is a write is replayed as before markers existed
+/// (the marker's continuity rule has its own tests: `regression_unsynced_retired_wal`).
+fn strip_marker(fs: &MemFs, path: &Path) {
+    let file = fs.open_sequential(path).expect("open WAL");
+    let mut r = Reader::new(file, "wal", AbsoluteConsistency);
+    let mut records = Vec::new();
+    let mut buf = Vec::new();
+    while r.read_record(&mut buf).expect("an undamaged WAL") {
+        records.push(buf.clone());
+    }
+    assert!(
+        records
+            .first()
+            .is_some_and(|m| m.len() == 12 && m[8..12] == [0; 4]),
+        "every WAL starts with its marker"
+    );
+    fs.remove_file(path).expect("remove");
+    let mut w = groupkv::wal::Writer::new(fs.create(path).expect("create"));
+    for rec in &records[1..] {
+        w.add_record(&[rec]).expect("append");
+    }
+    w.sync().expect("sync");
 }
 
 /// Where the records of a WAL end: at the end of the file, or at the zeroed space its writer
@@ -420,7 +447,11 @@ fn torn_then_continued(fs: &MemFs) {
     let wal1 = logs(fs)[0].clone();
     let first = fs.read(&wal1).expect("read");
     // Half of the fifth record reached the file; after it, the space allocated ahead (zeros).
-    let half = 4 * BLOCK_SIZE + BLOCK_SIZE / 2;
+    // The records follow the WAL's 19-byte marker, so each is framed into two fragments,
+    // 32,775 bytes (one header more than a block); the fifth starts after the marker and four
+    // of them, and the short write kept half of it.
+    let start = 19 + 4 * (BLOCK_SIZE + HEADER_SIZE);
+    let half = start + (BLOCK_SIZE + HEADER_SIZE) / 2;
     assert!(
         first.len() >= half && first[half - 1] != 0 && first[half..].iter().all(|&b| b == 0),
         "half of the fifth record reached the file"
@@ -508,9 +539,17 @@ fn a_new_wal_is_started_at_every_open() {
     let wals = logs(&fs);
     assert_eq!(wals.len(), 1, "{wals:?}");
     assert_ne!(wals[0], old, "the crashed session's WAL was folded away");
-    assert_eq!(fs.read(&wals[0]).expect("read").len(), 0);
+    // Nothing but its marker: a 7-byte header and an empty 12-byte batch.
+    let marker = fs.read(&wals[0]).expect("read");
+    assert_eq!(log_end(&marker), HEADER_SIZE + 12);
+    assert_eq!(
+        &marker[HEADER_SIZE..HEADER_SIZE + 8],
+        &3u64.to_le_bytes(),
+        "next sequence"
+    );
+    let before = log_end(&marker);
     db.put(&WriteOptions::default(), b"x", b"y").expect("put");
-    assert!(!fs.read(&wals[0]).expect("read").is_empty());
+    assert!(log_end(&fs.read(&wals[0]).expect("read")) > before);
     db.close().expect("close");
     let db = open(&fs, AbsoluteConsistency).expect("reopen");
     assert_state(&db, 2, &[0, 1], VALUE_LEN);

@@ -1,9 +1,24 @@
 //! The database: open and recover, the write path's I/O (WAL, memtable, publication), reads,
 //! and close.
 
+mod error_handler;
 mod files;
+// Wired in by the flush thread and open (issue 13's next step); tested on their own.
+#[allow(dead_code)]
+mod flush;
+#[allow(dead_code)]
+pub(crate) mod flush_job;
 mod fork;
+mod make_room;
+#[allow(dead_code)]
+mod obsolete;
+mod properties;
+mod read;
 mod recovery;
+mod snapshot;
+mod super_version;
+mod wal_set;
+mod write_controller;
 pub(crate) mod write_impl;
 
 use std::io;
@@ -13,16 +28,25 @@ use std::sync::atomic::{AtomicBool, AtomicU64};
 use std::sync::Arc;
 use std::time::Instant;
 
-use parking_lot::{Condvar, Mutex};
+use parking_lot::Mutex;
 
 use crate::error::{Error, Result};
 use crate::fs::{FileLock, FileOptions, FileSystem};
 use crate::memtable::{Lookup, MemTable};
 use crate::options::{Options, WriteOptions};
 use crate::stats::{Statistics, Stats};
-use crate::wal::Writer as LogWriter;
+use crate::table::{BlockReadOptions, LruBlockCache, TableCache, TableCacheOptions};
+use crate::version::{Version, NUM_LEVELS};
 use crate::write_batch::{encode_header, sequence_range_ok, WriteBatch, MAX_KV_LEN};
 use crate::write_thread::{WriteGroup, WriteThread, Writer};
+use error_handler::ErrorHandler;
+use make_room::SvCell;
+pub use read::{DbIterator, Entries};
+pub use snapshot::Snapshot;
+use snapshot::SnapshotList;
+use super_version::SuperVersion;
+use wal_set::{Wal, WalSet};
+use write_controller::WriteController;
 use write_impl::{write_impl, AbortOnUnwind, WriteBackend};
 
 /// Reopening with more WAL files than this folds them into a base first.
@@ -51,24 +75,40 @@ pub struct DB {
     fs: Arc<dyn FileSystem>,
     allow_concurrent_memtable_write: bool,
     write_thread: WriteThread,
-    memtable: MemTable,
+    /// The read sources (memtables, version), loaded lock-free after `published` (I10);
+    /// stored only under `mu`.
+    sv: SvCell,
+    /// The DB mutex, for rare work: the memtable switch. Lock order: `mu` → `wals.current` →
+    /// the retired WALs.
+    mu: Mutex<()>,
+    /// Open tables (and the block cache they share), for reads through the version.
+    tables: Arc<TableCache>,
+    /// `Options::write_buffer_size`: the memtable size that triggers a switch.
+    write_buffer_size: usize,
+    /// `Options::allow_mmap_writes`, for the WALs created by switches.
+    allow_mmap_writes: bool,
     /// The last sequence visible to readers (release on publish, acquire on read).
     published: AtomicU64,
     /// The last sequence handed to a group (leader only).
     allocated: AtomicU64,
-    /// The current WAL; `None` once closed. Only the (WAL) leader locks it.
-    wal: Mutex<Option<Wal>>,
-    /// The sticky error: set when a WAL write or sync fails; every later write fails with it.
-    bg_error: Mutex<Option<Error>>,
-    has_bg_error: AtomicBool,
-    closed: AtomicBool,
+    /// The current WAL (`None` once closed) and the retired ones. Only the (WAL) leader, the
+    /// switch (as leader) and close lock them.
+    wals: WalSet,
+    /// WAL files replay read at open (close folds them into a base).
+    logs_at_open: usize,
+    /// `published` at open: close writes a base only if something was written since.
+    opened_at: u64,
+    /// The sticky error: set when a WAL write or sync (or a switch) fails; every later write
+    /// fails with it (its own lock; see `error_handler.rs`).
+    bg_error: ErrorHandler,
+    /// Shared with iterators, which stop working once it is set.
+    closed: Arc<AtomicBool>,
+    /// Live snapshots' sequences.
+    snapshots: Arc<SnapshotList>,
     /// Serializes `close` calls.
     close_mu: Mutex<()>,
-    /// A write stall asked for through the test hook; leaders wait on `stall_cv` while it is on.
-    stall: Mutex<bool>,
-    stall_cv: Condvar,
-    /// Mirrors `stall`, so the hot path checks an atomic instead of taking the mutex.
-    stall_requested: AtomicBool,
+    /// Write stalls (its own lock; see `write_controller.rs`).
+    controller: WriteController,
     /// Some write skipped the WAL: close must write a base to keep it.
     unpersisted: AtomicBool,
     next_file_number: AtomicU64,
@@ -76,13 +116,6 @@ pub struct DB {
     stats: Statistics,
     /// The fork generation of the process that opened the database.
     fork_generation: u64,
-}
-
-struct Wal {
-    writer: LogWriter,
-    number: u64,
-    /// How many WAL files replay would read (to decide whether close writes a base).
-    live_logs: usize,
 }
 
 impl std::fmt::Debug for DB {
@@ -158,7 +191,7 @@ impl DB {
                 path.display()
             )));
         }
-        let memtable = MemTable::new();
+        let memtable = Arc::new(MemTable::new());
         let replayed = recovery::replay(
             fs.as_ref(),
             &path,
@@ -183,7 +216,14 @@ impl DB {
                 clean: &clean,
                 all_clean: false,
             };
-            recovery::write_base(fs.as_ref(), &path, next_number, &memtable, last, &retire)?;
+            recovery::write_base(
+                fs.as_ref(),
+                &path,
+                next_number,
+                std::slice::from_ref(&memtable),
+                last,
+                &retire,
+            )?;
             next_number += 1;
             live_logs = 0;
         } else {
@@ -197,29 +237,42 @@ impl DB {
         let file = fs
             .create_with(&log_path, &file_options)
             .map_err(|e| Error::io(format!("creating WAL {}", log_path.display()), e))?;
+        let wal = Wal::create(file, number, last + 1, &log_path)?;
         // The new WAL's directory entry must be durable, or a synced write could vanish with it.
         fs.sync_dir(&path)
             .map_err(|e| Error::io(format!("syncing directory {}", path.display()), e))?;
+        let sv = SuperVersion::new(memtable, Arc::new(Version::new()));
+
+        let tables = Arc::new(TableCache::new(
+            Arc::clone(&fs),
+            path.clone(),
+            TableCacheOptions {
+                max_open_files: options.max_open_files,
+                verify_checksums: true,
+                block_cache: (options.block_cache_size > 0)
+                    .then(|| Arc::new(LruBlockCache::new(options.block_cache_size))),
+            },
+        ));
 
         Ok(DB {
             fs,
             allow_concurrent_memtable_write: options.allow_concurrent_memtable_write,
             write_thread: WriteThread::new(&options),
-            memtable,
+            sv: SvCell::from_pointee(sv),
+            tables,
+            mu: Mutex::new(()),
+            write_buffer_size: options.write_buffer_size,
+            allow_mmap_writes: options.allow_mmap_writes,
             published: AtomicU64::new(last),
             allocated: AtomicU64::new(last),
-            wal: Mutex::new(Some(Wal {
-                writer: LogWriter::new(file),
-                number,
-                live_logs: live_logs + 1,
-            })),
-            bg_error: Mutex::new(None),
-            has_bg_error: AtomicBool::new(false),
-            closed: AtomicBool::new(false),
+            wals: WalSet::new(&path, wal),
+            logs_at_open: live_logs,
+            opened_at: last,
+            bg_error: ErrorHandler::default(),
+            closed: Arc::new(AtomicBool::new(false)),
+            snapshots: Arc::new(SnapshotList::default()),
             close_mu: Mutex::new(()),
-            stall: Mutex::new(false),
-            stall_cv: Condvar::new(),
-            stall_requested: AtomicBool::new(false),
+            controller: WriteController::default(),
             unpersisted: AtomicBool::new(false),
             next_file_number: AtomicU64::new(number + 1),
             lock: Mutex::new(Some(lock)),
@@ -279,16 +332,33 @@ impl DB {
     /// The value of `key` as of the last published write, or `None`.
     pub fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
         self.check_usable()?;
+        // I10: the published sequence first, then the SuperVersion.
         let seq = self.published.load(Acquire);
-        Ok(match self.memtable.get(key, seq) {
-            Lookup::Found(v) => Some(v),
-            Lookup::Deleted | Lookup::Absent => None,
-        })
+        let sv = self.sv.load();
+        Ok(
+            match sv.get(key, seq, &self.tables, &BlockReadOptions::default())? {
+                Lookup::Found(v) => Some(v),
+                Lookup::Deleted | Lookup::Absent => None,
+            },
+        )
     }
 
     /// The write path's statistics since open.
     pub fn stats(&self) -> Stats {
-        self.stats.snapshot()
+        let mut stats = self.stats.snapshot();
+        let sv = self.sv.load();
+        stats.memtable_bytes = sv.memtable_bytes() as u64;
+        stats.immutable_memtables = sv.imm.len() as u64;
+        stats.num_files_at_level = (0..NUM_LEVELS)
+            .map(|l| sv.version.num_files(l) as u64)
+            .collect();
+        stats.bytes_at_level = (0..NUM_LEVELS).map(|l| sv.version.level_bytes(l)).collect();
+        if let Some(cache) = self.tables.block_cache() {
+            stats.block_cache_hit = cache.hits();
+            stats.block_cache_miss = cache.misses();
+        }
+        stats.bloom_useful = self.tables.bloom_useful();
+        stats
     }
 
     /// The last sequence number visible to readers.
@@ -296,13 +366,14 @@ impl DB {
         self.published.load(Acquire)
     }
 
-    /// Approximate bytes held by the memtable.
+    /// Approximate bytes held by the memtables (the mutable one and those switched out).
     pub fn approximate_memory_usage(&self) -> usize {
-        self.memtable.approximate_memory_usage()
+        self.sv.load().memtable_bytes()
     }
 
     /// Closes the database: waits for in-flight writes, syncs the WAL, folds the session's writes
-    /// (including `disable_wal` ones) into a durable base, and releases the directory.
+    /// (every memtable, the immutable ones included, and `disable_wal` writes) into a durable
+    /// base, and releases the directory.
     /// Idempotent: a second call returns `Ok`. Every later call on this `DB` fails with
     /// [`Error::Closed`]. If an earlier WAL write failed, close writes nothing and returns
     /// [`Error::Poisoned`]: reopen to recover the acknowledged writes.
@@ -317,10 +388,7 @@ impl DB {
             return Ok(());
         }
         // Wake a leader waiting out a stall: it will see `closed` and give up.
-        {
-            let _g = self.stall.lock();
-            self.stall_cv.notify_all();
-        }
+        self.controller.wake_all();
         let me = Writer::new(None, &WriteOptions::default());
         // From linking `me` until it is unlinked, other writers may point at it.
         let _guard = AbortOnUnwind::new("close");
@@ -333,59 +401,48 @@ impl DB {
     }
 
     fn finish_files(&self) -> Result<()> {
-        let mut guard = self.wal.lock();
+        let mut guard = self.wals.current.lock();
+        let live_wals = self.wals.live(&guard);
         let Some(mut wal) = guard.take() else {
             return Ok(());
         };
-        if self.has_bg_error.load(Acquire) {
-            // Nothing more is written after a failure; reopening recovers what is durable.
-            // Say so: a clean Ok would suggest every write was persisted.
-            let cause = self.bg_error.lock().clone();
-            return match cause {
-                Some(cause) => Err(Error::Poisoned {
-                    cause: Box::new(cause),
-                }),
-                None => Ok(()),
-            };
-        }
+        // Nothing more is written after a failure; reopening recovers what is durable. Say
+        // so: a clean Ok would suggest every write was persisted.
+        self.bg_error.check()?;
         let name = files::log_name(&self.path, wal.number);
         wal.writer
             .sync()
             .map_err(|e| Error::io(format!("syncing WAL {}", name.display()), e))?;
         // Every session that wrote ends in a base, so the next open replays one file and writes
         // nothing (a session that crashed is folded by the next open instead).
-        if self.unpersisted.load(Acquire) || wal.writer.size() > 0 || wal.live_logs > 1 {
+        if self.unpersisted.load(Acquire)
+            || self.published.load(Acquire) != self.opened_at
+            || self.logs_at_open > 0
+            || live_wals > 1
+        {
             let number = self.next_file_number.fetch_add(1, Relaxed);
             drop(wal);
+            self.wals.drop_retired();
+            let sv = self.sv.load_full();
+            let mems: Vec<Arc<MemTable>> = sv.memtables().cloned().collect();
             let last = self.published.load(Acquire);
             // Every file below the new base was replayed whole at open or written since.
             let retire = recovery::Retire {
                 all_clean: true,
                 ..recovery::Retire::default()
             };
-            recovery::write_base(
-                self.fs.as_ref(),
-                &self.path,
-                number,
-                &self.memtable,
-                last,
-                &retire,
-            )?;
+            recovery::write_base(self.fs.as_ref(), &self.path, number, &mems, last, &retire)?;
         }
         Ok(())
     }
 
     /// Test hook: turns a write stall on or off (RocksDB's `BeginWriteStall`/`EndWriteStall`).
     /// While on, the next leader stalls the queue: new writers wait, and `no_slowdown` writers
-    /// fail with [`Error::Incomplete`]. Later issues drive this from memtable limits.
+    /// fail with [`Error::Incomplete`]. The memtable and L0 stalls will use the same path
+    /// (`write_controller.rs`).
     #[doc(hidden)]
     pub fn set_write_stall_for_test(&self, on: bool) {
-        let mut s = self.stall.lock();
-        *s = on;
-        self.stall_requested.store(on, Release);
-        if !on {
-            self.stall_cv.notify_all();
-        }
+        self.controller.request_stall(on);
     }
 
     fn check_usable(&self) -> Result<()> {
@@ -402,11 +459,7 @@ impl DB {
     }
 
     fn set_bg_error(&self, e: &Error) {
-        let mut g = self.bg_error.lock();
-        if g.is_none() {
-            *g = Some(e.clone());
-        }
-        self.has_bg_error.store(true, Release);
+        self.bg_error.set(e);
     }
 
     fn wal_io(&self, what: &str, number: u64, e: io::Error) -> Error {
@@ -427,37 +480,10 @@ impl WriteBackend for DB {
         if self.closed.load(Acquire) {
             return Err(Error::Closed);
         }
-        if self.has_bg_error.load(Acquire) {
-            if let Some(cause) = self.bg_error.lock().clone() {
-                return Err(Error::Poisoned {
-                    cause: Box::new(cause),
-                });
-            }
-        }
-        if !self.stall_requested.load(Acquire) {
-            return Ok(());
-        }
-        let mut stall = self.stall.lock();
-        if *stall {
-            if leader.no_slowdown {
-                return Err(Error::Incomplete {
-                    message: "write stall: the write would have to wait and no_slowdown is set"
-                        .into(),
-                });
-            }
-            let start = Instant::now();
-            wt.begin_write_stall(leader);
-            while *stall && !self.closed.load(Acquire) {
-                self.stall_cv.wait(&mut stall);
-            }
-            wt.end_write_stall();
-            let waited = u64::try_from(start.elapsed().as_micros()).unwrap_or(u64::MAX);
-            self.stats.stall_micros.fetch_add(waited, Relaxed);
-            if self.closed.load(Acquire) {
-                return Err(Error::Closed);
-            }
-        }
-        Ok(())
+        self.bg_error.check()?;
+        self.make_room_for_write(wt, leader, false)?;
+        self.controller
+            .wait_out(wt, leader, &self.closed, &self.stats)
     }
 
     fn allocate_sequences(&self, count: u64) -> u64 {
@@ -516,16 +542,22 @@ impl WriteBackend for DB {
             });
             &spilled
         };
-        let mut guard = self.wal.lock();
+        let mut guard = self.wals.current.lock();
         let wal = guard.as_mut().ok_or(Error::Closed)?;
         let written = wal
             .writer
             .add_record(parts)
             .map_err(|e| self.wal_io("appending to", wal.number, e))?;
+        wal.last_logged_seq = group.last_sequence();
         s.write_with_wal.fetch_add(size, Relaxed);
         s.wal_bytes.fetch_add(written as u64, Relaxed);
         if leader.sync {
             let start = Instant::now();
+            // I5: every older WAL is durable before this sync write is acknowledged.
+            self.wals.sync_retired().map_err(|e| {
+                self.set_bg_error(&e);
+                e
+            })?;
             wal.writer
                 .sync()
                 .map_err(|e| self.wal_io("syncing", wal.number, e))?;
@@ -538,7 +570,7 @@ impl WriteBackend for DB {
 
     fn insert_into_memtable(&self, w: &Writer<'_>) {
         if let Some(batch) = w.batch() {
-            self.memtable.insert_batch(batch, w.sequence());
+            self.sv.load().mem.insert_batch(batch, w.sequence());
         }
     }
 

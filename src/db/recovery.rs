@@ -13,7 +13,10 @@ use std::path::{Path, PathBuf};
 use super::files::{self, Kind};
 use crate::error::{Error, Result};
 use crate::fs::FileSystem;
-use crate::memtable::MemTable;
+use std::sync::Arc;
+
+use crate::iter::{DbIter, DbIterOptions, MergingIterator};
+use crate::memtable::{MemTable, MemTableIter};
 use crate::options::WalRecoveryMode;
 use crate::wal::reader::{CorruptionKind, Flow};
 use crate::wal::{Reader, Writer as LogWriter};
@@ -117,6 +120,8 @@ pub(crate) fn replay(
     // A later WAL did not continue the sequence: it and every WAL after it are dropped.
     let mut dropping = false;
     let mut record = Vec::new();
+    // `next_sequence` is where the base (or an empty database, at 1) or the WALs replayed so
+    // far end: a WAL's marker must continue it.
     for &n in &inv.logs {
         let path = files::log_name(dir, n);
         if dropping {
@@ -174,6 +179,28 @@ pub(crate) fn replay(
                     break;
                 }
                 stopped = false;
+            }
+            if first && count == 0 && sequence != next_sequence {
+                // The marker says where this WAL's sequence starts: the WAL before it lost its
+                // tail (cut cleanly by a power loss, which no reader sees as damage). Going on
+                // would leave a hole.
+                match mode {
+                    WalRecoveryMode::AbsoluteConsistency => {
+                        return Err(Error::corruption(format!(
+                            "WAL {} starts at sequence {sequence} but the WALs before it end \
+                             at {}: writes between them were lost; nothing was changed. Open \
+                             with wal_recovery_mode point_in_time to recover up to the gap",
+                            path.display(),
+                            next_sequence - 1
+                        )));
+                    }
+                    WalRecoveryMode::SkipAnyCorruptedRecords => {}
+                    WalRecoveryMode::PointInTime
+                    | WalRecoveryMode::TolerateCorruptedTailRecords => {
+                        dropping = true;
+                        break;
+                    }
+                }
             }
             first = false;
             // Nothing tells whether the process that wrote this WAL synced it.
@@ -339,14 +366,32 @@ pub(crate) fn write_base(
     fs: &dyn FileSystem,
     dir: &Path,
     number: u64,
-    mem: &MemTable,
+    mems: &[Arc<MemTable>],
     last_sequence: u64,
     retire: &Retire<'_>,
 ) -> Result<()> {
+    // The newest visible version of every key across the memtables (newest memtable first).
+    let live_entries = || {
+        let children: Vec<MemTableIter> = mems.iter().map(|m| m.iter()).collect();
+        let mut it = DbIter::new(
+            MergingIterator::new(children),
+            DbIterOptions {
+                sequence: last_sequence,
+                ..DbIterOptions::default()
+            },
+        );
+        it.seek_to_first();
+        it
+    };
     let tmp = files::temp_name(dir, number);
     let io = |what: &str, e| Error::io(format!("{what} base {}", tmp.display()), e);
     let mut live = 0u64;
-    mem.for_each_latest(last_sequence, |_, v| live += u64::from(v.is_some()));
+    let mut it = live_entries();
+    while it.valid() {
+        live += 1;
+        it.next();
+    }
+    it.status()?;
     if !sequence_range_ok(last_sequence + 1, 0) {
         return Err(Error::invalid_argument(format!(
             "sequence {last_sequence} leaves no room below {SEQUENCE_LIMIT}"
@@ -365,18 +410,16 @@ pub(crate) fn write_base(
         batch.clear();
         Ok(())
     };
-    mem.for_each_latest(last_sequence, |k, v| {
-        if result.is_err() {
-            return;
+    let mut it = live_entries();
+    while it.valid() && result.is_ok() {
+        result = batch.put(it.key(), it.value());
+        if result.is_ok() && batch.approximate_size() >= BASE_RECORD_BYTES {
+            result = flush(&mut batch, &mut seq);
         }
-        if let Some(v) = v {
-            result = batch.put(k, v);
-            if result.is_ok() && batch.approximate_size() >= BASE_RECORD_BYTES {
-                result = flush(&mut batch, &mut seq);
-            }
-        }
-    });
+        it.next();
+    }
     result?;
+    it.status()?;
     if !batch.is_empty() {
         flush(&mut batch, &mut seq)?;
     }

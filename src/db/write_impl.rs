@@ -43,12 +43,20 @@ pub trait WriteBackend {
 pub struct AbortOnUnwind {
     /// What the guarded thread was doing, for the message.
     what: &'static str,
+    /// The thread was already unwinding when the guard was made (a `DB` dropped during a
+    /// panic closes itself): only a panic that starts inside the guarded region is fatal.
+    #[cfg(not(loom))]
+    already_panicking: bool,
 }
 
 impl AbortOnUnwind {
     /// Guards `what` (for the message).
     pub fn new(what: &'static str) -> Self {
-        AbortOnUnwind { what }
+        AbortOnUnwind {
+            what,
+            #[cfg(not(loom))]
+            already_panicking: std::thread::panicking(),
+        }
     }
 }
 
@@ -56,7 +64,7 @@ impl Drop for AbortOnUnwind {
     fn drop(&mut self) {
         // Loom reports a failed model by panicking through it: let that unwind to loom.
         #[cfg(not(loom))]
-        if std::thread::panicking() {
+        if std::thread::panicking() && !self.already_panicking {
             eprintln!(
                 "groupkv: fatal: a panic unwound through the write path ({}); other writers \
                  hold pointers into this thread's stack, so the process cannot continue \

@@ -6,6 +6,11 @@ use crate::checksum;
 pub const BLOCK_SIZE: usize = 32 * 1024;
 /// checksum (4) | length (2) | type (1).
 pub const HEADER_SIZE: usize = 7;
+/// The unit a crash leaves written whole or not at all: a disk writes a sector (512 bytes, or
+/// a multiple) atomically, and page writeback and a killed `write` stop at 4 KiB pages, a
+/// multiple of it. A zeroed sector-aligned span inside the last record is the reader's
+/// evidence of a torn write (see `docs/wal-format.md`).
+pub const SECTOR: usize = 512;
 
 /// The type byte of a physical record (a fragment of a logical record).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,5 +1,5 @@
-//! LevelDB's log format, shared by every log-structured file: the MANIFEST today, the WAL once
-//! its recovery-mode logic is re-based on [`Reader`].
+//! LevelDB's log format, shared by every log-structured file: the MANIFEST and the WAL (whose
+//! recovery modes are a policy layered on [`Reader`] in `crate::wal`).
 //!
 //! A log is a sequence of 32 KiB blocks. A logical record is cut into fragments, each with a
 //! 7-byte header (`masked checksum:fixed32 · length:fixed16 · type:u8`) and never crossing a
@@ -11,9 +11,11 @@
 //! tail is harmless or interior damage fails an open is the caller's policy.
 
 pub mod format;
+pub mod framer;
 pub mod reader;
 pub mod writer;
 
-pub use format::{Checksum, RecordType, BLOCK_SIZE, HEADER_SIZE};
+pub use format::{Checksum, RecordType, BLOCK_SIZE, HEADER_SIZE, SECTOR};
+pub use framer::Framer;
 pub use reader::{Damage, DamageKind, Outcome, Reader};
 pub use writer::Writer;

@@ -10,17 +10,19 @@
 //!
 //! Damage comes in two classes ([`DamageKind::is_tail`]). *Tail* damage is what a crash leaves
 //! at the end of the last write: a truncated header, a record whose length runs past the end of
-//! the file, a fragmented record with no LAST fragment, or zeros that start inside the last
-//! record and run to the end of the file. Nothing is read after tail damage. *Interior* damage
-//! is anything else: a checksum mismatch, a length that overruns its block mid-file, an unknown
-//! type, zeros followed by data, fragments out of order.
+//! the file, a fragmented record with no LAST fragment, or a torn write into allocated space,
+//! decided from structure, never from a byte's value (`ZeroedTail`: a damaged fragment with a
+//! zeroed sector-aligned span, or a zero header followed by data, and in both cases no intact
+//! record anywhere after; `docs/wal-format.md`, section 5). Nothing is read after tail damage.
+//! *Interior* damage is anything else: a checksum mismatch, a length that overruns its block
+//! mid-file, an unknown type, zeros followed by an intact record, fragments out of order.
 //!
 //! Only an I/O error reading the file is an `Err`; no byte string makes the reader panic.
 
 use std::collections::VecDeque;
 use std::fmt;
 
-use super::format::{Checksum, RecordType, BLOCK_SIZE, HEADER_SIZE};
+use super::format::{Checksum, RecordType, BLOCK_SIZE, HEADER_SIZE, SECTOR};
 use crate::error::{Error, Result};
 use crate::fs::SequentialFile;
 
@@ -34,13 +36,14 @@ pub enum DamageKind {
     TruncatedRecord,
     /// The file ends inside a fragmented record (FIRST/MIDDLE without LAST).
     PartialRecordAtEof,
-    /// Zeros run from inside the last record to the end of the file.
+    /// A torn write into allocated space: the damaged last record has a zeroed sector (or a
+    /// zero header) and no intact record follows it (`docs/wal-format.md`, section 5).
     ZeroedTail,
     /// The stored checksum does not match the fragment.
     ChecksumMismatch,
     /// A length that overruns its block before the end of the file.
     BadRecordLength,
-    /// A type byte that is not FULL/FIRST/MIDDLE/LAST, or zeros followed by data.
+    /// A type byte that is not FULL/FIRST/MIDDLE/LAST, or zeros followed by an intact record.
     BadRecordType,
     /// FIRST without LAST before the next record, MIDDLE/LAST without FIRST, or the fragments
     /// of a record read so far when damage interrupted it.
@@ -261,7 +264,7 @@ impl Reader {
                                 DamageKind::FragmentOutOfOrder,
                                 at,
                                 dropped,
-                                "a fragmented record without its last fragment",
+                                "partial record without end",
                             )));
                         }
                         if kind == RecordType::Full {
@@ -281,7 +284,7 @@ impl Reader {
                                 DamageKind::FragmentOutOfOrder,
                                 offset,
                                 (end - start) as u64,
-                                "a middle or last fragment without a first one",
+                                "missing start of fragmented record",
                             )));
                         };
                         self.record.extend_from_slice(&self.backing[start..end]);
@@ -328,7 +331,7 @@ impl Reader {
                         DamageKind::FragmentOutOfOrder,
                         at,
                         partial,
-                        "damage in the middle of a fragmented record",
+                        "error in middle of record",
                     ));
                     return Ok(Outcome::Damage(d));
                 }
@@ -424,9 +427,13 @@ impl Reader {
         }
     }
 
-    /// The fragment at `self.start`, which extends to `backing[fragment_end]`, is damaged. If
-    /// it ends in zeros that run to the end of the file, a crash cut it: a zeroed tail.
-    /// Otherwise it is `kind`, and the rest of the block is dropped with it.
+    /// The fragment at `self.start`, which extends to `backing[fragment_end]`, is damaged. It is
+    /// a torn write (`ZeroedTail`, tail damage) only on evidence a written record cannot leave:
+    /// a whole sector of it is zeros (a sector-aligned span up to the next sector boundary or
+    /// the fragment's end: what a write that never reached the disk, or a page the kernel never
+    /// wrote back, leaves in allocated space), and no intact record starts anywhere after it
+    /// (a torn write is the last one). A byte's value is never evidence: a real record may end
+    /// in a zero. Otherwise it is `kind`, and the rest of the block is dropped with it.
     fn damaged_fragment(
         &mut self,
         fragment_end: usize,
@@ -434,17 +441,19 @@ impl Reader {
         detail: String,
     ) -> Result<Physical> {
         let offset = self.offset_of(self.start);
-        if fragment_end > self.start
-            && self.backing[fragment_end - 1] == 0
-            && self.zeros_to_eof(fragment_end)?
-        {
-            let dropped = self.drop_to_eof();
-            return Ok(Physical::Damage(damage(
-                DamageKind::ZeroedTail,
-                offset,
-                dropped,
-                format!("the file ends in zeros from inside this record ({detail})"),
-            )));
+        if let Some(sector) = self.zeroed_sector(self.start, fragment_end) {
+            if !self.record_starts_after(self.start + 1)? {
+                let dropped = self.drop_to_eof();
+                return Ok(Physical::Damage(damage(
+                    DamageKind::ZeroedTail,
+                    offset,
+                    dropped,
+                    format!(
+                        "a torn write: the sector at offset {sector} inside this record is \
+                         zeros, and no intact record follows ({detail})"
+                    ),
+                )));
+            }
         }
         let ends_at_eof = fragment_end == self.end && self.eof;
         let dropped = (self.end - self.start) as u64;
@@ -454,8 +463,27 @@ impl Reader {
         Ok(Physical::Damage(d))
     }
 
-    /// A zero header at `offset`: the end of the log if the rest of the file is zeros;
-    /// otherwise damage, and the rest of this block is dropped.
+    /// The file offset of the first sector-aligned span of `backing[from..to]` that is all
+    /// zeros up to the next sector boundary or `to`, if any. Blocks start at multiples of
+    /// `BLOCK_SIZE`, so an index is sector-aligned exactly when its file offset is.
+    fn zeroed_sector(&self, from: usize, to: usize) -> Option<u64> {
+        let mut at = from.div_ceil(SECTOR) * SECTOR;
+        while at < to {
+            let end = (at + SECTOR).min(to);
+            if is_zero(&self.backing[at..end]) {
+                return Some(self.offset_of(at));
+            }
+            at += SECTOR;
+        }
+        None
+    }
+
+    /// A zero header at `offset`: the end of the log if the rest of the file is zeros
+    /// (allocated space). A writer never writes a zero header, so zeros there followed by data
+    /// are a torn write (`ZeroedTail`) when no intact record starts after them: what is left
+    /// are pieces of the last append, stored out of order (page writeback, a copy into a
+    /// mapping). Otherwise it is damage, and the rest of this block is dropped (the next block
+    /// is read again from its start, so records there can still be read).
     fn zeros(&mut self, offset: u64) -> Result<Physical> {
         if self.zeros_to_eof(self.start)? {
             self.drop_to_eof();
@@ -463,6 +491,16 @@ impl Reader {
                 self.zeros_at = Some(offset);
             }
             return Ok(Physical::Eof);
+        }
+        if !self.record_starts_after(self.start + 1)? {
+            let dropped = self.drop_to_eof();
+            return Ok(Physical::Damage(damage(
+                DamageKind::ZeroedTail,
+                offset,
+                dropped,
+                "a torn write: zeros where a record header belongs, then no intact record up \
+                 to the end of the file",
+            )));
         }
         let dropped = (self.end - self.start) as u64;
         self.start = self.end;
@@ -472,6 +510,54 @@ impl Reader {
             dropped,
             "zeroed bytes followed by data",
         )))
+    }
+
+    /// True if an intact fragment that starts a record (FULL or FIRST, checksum valid) begins
+    /// at `backing[from..]` or anywhere later in the file. Reads ahead block by block until it
+    /// finds one (what it reads is parsed later), so damage followed by intact records costs a
+    /// block or so of reading; only a torn tail is read to the end of the file.
+    fn record_starts_after(&mut self, from: usize) -> Result<bool> {
+        if has_record_start(self.checksum, &self.backing[..self.end], from) {
+            return Ok(true);
+        }
+        if self.eof {
+            return Ok(false);
+        }
+        // What follows the current block, from a block boundary: the zeros and bytes already
+        // read ahead, then the rest of the file.
+        let mut rest = std::mem::take(&mut self.ahead);
+        rest.drain(..self.ahead_pos);
+        if self.ahead_zeros > 0 {
+            rest.splice(0..0, std::iter::repeat(0).take(self.ahead_zeros));
+        }
+        self.ahead_pos = 0;
+        self.ahead_zeros = 0;
+        let mut scanned = 0;
+        let mut chunk = vec![0u8; BLOCK_SIZE];
+        let found = 'scan: loop {
+            while rest.len() - scanned >= BLOCK_SIZE {
+                if has_record_start(self.checksum, &rest[scanned..scanned + BLOCK_SIZE], 0) {
+                    break 'scan true;
+                }
+                scanned += BLOCK_SIZE;
+            }
+            if self.file_eof {
+                break has_record_start(self.checksum, &rest[scanned..], 0);
+            }
+            let n = match self.read_file(&mut chunk) {
+                Ok(n) => n,
+                Err(e) => {
+                    self.ahead = rest;
+                    return Err(e);
+                }
+            };
+            if n == 0 {
+                self.file_eof = true;
+            }
+            rest.extend_from_slice(&chunk[..n]);
+        };
+        self.ahead = rest;
+        Ok(found)
     }
 
     /// True if `backing[from..end]` and everything after it in the file are zeros. Reads ahead
@@ -563,6 +649,29 @@ impl Reader {
         }
         Ok(())
     }
+}
+
+/// True if an intact fragment of type FULL or FIRST starts at or after `from` in `block`, a
+/// whole block (or the file's last, short one) starting at a block boundary. Fragments never
+/// cross a block boundary, so every candidate lies within it.
+fn has_record_start(checksum: Checksum, block: &[u8], from: usize) -> bool {
+    let mut p = from;
+    while p + HEADER_SIZE <= block.len() {
+        let h = &block[p..p + HEADER_SIZE];
+        let kind = h[6];
+        if kind == RecordType::Full as u8 || kind == RecordType::First as u8 {
+            let length = usize::from(u16::from_le_bytes([h[4], h[5]]));
+            let end = p + HEADER_SIZE + length;
+            if end <= block.len() {
+                let stored = u32::from_le_bytes([h[0], h[1], h[2], h[3]]);
+                if checksum.record_crc(&block[p + 6..end]) == stored {
+                    return true;
+                }
+            }
+        }
+        p += 1;
+    }
+    false
 }
 
 fn damage(kind: DamageKind, offset: u64, bytes_dropped: u64, detail: impl Into<String>) -> Damage {

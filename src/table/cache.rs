@@ -13,6 +13,8 @@
 #![forbid(unsafe_code)]
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicU64;
+use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 
 use crate::cache::{Cache, DEFAULT_SHARDS};
@@ -136,6 +138,8 @@ pub struct TableCache {
     dir: PathBuf,
     options: TableCacheOptions,
     tables: Cache<u64, Arc<Table>>,
+    /// Lookups the bloom filter answered without reading a data block.
+    bloom_useful: AtomicU64,
 }
 
 /// `NNNNNN.sst`, the name groupkv gives table `number` (LevelDB's `TableFileName`).
@@ -170,6 +174,7 @@ impl TableCache {
             dir: dir.into(),
             tables: Cache::with_shards(capacity, shards),
             options,
+            bloom_useful: AtomicU64::new(0),
         }
     }
 
@@ -224,7 +229,19 @@ impl TableCache {
         key: &LookupKey,
         read: &BlockReadOptions,
     ) -> Result<Option<TableEntry>> {
-        self.find_table(number, file_size)?.get_with(key, read)
+        let (entry, filtered) = self
+            .find_table(number, file_size)?
+            .get_filtered(key, read)?;
+        if filtered {
+            self.bloom_useful.fetch_add(1, Relaxed);
+        }
+        Ok(entry)
+    }
+
+    /// Lookups through [`get`](Self::get) that the bloom filter answered alone (no data block
+    /// read) since the cache was made.
+    pub fn bloom_useful(&self) -> u64 {
+        self.bloom_useful.load(Relaxed)
     }
 
     /// A cursor over table `number`; it keeps the table open even if the cache evicts it.

@@ -190,24 +190,34 @@ impl Table {
 
     /// [`get`](Self::get) with per-read options.
     pub fn get_with(&self, key: &LookupKey, read: &BlockReadOptions) -> Result<Option<TableEntry>> {
+        self.get_filtered(key, read).map(|(entry, _)| entry)
+    }
+
+    /// [`get_with`](Self::get_with), also saying whether the bloom filter alone answered
+    /// (the key's block was never read): the database counts those as `bloom_useful`.
+    pub fn get_filtered(
+        &self,
+        key: &LookupKey,
+        read: &BlockReadOptions,
+    ) -> Result<(Option<TableEntry>, bool)> {
         let mut index = self.index_iter();
         index.seek(key.internal_key())?;
         if !index.valid() {
-            return Ok(None);
+            return Ok((None, false));
         }
         let (handle, _) = BlockHandle::decode(index.value()).ok_or_else(|| {
             Error::corruption(format!("table {}: index: bad block handle", self.name))
         })?;
         if let Some(filter) = &self.filter {
             if !filter.key_may_match(handle.offset, key.user_key()) {
-                return Ok(None);
+                return Ok((None, true));
             }
         }
         let block = self.read_data_block(handle, read)?;
         let mut it = block.iter(compare_internal_keys);
         it.seek(key.internal_key())?;
         if !it.valid() {
-            return Ok(None);
+            return Ok((None, false));
         }
         let found = parse_internal_key(it.key()).ok_or_else(|| {
             Error::corruption(format!(
@@ -216,13 +226,14 @@ impl Table {
             ))
         })?;
         if found.user_key != key.user_key() {
-            return Ok(None);
+            return Ok((None, false));
         }
-        Ok(Some(TableEntry {
+        let entry = TableEntry {
             sequence: found.sequence,
             kind: found.kind,
             value: it.value().to_vec(),
-        }))
+        };
+        Ok((Some(entry), false))
     }
 
     /// A cursor over every entry, in internal-key order; not positioned until a seek.

@@ -11,15 +11,16 @@
 
 use std::io;
 
-use super::format::{record_crc, RecordType, BLOCK_SIZE, HEADER_SIZE};
+use super::format::{BLOCK_SIZE, WAL_CHECKSUM};
 use crate::fs::WritableFile;
+use crate::log::{Checksum, Framer};
 
 /// Writes logical records to one log file. Each [`add_record`](Writer::add_record) is a single
 /// append to the file, so a record reaches the OS whole or (on a crash) as a torn tail.
 pub struct Writer {
     file: Box<dyn WritableFile>,
-    /// Bytes already used in the current block.
-    block_offset: usize,
+    /// Cuts records into fragments (the log format's framing, shared with `log::Writer`).
+    framer: Framer,
     /// Reused framing buffer.
     buf: Vec<u8>,
     /// Bytes appended so far (the end of the records, if every append succeeded).
@@ -44,7 +45,7 @@ const MAX_ALLOCATE: u64 = 4 << 20;
 impl std::fmt::Debug for Writer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("wal::Writer")
-            .field("block_offset", &self.block_offset)
+            .field("framer", &self.framer)
             .field("size", &self.size)
             .field("allocation", &self.allocation)
             .finish()
@@ -54,9 +55,14 @@ impl std::fmt::Debug for Writer {
 impl Writer {
     /// A writer appending to `file`, which is empty.
     pub fn new(file: Box<dyn WritableFile>) -> Self {
+        Writer::with_checksum(file, WAL_CHECKSUM)
+    }
+
+    /// A writer whose fragments carry `checksum` (tests build WALs of another layout with it).
+    pub fn with_checksum(file: Box<dyn WritableFile>, checksum: Checksum) -> Self {
         Writer {
             file,
-            block_offset: 0,
+            framer: Framer::new(checksum),
             buf: Vec::with_capacity(BLOCK_SIZE),
             size: 0,
             allocation: Allocation::On { len: 0 },
@@ -67,61 +73,7 @@ impl Writer {
     /// its batches' bodies, without copying them together first). Returns the bytes written.
     pub fn add_record(&mut self, parts: &[&[u8]]) -> io::Result<usize> {
         self.buf.clear();
-        let total: usize = parts.iter().map(|p| p.len()).sum();
-        let mut left = total;
-        // Position inside `parts`: which part, and how far into it.
-        let (mut part, mut pos) = (0usize, 0usize);
-        let mut begin = true;
-        loop {
-            let leftover = BLOCK_SIZE - self.block_offset;
-            if leftover < HEADER_SIZE {
-                // Too little room for a header: pad the block's trailer with zeros.
-                self.buf.extend(std::iter::repeat(0u8).take(leftover));
-                self.block_offset = 0;
-            }
-            let avail = BLOCK_SIZE - self.block_offset - HEADER_SIZE;
-            let fragment = left.min(avail);
-            let end = fragment == left;
-            let kind = match (begin, end) {
-                (true, true) => RecordType::Full,
-                (true, false) => RecordType::First,
-                (false, true) => RecordType::Last,
-                (false, false) => RecordType::Middle,
-            };
-            // Header placeholder, then type and payload contiguously, so the CRC (over type and
-            // payload) is computed on the framed bytes in place.
-            let header_at = self.buf.len();
-            self.buf.extend_from_slice(&[0u8; HEADER_SIZE]);
-            self.buf[header_at + 6] = kind as u8;
-            let mut need = fragment;
-            while need > 0 {
-                let p = parts[part];
-                let take = (p.len() - pos).min(need);
-                self.buf.extend_from_slice(&p[pos..pos + take]);
-                need -= take;
-                pos += take;
-                if pos == p.len() {
-                    part += 1;
-                    pos = 0;
-                }
-            }
-            // Skip exhausted or empty parts so the next fragment starts in a non-empty one.
-            while part < parts.len() && pos == parts[part].len() {
-                part += 1;
-                pos = 0;
-            }
-            let crc = record_crc(&self.buf[header_at + 6..]);
-            self.buf[header_at..header_at + 4].copy_from_slice(&crc.to_le_bytes());
-            // `fragment` <= BLOCK_SIZE - HEADER_SIZE, which fits in u16.
-            let len = u16::try_from(fragment).unwrap_or(u16::MAX);
-            self.buf[header_at + 4..header_at + 6].copy_from_slice(&len.to_le_bytes());
-            self.block_offset += HEADER_SIZE + fragment;
-            left -= fragment;
-            begin = false;
-            if end {
-                break;
-            }
-        }
+        self.framer.frame(parts, &mut self.buf);
         let end = self.size + self.buf.len() as u64;
         if let Allocation::On { len } = self.allocation {
             if end > len {

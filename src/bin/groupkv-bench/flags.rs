@@ -11,6 +11,9 @@ pub const ALL_BENCHMARKS: [&str; 6] = [
     "readwhilewriting",
 ];
 
+/// Benchmarks run only when named (not part of the default list).
+pub const EXTRA_BENCHMARKS: [&str; 1] = ["stats"];
+
 pub const HELP: &str = "\
 groupkv-bench: db_bench-style benchmark for groupkv
 
@@ -33,6 +36,7 @@ Benchmarks (--benchmarks, run in the order given):
                     scan; compare it with db_bench's readseq only with that in mind
   readwhilewriting  --threads threads point-read random keys while one extra thread writes
                     random keys until they finish; reports the reads
+  stats             print the database's level table (DB::property(\"groupkv.stats\"))
 
 Flags:
   --benchmarks=LIST      comma-separated list of the benchmarks above
@@ -64,6 +68,22 @@ Flags:
                          longest a waiting writer yields before blocking [100]
   --write_thread_slow_yield_usec=N
                          a yield slower than this means the CPU is contended [3]
+  --write_buffer_size=N  memtable bytes that trigger a switch to a new memtable and WAL
+  --max_write_buffer_number=N
+                         memtables held before writes stop for a flush
+  --level0_file_num_compaction_trigger=N, --level0_slowdown_writes_trigger=N,
+  --level0_stop_writes_trigger=N
+                         L0 table counts that start a compaction, slow writes, stop writes
+  --block_size=N         uncompressed bytes per table data block
+  --block_restart_interval=N
+                         entries between restart points in data blocks
+  --bloom_bits=N         bloom filter bits per key; 0 writes no filter
+  --block_cache_size=N   bytes of table blocks cached; 0 caches nothing
+  --max_open_files=N     table files kept open
+  --compression=KIND     table blocks: none or snappy
+  --target_file_size_base=N, --max_bytes_for_level_base=N
+                         table size of compaction outputs; bytes of level 1
+                         (each of these defaults to groupkv's Options default)
   --db=DIR               database directory [$TMPDIR/groupkv-bench]
   --use_existing_db=BOOL keep the database in --db instead of starting from an empty one;
                          fillseq and fillrandom refuse to run with it [false]
@@ -108,6 +128,53 @@ pub struct Flags {
     pub use_existing_db: bool,
     pub seed: u64,
     pub progress: bool,
+    /// The storage engine's knobs: `None` keeps `Options`' default (defined once there).
+    pub engine: EngineFlags,
+}
+
+/// The storage engine's flags, each `None` unless given.
+#[derive(Debug, Clone, Default)]
+pub struct EngineFlags {
+    pub write_buffer_size: Option<usize>,
+    pub max_write_buffer_number: Option<usize>,
+    pub level0_file_num_compaction_trigger: Option<usize>,
+    pub level0_slowdown_writes_trigger: Option<usize>,
+    pub level0_stop_writes_trigger: Option<usize>,
+    pub block_size: Option<usize>,
+    pub block_restart_interval: Option<usize>,
+    pub bloom_bits: Option<u32>,
+    pub block_cache_size: Option<usize>,
+    pub max_open_files: Option<usize>,
+    pub compression: Option<groupkv::Compression>,
+    pub target_file_size_base: Option<u64>,
+    pub max_bytes_for_level_base: Option<u64>,
+}
+
+impl EngineFlags {
+    /// `options` with every given flag applied.
+    pub fn apply(&self, mut options: groupkv::Options) -> groupkv::Options {
+        macro_rules! set {
+            ($($flag:ident => $field:ident),+ $(,)?) => {
+                $(if let Some(v) = self.$flag { options.$field = v; })+
+            };
+        }
+        set!(
+            write_buffer_size => write_buffer_size,
+            max_write_buffer_number => max_write_buffer_number,
+            level0_file_num_compaction_trigger => level0_file_num_compaction_trigger,
+            level0_slowdown_writes_trigger => level0_slowdown_writes_trigger,
+            level0_stop_writes_trigger => level0_stop_writes_trigger,
+            block_size => block_size,
+            block_restart_interval => block_restart_interval,
+            bloom_bits => bloom_bits_per_key,
+            block_cache_size => block_cache_size,
+            max_open_files => max_open_files,
+            compression => compression,
+            target_file_size_base => target_file_size_base,
+            max_bytes_for_level_base => max_bytes_for_level_base,
+        );
+        options
+    }
 }
 
 impl Default for Flags {
@@ -133,13 +200,14 @@ impl Default for Flags {
             use_existing_db: false,
             seed: 301,
             progress: true,
+            engine: EngineFlags::default(),
         }
     }
 }
 
 /// What the command line asks for.
 pub enum Command {
-    Run(Flags),
+    Run(Box<Flags>),
     Help,
 }
 
@@ -189,7 +257,9 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, String> 
                     .map(str::to_string)
                     .collect();
                 for b in &f.benchmarks {
-                    if !ALL_BENCHMARKS.contains(&b.as_str()) {
+                    if !ALL_BENCHMARKS.contains(&b.as_str())
+                        && !EXTRA_BENCHMARKS.contains(&b.as_str())
+                    {
                         return Err(format!(
                             "unknown benchmark {b:?}; expected some of {}",
                             ALL_BENCHMARKS.join(",")
@@ -242,6 +312,41 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, String> 
             "use_existing_db" => f.use_existing_db = boolean(value)?,
             "seed" => f.seed = parse_num(name, &need(value)?)?,
             "progress" => f.progress = boolean(value)?,
+            "write_buffer_size" => {
+                f.engine.write_buffer_size = Some(parse_num(name, &need(value)?)?)
+            }
+            "max_write_buffer_number" => {
+                f.engine.max_write_buffer_number = Some(parse_num(name, &need(value)?)?)
+            }
+            "level0_file_num_compaction_trigger" => {
+                f.engine.level0_file_num_compaction_trigger = Some(parse_num(name, &need(value)?)?)
+            }
+            "level0_slowdown_writes_trigger" => {
+                f.engine.level0_slowdown_writes_trigger = Some(parse_num(name, &need(value)?)?)
+            }
+            "level0_stop_writes_trigger" => {
+                f.engine.level0_stop_writes_trigger = Some(parse_num(name, &need(value)?)?)
+            }
+            "block_size" => f.engine.block_size = Some(parse_num(name, &need(value)?)?),
+            "block_restart_interval" => {
+                f.engine.block_restart_interval = Some(parse_num(name, &need(value)?)?)
+            }
+            "bloom_bits" => f.engine.bloom_bits = Some(parse_num(name, &need(value)?)?),
+            "block_cache_size" => f.engine.block_cache_size = Some(parse_num(name, &need(value)?)?),
+            "max_open_files" => f.engine.max_open_files = Some(parse_num(name, &need(value)?)?),
+            "compression" => {
+                f.engine.compression = Some(match need(value)?.as_str() {
+                    "none" => groupkv::Compression::None,
+                    "snappy" => groupkv::Compression::Snappy,
+                    other => return Err(format!("--compression={other}: expected none or snappy")),
+                })
+            }
+            "target_file_size_base" => {
+                f.engine.target_file_size_base = Some(parse_num(name, &need(value)?)?)
+            }
+            "max_bytes_for_level_base" => {
+                f.engine.max_bytes_for_level_base = Some(parse_num(name, &need(value)?)?)
+            }
             _ => return Err(format!("unknown flag --{name} (see --help for the list)")),
         }
     }
@@ -269,7 +374,7 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, String> 
     if f.sync && f.disable_wal {
         return Err("--sync needs the WAL: drop --sync or --disable_wal".into());
     }
-    Ok(Command::Run(f))
+    Ok(Command::Run(Box::new(f)))
 }
 
 #[cfg(test)]
@@ -278,7 +383,7 @@ mod tests {
 
     fn run(args: &[&str]) -> Result<Flags, String> {
         match parse(args.iter().map(|s| s.to_string()))? {
-            Command::Run(f) => Ok(f),
+            Command::Run(f) => Ok(*f),
             Command::Help => Err("help".into()),
         }
     }
@@ -300,6 +405,34 @@ mod tests {
         assert!(!run(&["--sync=0"]).unwrap().sync);
         assert!(!run(&[]).unwrap().allow_mmap_writes);
         assert!(run(&["--allow_mmap_writes=1"]).unwrap().allow_mmap_writes);
+    }
+
+    #[test]
+    fn engine_flags_override_only_what_is_given() {
+        let f = run(&[
+            "--benchmarks=fillrandom,stats",
+            "--write_buffer_size=65536",
+            "--bloom_bits=0",
+            "--compression=snappy",
+            "--block_cache_size=0",
+            "--level0_stop_writes_trigger=40",
+        ])
+        .unwrap();
+        assert_eq!(f.benchmarks, vec!["fillrandom", "stats"]);
+        let o = f.engine.apply(groupkv::Options::default());
+        let d = groupkv::Options::default();
+        assert_eq!(o.write_buffer_size, 65536);
+        assert_eq!(o.bloom_bits_per_key, 0);
+        assert_eq!(o.compression, groupkv::Compression::Snappy);
+        assert_eq!(o.block_cache_size, 0);
+        assert_eq!(o.level0_stop_writes_trigger, 40);
+        assert_eq!(o.max_write_buffer_number, d.max_write_buffer_number);
+        assert_eq!(o.block_size, d.block_size);
+        assert_eq!(o.target_file_size_base, d.target_file_size_base);
+        assert!(run(&["--compression=zstd"])
+            .err()
+            .unwrap()
+            .contains("none or snappy"));
     }
 
     #[test]

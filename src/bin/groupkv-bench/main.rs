@@ -56,6 +56,14 @@ fn run(f: &Flags) -> BenchResult<()> {
     }
     let mut db = Some(open_db(f)?);
     for name in &f.benchmarks {
+        if name == "stats" {
+            let handle = db.as_ref().ok_or("the database is not open")?;
+            let table = handle
+                .property("groupkv.stats")
+                .ok_or("the database has no groupkv.stats property")?;
+            println!("stats :\n{table}");
+            continue;
+        }
         let kind = match name.as_str() {
             "fillseq" => Kind::Write { seq: true },
             "fillrandom" => Kind::Write { seq: false },
@@ -117,6 +125,7 @@ fn open_db(f: &Flags) -> BenchResult<DB> {
         write_thread_slow_yield_usec: f.write_thread_slow_yield_usec,
         ..Options::default()
     };
+    let options = f.engine.apply(options);
     DB::open(&f.db, options).map_err(|e| format!("opening {}: {e}", f.db.display()))
 }
 
