@@ -456,7 +456,7 @@ impl DB {
         }
     }
 
-    fn check_usable(&self) -> Result<()> {
+    pub(crate) fn check_usable(&self) -> Result<()> {
         if self.closed.load(Acquire) {
             return Err(Error::Closed);
         }
