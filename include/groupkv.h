@@ -48,9 +48,10 @@
  * write groups (one WAL append, at most one fdatasync per group). groupkv_db_close may race
  * with writes: each one finishes or gets GROUPKV_CLOSED. The handle stays valid after close
  * (later calls get GROUPKV_CLOSED) until groupkv_db_destroy, which must be the last call
- * on it. groupkv_options, groupkv_writeoptions and groupkv_batch are not synchronised: one
- * thread may modify one at a time; several may read the same one (e.g. pass it to writes)
- * while nobody modifies it. A handle opened before fork() is unusable in the child: calls
+ * on it. groupkv_options, groupkv_writeoptions, groupkv_readoptions and groupkv_batch are not
+ * synchronised: one thread may modify one at a time; several may read the same one (e.g. pass
+ * it to writes) while nobody modifies it. A groupkv_iterator is used by one thread at a time;
+ * a groupkv_snapshot is immutable and may be shared. A handle opened before fork() is unusable in the child: calls
  * there return GROUPKV_INVALID_ARGUMENT at once (the parent keeps the files and the lock; a
  * child may open the database itself only once the parent has closed it, and the parent can
  * reopen it after closing even while the child lives). The directory is locked with an fcntl

@@ -108,15 +108,8 @@ pub unsafe extern "C" fn groupkv_iterator_seek(
     key: *const c_char,
     len: usize,
 ) {
-    // SAFETY: forwarded contract (the length is checked before any byte is read).
-    let key = unsafe { kv_bytes(key, len, "key") };
     // SAFETY: forwarded contract.
-    unsafe {
-        with_iterator(it, |it| match key {
-            Ok(k) => it.seek(k),
-            Err(_) => invalidate(it),
-        })
-    }
+    unsafe { with_key(it, key, len, DbIterator::seek) }
 }
 
 /// Moves to the last key at or before `key` (`len` bytes). A bad key makes the iterator
@@ -130,13 +123,30 @@ pub unsafe extern "C" fn groupkv_iterator_seek_for_prev(
     key: *const c_char,
     len: usize,
 ) {
-    // SAFETY: forwarded contract (the length is checked before any byte is read).
-    let key = unsafe { kv_bytes(key, len, "key") };
+    // SAFETY: forwarded contract.
+    unsafe { with_key(it, key, len, DbIterator::seek_for_prev) }
+}
+
+/// Applies `seek` with the key `key`/`len` unless `it` is NULL; a bad key (never read) leaves
+/// the iterator invalid instead.
+///
+/// # Safety
+/// `it` is NULL or live and not used by another thread meanwhile; `key` points to `len`
+/// readable bytes when `len` is within the limit.
+unsafe fn with_key(
+    it: *mut groupkv_iterator,
+    key: *const c_char,
+    len: usize,
+    seek: impl FnOnce(&mut DbIterator, &[u8]),
+) {
     // SAFETY: forwarded contract.
     unsafe {
-        with_iterator(it, |it| match key {
-            Ok(k) => it.seek_for_prev(k),
-            Err(_) => invalidate(it),
+        with_iterator(it, |it| {
+            // SAFETY: forwarded contract (the length is checked before any byte is read).
+            match kv_bytes(key, len, "key") {
+                Ok(k) => seek(it, k),
+                Err(_) => invalidate(it),
+            }
         })
     }
 }
@@ -190,24 +200,22 @@ unsafe fn current(
     len: *mut usize,
     pick: impl FnOnce(&DbIterator) -> &[u8],
 ) -> *const c_char {
-    ffi_value(std::ptr::null(), || {
-        // SAFETY: forwarded contract.
-        let bytes = unsafe { it.as_ref() }
-            .filter(|it| it.inner.valid())
-            .map(|it| pick(&it.inner));
-        if !len.is_null() {
-            // SAFETY: non-NULL and writable per the contract.
-            unsafe { *len = bytes.map_or(0, <[u8]>::len) };
+    // SAFETY: forwarded contract.
+    let bytes = unsafe { it.as_ref() }
+        .filter(|it| it.inner.valid())
+        .map(|it| pick(&it.inner));
+    if !len.is_null() {
+        // SAFETY: non-NULL and writable per the contract.
+        unsafe { *len = bytes.map_or(0, <[u8]>::len) };
+    }
+    // An empty key or value still gets a non-NULL pointer while valid, so NULL always means
+    // "not valid".
+    bytes.map_or(std::ptr::null(), |b| {
+        if b.is_empty() {
+            c"".as_ptr()
+        } else {
+            b.as_ptr().cast::<c_char>()
         }
-        // An empty key or value still gets a non-NULL pointer while valid, so NULL always
-        // means "not valid".
-        bytes.map_or(std::ptr::null(), |b| {
-            if b.is_empty() {
-                c"".as_ptr()
-            } else {
-                b.as_ptr().cast::<c_char>()
-            }
-        })
     })
 }
 
@@ -223,7 +231,9 @@ pub unsafe extern "C" fn groupkv_iterator_key(
     len: *mut usize,
 ) -> *const c_char {
     // SAFETY: forwarded contract.
-    unsafe { current(it, len, DbIterator::key) }
+    ffi_value(std::ptr::null(), || unsafe {
+        current(it, len, DbIterator::key)
+    })
 }
 
 /// The current value, as groupkv_iterator_key gives the key.
@@ -236,7 +246,9 @@ pub unsafe extern "C" fn groupkv_iterator_value(
     len: *mut usize,
 ) -> *const c_char {
     // SAFETY: forwarded contract.
-    unsafe { current(it, len, DbIterator::value) }
+    ffi_value(std::ptr::null(), || unsafe {
+        current(it, len, DbIterator::value)
+    })
 }
 
 /// GROUPKV_OK, or why the iterator stopped early: GROUPKV_CLOSED once the database is closed,

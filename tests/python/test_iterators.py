@@ -308,3 +308,30 @@ def test_iterators_consistent_while_writers_run(db_path: Path) -> None:
         db.close()
     assert not errors
     assert db.stats()["memtable_switches"] >= 3
+
+
+def test_an_iterator_shared_by_threads_never_hangs(db: groupkv.DB) -> None:
+    """An Iterator is not thread-safe, but misuse is an error, not a deadlock: a thread that
+    finds it in use by another gets RuntimeError."""
+    for i in range(2000):
+        db.put(b"k%05d" % i, b"v" * 50)
+    it = db.iterator(include_value=False)
+    got: list[bytes] = []
+    busy: list[int] = []
+
+    def consume() -> None:
+        while True:
+            try:
+                got.append(next(it))
+            except StopIteration:
+                return
+            except RuntimeError:
+                busy.append(1)
+
+    threads = [threading.Thread(target=consume) for _ in range(4)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join(timeout=60)
+        assert not th.is_alive(), "a thread hung on the iterator"
+    assert sorted(got) == [b"k%05d" % i for i in range(2000)]

@@ -3,6 +3,7 @@ many keys at one sequence; properties."""
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import pytest
@@ -103,3 +104,35 @@ def test_property(db_path: Path) -> None:
         assert usage is not None and int(usage) >= 0
         assert db.property("groupkv.no-such-property") is None
         assert db.property("leveldb.stats") is None
+
+
+def test_threads_share_a_snapshot_and_one_closes_it(db: groupkv.DB) -> None:
+    """Reads through one snapshot from many threads never deadlock (each read runs without the
+    GIL), and closing it while others read gives each either the old value or ClosedError."""
+    for i in range(200):
+        db.put(b"k%03d" % i, b"old")
+    snap = db.snapshot()
+    for i in range(200):
+        db.put(b"k%03d" % i, b"new")
+    seen: list[object] = []
+
+    def reader() -> None:
+        for _ in range(20):
+            try:
+                values = db.multi_get([b"k%03d" % i for i in range(200)], snapshot=snap)
+                assert set(values) == {b"old"}
+                assert snap.get(b"k000") == b"old"
+                assert sum(1 for _ in snap.keys()) == 200
+                seen.append("ok")
+            except groupkv.ClosedError:
+                seen.append("closed")
+
+    threads = [threading.Thread(target=reader) for _ in range(4)]
+    for th in threads:
+        th.start()
+    snap.close()
+    for th in threads:
+        th.join(timeout=60)
+        assert not th.is_alive(), "a reader hung"
+    assert len(seen) == 80
+    assert seen.count("closed") > 0 or seen.count("ok") == 80

@@ -327,9 +327,9 @@ impl PyDB {
             Some(snap) => {
                 self.check_snapshot(py, &snap)?;
                 let key = Bytes::borrow(key, "key")?.as_slice().to_vec();
-                let guard = snap.get().live(py)?;
+                let live = snap.get().live(py)?;
                 let read = groupkv::ReadOptions {
-                    snapshot: guard.as_ref(),
+                    snapshot: Some(&*live),
                     ..groupkv::ReadOptions::default()
                 };
                 let inner = &self.inner;
@@ -399,9 +399,9 @@ impl PyDB {
             }
             Some(snap) => {
                 self.check_snapshot(py, &snap)?;
-                let guard = snap.get().live(py)?;
+                let live = snap.get().live(py)?;
                 let read = groupkv::ReadOptions {
-                    snapshot: guard.as_ref(),
+                    snapshot: Some(&*live),
                     ..groupkv::ReadOptions::default()
                 };
                 let inner = &self.inner;
@@ -677,8 +677,8 @@ impl PyDB {
             None => reads::open_iterator(py, &self.inner, None, args),
             Some(snap) => {
                 self.check_snapshot(py, &snap)?;
-                let guard = snap.get().live(py)?;
-                reads::open_iterator(py, &self.inner, guard.as_ref(), args)
+                let live = snap.get().live(py)?;
+                reads::open_iterator(py, &self.inner, Some(&*live), args)
             }
         }
     }

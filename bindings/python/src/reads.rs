@@ -10,9 +10,9 @@
 //! is `start + b"\0"` (the smallest key after it), an inclusive `stop` is `stop + b"\0"`, and a
 //! prefix is `[prefix, successor(prefix))`, unbounded above when the prefix is all 0xff bytes.
 
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
 
-use pyo3::exceptions::{PyStopIteration, PyTypeError};
+use pyo3::exceptions::{PyRuntimeError, PyStopIteration, PyTypeError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyTuple, PyType};
 
@@ -263,10 +263,19 @@ pub(crate) struct PyIterator {
 }
 
 impl PyIterator {
-    fn lock(&self) -> MutexGuard<'_, Option<Cursor>> {
-        // A panic while holding it cannot leave the cursor half-moved in a way that matters:
-        // the next call re-reads its state.
-        self.cursor.lock().unwrap_or_else(|e| e.into_inner())
+    /// The cursor, or `RuntimeError` if another thread is using it. Never a blocking lock:
+    /// the holder runs the engine with the GIL released and must take the GIL back before it
+    /// unlocks, so a thread waiting here with the GIL would deadlock with it.
+    fn lock(&self) -> PyResult<MutexGuard<'_, Option<Cursor>>> {
+        match self.cursor.try_lock() {
+            Ok(guard) => Ok(guard),
+            // A panic while holding it cannot leave the cursor half-moved in a way that
+            // matters: the next call re-reads its state.
+            Err(TryLockError::Poisoned(e)) => Ok(e.into_inner()),
+            Err(TryLockError::WouldBlock) => Err(PyRuntimeError::new_err(
+                "the iterator is in use by another thread; an Iterator is not thread-safe",
+            )),
+        }
     }
 
     fn step(
@@ -274,7 +283,7 @@ impl PyIterator {
         py: Python<'_>,
         f: impl FnOnce(&mut Cursor) -> groupkv::Result<Option<Entry>> + Send,
     ) -> PyResult<Py<PyAny>> {
-        let mut guard = self.lock();
+        let mut guard = self.lock()?;
         let Some(cursor) = guard.as_mut() else {
             return Err(closed(py, "the iterator is closed".to_owned()));
         };
@@ -289,7 +298,7 @@ impl PyIterator {
         py: Python<'_>,
         f: impl FnOnce(&mut Cursor) -> groupkv::Result<()> + Send,
     ) -> PyResult<()> {
-        let mut guard = self.lock();
+        let mut guard = self.lock()?;
         let Some(cursor) = guard.as_mut() else {
             return Err(closed(py, "the iterator is closed".to_owned()));
         };
@@ -344,9 +353,10 @@ impl PyIterator {
     }
 
     /// Releases what the iterator holds (its view of the database). Idempotent.
-    fn close(&self) {
-        let cursor = self.lock().take();
+    fn close(&self) -> PyResult<()> {
+        let cursor = self.lock()?.take();
         drop(cursor);
+        Ok(())
     }
 
     /// Returns the iterator itself.
@@ -361,9 +371,9 @@ impl PyIterator {
         exc_type: Option<&Bound<'_, PyType>>,
         exc_value: Option<&Bound<'_, PyAny>>,
         traceback: Option<&Bound<'_, PyAny>>,
-    ) {
+    ) -> PyResult<()> {
         let _ = (exc_type, exc_value, traceback);
-        self.close();
+        self.close()
     }
 }
 
@@ -377,7 +387,10 @@ impl PyIterator {
 pub(crate) struct PySnapshot {
     db: Py<PyDB>,
     sequence: u64,
-    inner: Mutex<Option<groupkv::Snapshot>>,
+    /// Reads clone the `Arc` and unlock at once (a lock held across a read that released
+    /// the GIL could deadlock with a thread holding the GIL); `close()` drops this reference,
+    /// and the engine snapshot is released when the last read using it finishes.
+    inner: Mutex<Option<Arc<groupkv::Snapshot>>>,
 }
 
 impl PySnapshot {
@@ -385,7 +398,7 @@ impl PySnapshot {
         PySnapshot {
             db,
             sequence: snapshot.sequence(),
-            inner: Mutex::new(Some(snapshot)),
+            inner: Mutex::new(Some(Arc::new(snapshot))),
         }
     }
 
@@ -393,16 +406,16 @@ impl PySnapshot {
         &self.db
     }
 
+    fn slot(&self) -> MutexGuard<'_, Option<Arc<groupkv::Snapshot>>> {
+        // Held only for a clone or a take, never across a call that releases the GIL.
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     /// The live snapshot, or `ClosedError` once released.
-    pub(crate) fn live(
-        &self,
-        py: Python<'_>,
-    ) -> PyResult<MutexGuard<'_, Option<groupkv::Snapshot>>> {
-        let guard = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        if guard.is_none() {
-            return Err(closed(py, "the snapshot is closed".to_owned()));
-        }
-        Ok(guard)
+    pub(crate) fn live(&self, py: Python<'_>) -> PyResult<Arc<groupkv::Snapshot>> {
+        self.slot()
+            .clone()
+            .ok_or_else(|| closed(py, "the snapshot is closed".to_owned()))
     }
 }
 
@@ -497,17 +510,14 @@ impl PySnapshot {
 
     /// Releases the snapshot. Idempotent. Iterators already made from it keep their view.
     fn close(&self) {
-        let snapshot = self.inner.lock().unwrap_or_else(|e| e.into_inner()).take();
+        let snapshot = self.slot().take();
         drop(snapshot);
     }
 
     /// True once ``close()`` has been called.
     #[getter]
     fn closed(&self) -> bool {
-        self.inner
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .is_none()
+        self.slot().is_none()
     }
 
     /// Returns the snapshot itself.
