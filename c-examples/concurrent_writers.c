@@ -117,7 +117,7 @@ int main(int argc, char **argv) {
             int kl = snprintf(key, sizeof key, "t%02d-%08d", t, i);
             char *val = NULL;
             size_t len = 0;
-            if (groupkv_db_get(db, key, (size_t)kl, &val, &len, NULL) != GROUPKV_OK) missing++;
+            if (groupkv_db_get(db, NULL, key, (size_t)kl, &val, &len, NULL) != GROUPKV_OK) missing++;
             groupkv_free(val);
         }
     }

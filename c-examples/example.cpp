@@ -38,6 +38,18 @@ int main(int argc, char** argv) {
         }
         for (auto& th : threads) th.join();
 
+        // A snapshot keeps a point-in-time view; an iterator walks keys in order.
+        auto snap = db.snapshot();
+        db.put("x", "changed");
+        std::cout << "x at the snapshot = "
+                  << db.get(groupkv::ReadOptions().snapshot(snap), "x").value_or("(absent)")
+                  << ", now = " << db.get("x").value_or("(absent)") << "\n";
+        groupkv::ReadOptions range;
+        range.iterate_lower_bound("t0-").iterate_upper_bound("t0-2");
+        std::cout << "keys in [t0-, t0-2):";
+        for (auto [key, value] : db.iterator(range)) std::cout << " " << key << "=" << value;
+        std::cout << "\n";
+
         auto stats = db.stats();
         for (const auto& name : groupkv::Stats::counter_names())
             std::cout << name << " = " << stats.counter(name.c_str()) << "\n";

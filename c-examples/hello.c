@@ -35,7 +35,7 @@ int main(int argc, char **argv) {
 
     char *val = NULL;
     size_t len = 0;
-    check(groupkv_db_get(db, "greeting", 8, &val, &len, &err), err, "get");
+    check(groupkv_db_get(db, NULL, "greeting", 8, &val, &len, &err), err, "get");
     printf("greeting = %.*s\n", (int)len, val);
     groupkv_free(val);
 
@@ -47,13 +47,25 @@ int main(int argc, char **argv) {
     printf("batch of %zu records written\n", groupkv_batch_count(batch));
     groupkv_batch_destroy(batch);
 
-    groupkv_status s = groupkv_db_get(db, "greeting", 8, &val, &len, &err);
+    groupkv_status s = groupkv_db_get(db, NULL, "greeting", 8, &val, &len, &err);
     printf("greeting after the batch: %s\n",
            s == GROUPKV_NOT_FOUND ? "not found" : groupkv_status_name(s));
     if (s != GROUPKV_NOT_FOUND) return 1;
-    check(groupkv_db_get(db, "apple", 5, &val, &len, &err), err, "get");
+    check(groupkv_db_get(db, NULL, "apple", 5, &val, &len, &err), err, "get");
     printf("apple = %.*s\n", (int)len, val);
     groupkv_free(val);
+
+    /* An iterator walks the keys in order; check its status when it stops. */
+    groupkv_iterator *it = NULL;
+    check(groupkv_iterator_create(db, NULL, &it, &err), err, "iterator");
+    for (groupkv_iterator_seek_to_first(it); groupkv_iterator_valid(it); groupkv_iterator_next(it)) {
+        size_t klen = 0, vlen = 0;
+        const char *k = groupkv_iterator_key(it, &klen);
+        const char *v = groupkv_iterator_value(it, &vlen);
+        printf("  %.*s -> %.*s\n", (int)klen, k, (int)vlen, v);
+    }
+    check(groupkv_iterator_status(it, &err), err, "iteration");
+    groupkv_iterator_destroy(it);
 
     check(groupkv_db_close(db, &err), err, "close");
     /* After close the handle answers GROUPKV_CLOSED until it is destroyed. */

@@ -1,5 +1,6 @@
 """groupkv from Python: 16 threads write with sync=True against a fresh database, then the
-write-path statistics show how the writes were grouped (one fdatasync per write group).
+write-path statistics show how the writes were grouped (one fdatasync per write group); after a
+reopen, a prefix scan, a reverse range and a snapshot read the data back.
 
 Run with `make demo-python`, or `python examples/demo.py [DIR]` with groupkv installed.
 """
@@ -59,6 +60,17 @@ def main() -> int:
                 last = db.get(f"t{t:02}-last".encode())
                 assert last == str(WRITES_PER_THREAD - 1).encode(), (t, last)
                 assert db[f"t{t:02}-k00000".encode()] == b"v0"
+            # Reads: a prefix scan, a reverse range, and a snapshot that ignores later writes.
+            t00 = sum(1 for _ in db.keys(prefix=b"t00-k"))
+            assert t00 == WRITES_PER_THREAD, t00
+            print("last 3 keys of thread 5:", list(db.keys(b"t05-k", b"t05-l", reverse=True))[:3])
+            with db.snapshot() as snap:
+                db.put(b"t00-last", b"changed")
+                print(
+                    "t00-last at the snapshot:", snap.get(b"t00-last"),
+                    "now:", db.get(b"t00-last"),
+                )
+            print("tables in level 0:", db.property("groupkv.num-files-at-level0"))
         print("reopened: every write is present")
 
         print("statistics:")

@@ -6,13 +6,18 @@
  * CONVENTIONS
  *
  * Names: every function is groupkv_<object>_<verb>; objects are opaque handles
- * (groupkv_db, groupkv_options, groupkv_writeoptions, groupkv_batch, groupkv_stats).
+ * (groupkv_db, groupkv_options, groupkv_writeoptions, groupkv_readoptions, groupkv_batch,
+ * groupkv_snapshot, groupkv_iterator, groupkv_stats).
  *
  * Ownership: each groupkv_<object>_create (or groupkv_db_open, groupkv_db_stats) has exactly
- * one destructor, groupkv_<object>_destroy. Destructors accept NULL. Keys, values, paths and
+ * one destructor, groupkv_<object>_destroy (groupkv_snapshot_release for a snapshot).
+ * Destructors accept NULL. Snapshots and iterators own what they read: after
+ * groupkv_db_close they get GROUPKV_CLOSED (an iterator is no longer valid), and they may be
+ * released or destroyed after groupkv_db_close and even after groupkv_db_destroy. Keys, values, paths and
  * options passed in are copied (or only read during the call); the caller keeps ownership.
- * Memory groupkv hands out for the caller to free (values from groupkv_db_get, error
- * messages) is allocated with malloc: release it with groupkv_free (free() works too).
+ * Memory groupkv hands out for the caller to free (values from groupkv_db_get and
+ * groupkv_db_multi_get, properties, error messages) is allocated with malloc: release it
+ * with groupkv_free (free() works too).
  * Strings returned as const char * (groupkv_version, groupkv_status_name, statistic names)
  * are static: never free them.
  *
@@ -43,9 +48,10 @@
  * write groups (one WAL append, at most one fdatasync per group). groupkv_db_close may race
  * with writes: each one finishes or gets GROUPKV_CLOSED. The handle stays valid after close
  * (later calls get GROUPKV_CLOSED) until groupkv_db_destroy, which must be the last call
- * on it. groupkv_options, groupkv_writeoptions and groupkv_batch are not synchronised: one
- * thread may modify one at a time; several may read the same one (e.g. pass it to writes)
- * while nobody modifies it. A handle opened before fork() is unusable in the child: calls
+ * on it. groupkv_options, groupkv_writeoptions, groupkv_readoptions and groupkv_batch are not
+ * synchronised: one thread may modify one at a time; several may read the same one (e.g. pass
+ * it to writes) while nobody modifies it. A groupkv_iterator is used by one thread at a time;
+ * a groupkv_snapshot is immutable and may be shared. A handle opened before fork() is unusable in the child: calls
  * there return GROUPKV_INVALID_ARGUMENT at once (the parent keeps the files and the lock; a
  * child may open the database itself only once the parent has closed it, and the parent can
  * reopen it after closing even while the child lives). The directory is locked with an fcntl
@@ -200,12 +206,34 @@ typedef struct groupkv_batch groupkv_batch;
 typedef struct groupkv_db groupkv_db;
 
 /**
+ * A cursor over a database's keys in order (opaque), reading a consistent view as of its
+ * creation (or of the snapshot in its read options) while writes go on. Not positioned until
+ * a seek. Not synchronised: one thread at a time.
+ */
+typedef struct groupkv_iterator groupkv_iterator;
+
+/**
  * Options for groupkv_db_open (opaque). Create with groupkv_options_create, free with
  * groupkv_options_destroy. The database copies them at open, so they may be changed or freed
  * afterwards. Not thread-safe while being modified. Every field of the Rust `Options` has a
  * setter except the file system, which from C is always the operating system's.
  */
 typedef struct groupkv_options groupkv_options;
+
+/**
+ * Options for reads and iterators (opaque): a snapshot, iterator bounds, checksum and cache
+ * behaviour. Create with groupkv_readoptions_create, free with groupkv_readoptions_destroy.
+ * Many threads may pass the same one to reads at once, as long as nobody modifies it.
+ */
+typedef struct groupkv_readoptions groupkv_readoptions;
+
+/**
+ * A consistent point-in-time view of a database (opaque), from groupkv_snapshot_create. Pass
+ * it to reads with groupkv_readoptions_set_snapshot; free it with groupkv_snapshot_release
+ * (also allowed after groupkv_db_close and groupkv_db_destroy). Immutable: any number of
+ * threads may use it at once.
+ */
+typedef struct groupkv_snapshot groupkv_snapshot;
 
 /**
  * A consistent snapshot of a database's statistics (opaque), from groupkv_db_stats. Read it
@@ -493,7 +521,8 @@ enum groupkv_status groupkv_db_delete(const struct groupkv_db *db,
                                       char **errmsg);
 
 /**
- * Reads the value of `key` as of the last completed write. On GROUPKV_OK, `*val` receives a
+ * Reads the value of `key` as `options` sees it (NULL: the defaults, i.e. as of the last
+ * completed write; with a snapshot set, as of that snapshot). On GROUPKV_OK, `*val` receives a
  * malloc'd copy (NUL-terminated for convenience; the terminator is not counted) and `*vallen`
  * its length; free `*val` with groupkv_free. GROUPKV_NOT_FOUND when the key has no value
  * (not a failure: nothing is written, `errmsg` included). Errors: GROUPKV_INVALID_ARGUMENT
@@ -501,10 +530,12 @@ enum groupkv_status groupkv_db_delete(const struct groupkv_db *db,
  * GROUPKV_IO_ERROR if the copy cannot be allocated.
  *
  * # Safety
- * `db` is NULL or live; `key` points to `keylen` readable bytes when within the limit;
- * `val`, `vallen` and `errmsg` are NULL or writable.
+ * `db` and `options` are NULL or live (and so is the snapshot `options` names); `key` points
+ * to `keylen` readable bytes when within the limit; `val`, `vallen` and `errmsg` are NULL or
+ * writable.
  */
 enum groupkv_status groupkv_db_get(const struct groupkv_db *db,
+                                   const struct groupkv_readoptions *options,
                                    const char *key,
                                    size_t keylen,
                                    char **val,
@@ -528,6 +559,121 @@ enum groupkv_status groupkv_db_latest_sequence(const struct groupkv_db *db, uint
  * `db` is NULL or live; `out` is NULL or writable.
  */
 enum groupkv_status groupkv_db_approximate_memory_usage(const struct groupkv_db *db, size_t *out);
+
+/**
+ * Creates an iterator over `db` as `options` sees it (NULL: the defaults; the bounds and the
+ * snapshot are taken now, so the options may be changed or destroyed afterwards) and stores
+ * it in `*out`. It starts unpositioned: call a seek. Free it with groupkv_iterator_destroy.
+ *
+ * Errors: GROUPKV_INVALID_ARGUMENT (NULL `db` or `out`, fork()ed child), GROUPKV_CLOSED,
+ * GROUPKV_IO_ERROR / GROUPKV_CORRUPTION opening a table.
+ *
+ * # Safety
+ * `db` and `options` are NULL or live (and so is the snapshot `options` names); `out` and
+ * `errmsg` are NULL or writable.
+ */
+enum groupkv_status groupkv_iterator_create(const struct groupkv_db *db,
+                                            const struct groupkv_readoptions *options,
+                                            struct groupkv_iterator **out,
+                                            char **errmsg);
+
+/**
+ * Frees an iterator. NULL is ignored. Allowed after groupkv_db_close and groupkv_db_destroy.
+ *
+ * # Safety
+ * `it` is NULL or from groupkv_iterator_create and not yet destroyed.
+ */
+void groupkv_iterator_destroy(struct groupkv_iterator *it);
+
+/**
+ * Moves to the first key (at or after the lower bound). NULL is ignored.
+ *
+ * # Safety
+ * `it` is NULL or live and not used by another thread meanwhile.
+ */
+void groupkv_iterator_seek_to_first(struct groupkv_iterator *it);
+
+/**
+ * Moves to the last key (below the upper bound). NULL is ignored.
+ *
+ * # Safety
+ * `it` is NULL or live and not used by another thread meanwhile.
+ */
+void groupkv_iterator_seek_to_last(struct groupkv_iterator *it);
+
+/**
+ * Moves to the first key at or after `key` (`len` bytes). A bad key (NULL with a non-zero
+ * length, or longer than GROUPKV_MAX_KEY_VALUE_LEN) is never read: a void call cannot report
+ * it, so it leaves the iterator invalid, as past the last key. NULL `it` is ignored.
+ *
+ * # Safety
+ * `it` is NULL or live and not used by another thread meanwhile; `key` points to `len`
+ * readable bytes when `len` is within the limit.
+ */
+void groupkv_iterator_seek(struct groupkv_iterator *it, const char *key, size_t len);
+
+/**
+ * Moves to the last key at or before `key` (`len` bytes). A bad key makes the iterator
+ * invalid, as for groupkv_iterator_seek. NULL `it` is ignored.
+ *
+ * # Safety
+ * As for groupkv_iterator_seek.
+ */
+void groupkv_iterator_seek_for_prev(struct groupkv_iterator *it, const char *key, size_t len);
+
+/**
+ * Moves to the next key. Does nothing unless valid; NULL is ignored.
+ *
+ * # Safety
+ * `it` is NULL or live and not used by another thread meanwhile.
+ */
+void groupkv_iterator_next(struct groupkv_iterator *it);
+
+/**
+ * Moves to the previous key. Does nothing unless valid; NULL is ignored.
+ *
+ * # Safety
+ * `it` is NULL or live and not used by another thread meanwhile.
+ */
+void groupkv_iterator_prev(struct groupkv_iterator *it);
+
+/**
+ * True if the iterator is at an entry: false for NULL, before a seek, past either end, after
+ * an error (see groupkv_iterator_status) and after groupkv_db_close.
+ *
+ * # Safety
+ * `it` is NULL or live.
+ */
+bool groupkv_iterator_valid(const struct groupkv_iterator *it);
+
+/**
+ * The current key and its length in `*len` (`len` may be NULL), or NULL (and `*len` 0) when
+ * the iterator is not valid. The bytes belong to the iterator (not NUL-terminated; do not
+ * free them) and stay valid until its next move or its destruction.
+ *
+ * # Safety
+ * `it` is NULL or live; `len` is NULL or writable.
+ */
+const char *groupkv_iterator_key(const struct groupkv_iterator *it, size_t *len);
+
+/**
+ * The current value, as groupkv_iterator_key gives the key.
+ *
+ * # Safety
+ * `it` is NULL or live; `len` is NULL or writable.
+ */
+const char *groupkv_iterator_value(const struct groupkv_iterator *it, size_t *len);
+
+/**
+ * GROUPKV_OK, or why the iterator stopped early: GROUPKV_CLOSED once the database is closed,
+ * GROUPKV_CORRUPTION / GROUPKV_IO_ERROR for a damaged or unreadable table (with `errmsg`).
+ * Check it when groupkv_iterator_valid turns false to tell the end from a failure.
+ * GROUPKV_INVALID_ARGUMENT for NULL `it`.
+ *
+ * # Safety
+ * `it` is NULL or live; `errmsg` is NULL or writable.
+ */
+enum groupkv_status groupkv_iterator_status(const struct groupkv_iterator *it, char **errmsg);
 
 /**
  * New open options with the defaults, which are those of the Rust `Options::default()` (each
@@ -832,6 +978,153 @@ void groupkv_writeoptions_set_disable_wal(struct groupkv_writeoptions *options, 
  * `options` is NULL or a live handle not used by another thread meanwhile.
  */
 void groupkv_writeoptions_set_no_slowdown(struct groupkv_writeoptions *options, bool value);
+
+/**
+ * New read options with the defaults: no snapshot (read the latest write), no bounds,
+ * verify_checksums true, fill_cache true. Free with groupkv_readoptions_destroy. NULL only if
+ * groupkv panicked.
+ */
+struct groupkv_readoptions *groupkv_readoptions_create(void);
+
+/**
+ * Frees read options from groupkv_readoptions_create (not the snapshot they name). NULL is
+ * ignored.
+ *
+ * # Safety
+ * `options` is NULL or from groupkv_readoptions_create and not yet destroyed.
+ */
+void groupkv_readoptions_destroy(struct groupkv_readoptions *options);
+
+/**
+ * Reads with these options see the database as of `snapshot` (NULL: the latest write again).
+ * The options keep a pointer, not a copy: the snapshot must not be released while reads use
+ * them. A NULL `options` is ignored.
+ *
+ * # Safety
+ * `options` is NULL or live and not used by another thread meanwhile; `snapshot` is NULL or
+ * live while the options are used with it.
+ */
+void groupkv_readoptions_set_snapshot(struct groupkv_readoptions *options,
+                                      const struct groupkv_snapshot *snapshot);
+
+/**
+ * Iterators made with these options show no key below `key` (inclusive bound; copied).
+ * `key` NULL (with `len` 0) clears the bound; an empty non-NULL key is the smallest key.
+ * A NULL `options` is ignored.
+ *
+ * # Safety
+ * `options` is NULL or live and not used by another thread meanwhile; `key` is NULL or
+ * points to `len` readable bytes.
+ */
+void groupkv_readoptions_set_iterate_lower_bound(struct groupkv_readoptions *options,
+                                                 const char *key,
+                                                 size_t len);
+
+/**
+ * Iterators made with these options show no key at or above `key` (exclusive bound;
+ * copied). `key` NULL (with `len` 0) clears the bound. A NULL `options` is ignored.
+ *
+ * # Safety
+ * As for groupkv_readoptions_set_iterate_lower_bound.
+ */
+void groupkv_readoptions_set_iterate_upper_bound(struct groupkv_readoptions *options,
+                                                 const char *key,
+                                                 size_t len);
+
+/**
+ * Whether reads check the CRC-32C of every table block they read from a file (default
+ * true). A NULL `options` is ignored.
+ *
+ * # Safety
+ * `options` is NULL or live and not used by another thread meanwhile.
+ */
+void groupkv_readoptions_set_verify_checksums(struct groupkv_readoptions *options, bool on);
+
+/**
+ * Whether the table blocks reads load are kept in the block cache (default true; turn it
+ * off for a one-off scan so it does not push out what other reads need). A NULL `options`
+ * is ignored.
+ *
+ * # Safety
+ * `options` is NULL or live and not used by another thread meanwhile.
+ */
+void groupkv_readoptions_set_fill_cache(struct groupkv_readoptions *options, bool on);
+
+/**
+ * Takes a snapshot of `db` as of now and stores it in `*out`: reads with it see exactly the
+ * writes completed before this call. Release it with groupkv_snapshot_release (flushes and
+ * compactions keep every version it can see until then).
+ *
+ * Errors: GROUPKV_INVALID_ARGUMENT (NULL `db` or `out`, fork()ed child), GROUPKV_CLOSED.
+ *
+ * # Safety
+ * `db` is NULL or live; `out` is NULL or writable.
+ */
+enum groupkv_status groupkv_snapshot_create(const struct groupkv_db *db,
+                                            struct groupkv_snapshot **out);
+
+/**
+ * The sequence number `snapshot` reads at (0 for NULL). Readable after the database is
+ * closed too: it is a number, not a read.
+ *
+ * # Safety
+ * `snapshot` is NULL or live.
+ */
+uint64_t groupkv_snapshot_sequence(const struct groupkv_snapshot *snapshot);
+
+/**
+ * Releases a snapshot from groupkv_snapshot_create. NULL is ignored. Allowed after
+ * groupkv_db_close and after groupkv_db_destroy (the snapshot owns what it holds).
+ *
+ * # Safety
+ * `snapshot` is NULL or from groupkv_snapshot_create, not yet released, and no read options
+ * in use name it.
+ */
+void groupkv_snapshot_release(struct groupkv_snapshot *snapshot);
+
+/**
+ * Reads `num_keys` keys at one sequence (consistent with one another), shaped like
+ * `rocksdb_multi_get`: key i is `keys_list[i]` with `keys_list_sizes[i]` bytes. On
+ * GROUPKV_OK, for each i, `statuses[i]` is GROUPKV_OK with `values_list[i]` a malloc'd copy
+ * (free each with groupkv_free) of `values_list_sizes[i]` bytes, or GROUPKV_NOT_FOUND with
+ * `values_list[i]` NULL and `values_list_sizes[i]` 0. On failure nothing is written to the
+ * three output arrays and nothing is left to free.
+ *
+ * Errors: GROUPKV_INVALID_ARGUMENT (NULL `db` or array with `num_keys` > 0, a bad key as for
+ * groupkv_db_get), GROUPKV_CLOSED, GROUPKV_CORRUPTION / GROUPKV_IO_ERROR from a table read.
+ *
+ * # Safety
+ * `db` and `options` are NULL or live; each array is NULL or holds `num_keys` elements (the
+ * key pointers readable for their sizes, the output arrays writable); `errmsg` is NULL or
+ * writable.
+ */
+enum groupkv_status groupkv_db_multi_get(const struct groupkv_db *db,
+                                         const struct groupkv_readoptions *options,
+                                         size_t num_keys,
+                                         const char *const *keys_list,
+                                         const size_t *keys_list_sizes,
+                                         char **values_list,
+                                         size_t *values_list_sizes,
+                                         enum groupkv_status *statuses,
+                                         char **errmsg);
+
+/**
+ * The value of the property `name` (a NUL-terminated string such as "groupkv.stats",
+ * "groupkv.num-files-at-level0", "groupkv.sstables", "groupkv.approximate-memory-usage"):
+ * on GROUPKV_OK `*out` receives a malloc'd NUL-terminated string (free it with
+ * groupkv_free). GROUPKV_NOT_FOUND for an unknown name (not a failure: nothing is written).
+ *
+ * Errors: GROUPKV_INVALID_ARGUMENT (NULL `db`/`name`/`out`, a name that is not UTF-8),
+ * GROUPKV_CLOSED.
+ *
+ * # Safety
+ * `db` is NULL or live; `name` is NULL or a NUL-terminated string; `out` and `errmsg` are
+ * NULL or writable.
+ */
+enum groupkv_status groupkv_db_property(const struct groupkv_db *db,
+                                        const char *name,
+                                        char **out,
+                                        char **errmsg);
 
 /**
  * Takes a snapshot of the database's statistics since open (works after close too) and

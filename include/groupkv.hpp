@@ -7,6 +7,9 @@
 //   groupkv::WriteBatch batch;
 //   batch.put("a", "1").del("b");
 //   db.write(batch);
+//   auto snap = db.snapshot();                      // reads at this point in time
+//   db.get(groupkv::ReadOptions().snapshot(snap), "key");
+//   for (auto [k, v] : db.iterator()) { ... }       // std::string_view pairs, in key order
 //   db.close();                                     // or let the destructor close it
 //
 // Every failure throws groupkv::Error, which carries the groupkv_status and the library's
@@ -316,6 +319,136 @@ private:
     detail::Handle<groupkv_stats, groupkv_stats_destroy> h_;
 };
 
+// A consistent point-in-time view of a database, from DB::snapshot(); released by the
+// destructor (also fine after the DB is closed or destroyed). Pass it to ReadOptions.
+class Snapshot {
+public:
+    std::uint64_t sequence() const noexcept { return groupkv_snapshot_sequence(h_.get()); }
+    const groupkv_snapshot* get() const noexcept { return h_.get(); }
+
+private:
+    friend class DB;
+    explicit Snapshot(groupkv_snapshot* s) : h_(s) {}
+    detail::Handle<groupkv_snapshot, groupkv_snapshot_release> h_;
+};
+
+// Options for reads and iterators (see groupkv_readoptions_* in groupkv.h). The options keep
+// a pointer to the snapshot: it must outlive the reads that use them. Bounds are copied.
+class ReadOptions {
+public:
+    ReadOptions() : h_(detail::require(groupkv_readoptions_create(), "groupkv_readoptions")) {}
+
+    ReadOptions& snapshot(const Snapshot& s) {
+        groupkv_readoptions_set_snapshot(h_.get(), s.get());
+        return *this;
+    }
+    ReadOptions& clear_snapshot() {
+        groupkv_readoptions_set_snapshot(h_.get(), nullptr);
+        return *this;
+    }
+    // Inclusive lower bound of iterators.
+    ReadOptions& iterate_lower_bound(std::string_view key) {
+        groupkv_readoptions_set_iterate_lower_bound(h_.get(), nonnull(key), key.size());
+        return *this;
+    }
+    // Exclusive upper bound of iterators.
+    ReadOptions& iterate_upper_bound(std::string_view key) {
+        groupkv_readoptions_set_iterate_upper_bound(h_.get(), nonnull(key), key.size());
+        return *this;
+    }
+    ReadOptions& clear_bounds() {
+        groupkv_readoptions_set_iterate_lower_bound(h_.get(), nullptr, 0);
+        groupkv_readoptions_set_iterate_upper_bound(h_.get(), nullptr, 0);
+        return *this;
+    }
+    ReadOptions& verify_checksums(bool v) {
+        groupkv_readoptions_set_verify_checksums(h_.get(), v);
+        return *this;
+    }
+    ReadOptions& fill_cache(bool v) {
+        groupkv_readoptions_set_fill_cache(h_.get(), v);
+        return *this;
+    }
+    const groupkv_readoptions* get() const noexcept { return h_.get(); }
+
+private:
+    // NULL clears a bound in C; an empty string_view (data() may be NULL) is the empty key.
+    static const char* nonnull(std::string_view key) noexcept {
+        return key.data() != nullptr ? key.data() : "";
+    }
+    detail::Handle<groupkv_readoptions, groupkv_readoptions_destroy> h_;
+};
+
+// A cursor over the keys in order, from DB::iterator(). Move it with the seek_* calls,
+// next() and prev(); key() and value() are views valid until the next move. Range-for walks
+// from the first key (within the bounds):
+//   for (auto [k, v] : db.iterator()) { ... }   // k, v: std::string_view
+// An iterator that stops because of an error (not at the end) throws groupkv::Error, so a
+// finished loop means every key was seen. After the DB is closed the moves throw
+// Error(GROUPKV_CLOSED); destroying the iterator is always fine.
+class Iterator {
+public:
+    bool valid() const noexcept { return groupkv_iterator_valid(h_.get()); }
+    void seek_to_first() { groupkv_iterator_seek_to_first(h_.get()), check(); }
+    void seek_to_last() { groupkv_iterator_seek_to_last(h_.get()), check(); }
+    void seek(std::string_view key) {
+        groupkv_iterator_seek(h_.get(), key.data(), key.size());
+        check();
+    }
+    void seek_for_prev(std::string_view key) {
+        groupkv_iterator_seek_for_prev(h_.get(), key.data(), key.size());
+        check();
+    }
+    void next() { groupkv_iterator_next(h_.get()), check(); }
+    void prev() { groupkv_iterator_prev(h_.get()), check(); }
+    // Only while valid().
+    std::string_view key() const {
+        std::size_t len = 0;
+        const char* p = groupkv_iterator_key(h_.get(), &len);
+        return p ? std::string_view(p, len) : std::string_view();
+    }
+    std::string_view value() const {
+        std::size_t len = 0;
+        const char* p = groupkv_iterator_value(h_.get(), &len);
+        return p ? std::string_view(p, len) : std::string_view();
+    }
+    // Throws the error that stopped the iterator, if any.
+    void check() const {
+        detail::Message msg;
+        detail::check(groupkv_iterator_status(h_.get(), msg.out()), msg);
+    }
+
+    struct End {};
+    class Cursor {
+    public:
+        std::pair<std::string_view, std::string_view> operator*() const {
+            return {it_->key(), it_->value()};
+        }
+        Cursor& operator++() {
+            it_->next();
+            return *this;
+        }
+        bool operator!=(End) const noexcept { return it_->valid(); }
+
+    private:
+        friend class Iterator;
+        explicit Cursor(Iterator* it) : it_(it) {}
+        Iterator* it_;
+    };
+    Cursor begin() {
+        seek_to_first();
+        return Cursor(this);
+    }
+    End end() const noexcept { return End{}; }
+
+    groupkv_iterator* get() const noexcept { return h_.get(); }
+
+private:
+    friend class DB;
+    explicit Iterator(groupkv_iterator* it) : h_(it) {}
+    detail::Handle<groupkv_iterator, groupkv_iterator_destroy> h_;
+};
+
 // An open database. The destructor closes it (ignoring errors: call close() to see them).
 class DB {
 public:
@@ -345,11 +478,75 @@ public:
         detail::check(groupkv_db_write(h_.get(), options.get(), batch.get(), msg.out()), msg);
     }
 
-    std::optional<std::string> get(std::string_view key) const {
+    std::optional<std::string> get(std::string_view key) const { return get(nullptr, key); }
+
+    // The value as `options` sees it (e.g. at its snapshot).
+    std::optional<std::string> get(const ReadOptions& options, std::string_view key) const {
+        return get(options.get(), key);
+    }
+
+    // Every value at one sequence, in the order of `keys` (std::nullopt when absent).
+    std::vector<std::optional<std::string>> multi_get(
+        const std::vector<std::string_view>& keys,
+        const ReadOptions& options = ReadOptions()) const {
+        std::size_t n = keys.size();
+        std::vector<const char*> ptrs(n);
+        std::vector<std::size_t> sizes(n), val_sizes(n);
+        std::vector<char*> vals(n, nullptr);
+        std::vector<groupkv_status> statuses(n);
+        for (std::size_t i = 0; i < n; i++) ptrs[i] = keys[i].data(), sizes[i] = keys[i].size();
+        detail::Message msg;
+        detail::check(groupkv_db_multi_get(h_.get(), options.get(), n, ptrs.data(), sizes.data(),
+                                           vals.data(), val_sizes.data(), statuses.data(),
+                                           msg.out()),
+                      msg);
+        // Own every C copy first, so a throwing string constructor frees them all.
+        std::vector<std::unique_ptr<char, void (*)(void*)>> owned;
+        owned.reserve(n);
+        for (char* v : vals) owned.emplace_back(v, groupkv_free);
+        std::vector<std::optional<std::string>> out;
+        out.reserve(n);
+        for (std::size_t i = 0; i < n; i++) {
+            if (statuses[i] == GROUPKV_OK)
+                out.emplace_back(std::string(vals[i], val_sizes[i]));
+            else
+                out.emplace_back(std::nullopt);
+        }
+        return out;
+    }
+
+    Snapshot snapshot() const {
+        groupkv_snapshot* s = nullptr;
+        detail::check(groupkv_snapshot_create(h_.get(), &s), "cannot take a snapshot");
+        return Snapshot(s);
+    }
+
+    Iterator iterator(const ReadOptions& options = ReadOptions()) const {
+        detail::Message msg;
+        groupkv_iterator* it = nullptr;
+        detail::check(groupkv_iterator_create(h_.get(), options.get(), &it, msg.out()), msg);
+        return Iterator(it);
+    }
+
+    // A LevelDB-style property ("groupkv.stats", ...); std::nullopt for an unknown name.
+    std::optional<std::string> property(const std::string& name) const {
+        detail::Message msg;
+        char* out = nullptr;
+        groupkv_status s = groupkv_db_property(h_.get(), name.c_str(), &out, msg.out());
+        if (s == GROUPKV_NOT_FOUND) return std::nullopt;
+        detail::check(s, msg);
+        std::unique_ptr<char, void (*)(void*)> owned(out, groupkv_free);
+        return std::string(out);
+    }
+
+private:
+    std::optional<std::string> get(const groupkv_readoptions* options,
+                                   std::string_view key) const {
         detail::Message msg;
         char* val = nullptr;
         std::size_t len = 0;
-        groupkv_status s = groupkv_db_get(h_.get(), key.data(), key.size(), &val, &len, msg.out());
+        groupkv_status s = groupkv_db_get(h_.get(), options, key.data(), key.size(), &val, &len,
+                                          msg.out());
         if (s == GROUPKV_NOT_FOUND) return std::nullopt;
         detail::check(s, msg);
         // Free the C copy even if constructing the string throws.
@@ -357,6 +554,7 @@ public:
         return std::string(val, len);
     }
 
+public:
     Stats stats() const {
         detail::Message msg;
         groupkv_stats* s = nullptr;

@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use groupkv::{Compression, Options, Stats, WalRecoveryMode};
+use groupkv::{Compression, Options, ReadOptions, Stats, WalRecoveryMode};
 
 fn read(relative: &str) -> String {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(relative);
@@ -19,7 +19,10 @@ fn doc_of(header: &str, name: &str) -> String {
     let lines: Vec<&str> = header.lines().collect();
     let decl = lines
         .iter()
-        .position(|l| !l.starts_with(' ') && l.contains(&format!(" {name}(")))
+        .position(|l| {
+            !l.starts_with(' ')
+                && (l.contains(&format!(" {name}(")) || l.contains(&format!("*{name}(")))
+        })
         .unwrap_or_else(|| panic!("{name} is not declared in include/groupkv.h"));
     let start = lines[..decl]
         .iter()
@@ -194,4 +197,36 @@ fn every_statistic_is_typed_in_the_python_stubs() {
         fields, want,
         "_Stats in _groupkv.pyi must type exactly db.stats()'s keys"
     );
+}
+
+#[test]
+fn read_options_document_the_rust_defaults() {
+    let header = read("include/groupkv.h");
+    let doc = doc_of(&header, "groupkv_readoptions_create");
+    let d = ReadOptions::default();
+    for (name, value) in [
+        ("verify_checksums", d.verify_checksums),
+        ("fill_cache", d.fill_cache),
+    ] {
+        assert!(
+            doc.contains(&format!("{name} {value}")),
+            "groupkv_readoptions_create does not say `{name} {value}`: {doc}"
+        );
+        let setter = doc_of(&header, &format!("groupkv_readoptions_set_{name}"));
+        assert!(
+            setter.contains(&format!("(default {value}")),
+            "groupkv_readoptions_set_{name} does not document `(default {value}`: {setter}"
+        );
+    }
+    let stubs = read("python/groupkv/_groupkv.pyi");
+    for (name, value) in [
+        ("verify_checksums", d.verify_checksums),
+        ("fill_cache", d.fill_cache),
+    ] {
+        let py = if value { "True" } else { "False" };
+        assert!(
+            stubs.contains(&format!("{name}: bool = {py}")),
+            "_groupkv.pyi does not give {name} the default {py}"
+        );
+    }
 }

@@ -14,6 +14,9 @@ Durability when a write returns: ``sync=True`` survives power loss; the default 
 process crash; ``disable_wal=True`` survives only a clean ``close()``. A batch is applied whole
 or not at all.
 
+Reads: ``db.get(k)``, ``db.multi_get(keys)``, ``iter(db)``, ``db.keys()/values()/items()`` and
+``db.iterator(...)`` (a plyvel-style cursor), all optionally at a ``db.snapshot()``.
+
 Options are keywords of ``groupkv.DB(...)``; ``groupkv.DEFAULT_OPTIONS`` holds the default of
 each, read from the core.
 
@@ -36,8 +39,10 @@ from ._groupkv import (
     Error,
     IncompleteError,
     InvalidArgumentError,
+    Iterator,
     PendingBatch,
     PoisonedError,
+    Snapshot,
     WriteBatch,
     __version__,
 )
@@ -58,8 +63,10 @@ __all__ = [
     "Error",
     "IncompleteError",
     "InvalidArgumentError",
+    "Iterator",
     "PendingBatch",
     "PoisonedError",
+    "Snapshot",
     "WriteBatch",
     "__version__",
 ]

@@ -3,6 +3,8 @@
 import os
 from types import TracebackType
 from typing import (
+    Generic,
+    Iterable,
     Literal,
     Mapping,
     NoReturn,
@@ -18,6 +20,7 @@ from typing import (
 from typing_extensions import Buffer, Self, disjoint_base, final
 
 _T = TypeVar("_T")
+_Item = TypeVar("_Item", covariant=True)
 _Path = Union[str, bytes, "os.PathLike[str]", "os.PathLike[bytes]"]
 
 class _Histogram(TypedDict):
@@ -66,7 +69,9 @@ __all__ = [
     "DEFAULT_OPTIONS",
     "MAX_KEY_VALUE_SIZE",
     "DB",
+    "Iterator",
     "PendingBatch",
+    "Snapshot",
     "WriteBatch",
     "Error",
     "CorruptionError",
@@ -178,9 +183,130 @@ class DB:
     ) -> None:
         """Applies batch atomically."""
     @overload
-    def get(self, key: Buffer, default: None = None) -> Optional[bytes]: ...
+    def get(
+        self, key: Buffer, default: None = None, *, snapshot: Optional[Snapshot] = None
+    ) -> Optional[bytes]: ...
     @overload
-    def get(self, key: Buffer, default: _T) -> Union[bytes, _T]: ...
+    def get(
+        self, key: Buffer, default: _T, *, snapshot: Optional[Snapshot] = None
+    ) -> Union[bytes, _T]: ...
+    def multi_get(
+        self, keys: Iterable[Buffer], *, snapshot: Optional[Snapshot] = None
+    ) -> list[Optional[bytes]]:
+        """The values of keys (None when absent), all read at one sequence."""
+    @overload
+    def iterator(
+        self,
+        *,
+        reverse: bool = False,
+        start: Optional[Buffer] = None,
+        stop: Optional[Buffer] = None,
+        include_start: bool = True,
+        include_stop: bool = False,
+        prefix: Optional[Buffer] = None,
+        include_key: Literal[True] = True,
+        include_value: Literal[True] = True,
+        snapshot: Optional[Snapshot] = None,
+        verify_checksums: bool = True,
+        fill_cache: bool = True,
+    ) -> Iterator[Tuple[bytes, bytes]]: ...
+    @overload
+    def iterator(
+        self,
+        *,
+        reverse: bool = False,
+        start: Optional[Buffer] = None,
+        stop: Optional[Buffer] = None,
+        include_start: bool = True,
+        include_stop: bool = False,
+        prefix: Optional[Buffer] = None,
+        include_key: Literal[True] = True,
+        include_value: Literal[False],
+        snapshot: Optional[Snapshot] = None,
+        verify_checksums: bool = True,
+        fill_cache: bool = True,
+    ) -> Iterator[bytes]: ...
+    @overload
+    def iterator(
+        self,
+        *,
+        reverse: bool = False,
+        start: Optional[Buffer] = None,
+        stop: Optional[Buffer] = None,
+        include_start: bool = True,
+        include_stop: bool = False,
+        prefix: Optional[Buffer] = None,
+        include_key: Literal[False],
+        include_value: Literal[True] = True,
+        snapshot: Optional[Snapshot] = None,
+        verify_checksums: bool = True,
+        fill_cache: bool = True,
+    ) -> Iterator[bytes]: ...
+    @overload
+    def iterator(
+        self,
+        *,
+        reverse: bool = False,
+        start: Optional[Buffer] = None,
+        stop: Optional[Buffer] = None,
+        include_start: bool = True,
+        include_stop: bool = False,
+        prefix: Optional[Buffer] = None,
+        include_key: Literal[False],
+        include_value: Literal[False],
+        snapshot: Optional[Snapshot] = None,
+        verify_checksums: bool = True,
+        fill_cache: bool = True,
+    ) -> Iterator[None]: ...
+    @overload
+    def iterator(
+        self,
+        *,
+        reverse: bool = False,
+        start: Optional[Buffer] = None,
+        stop: Optional[Buffer] = None,
+        include_start: bool = True,
+        include_stop: bool = False,
+        prefix: Optional[Buffer] = None,
+        include_key: bool = True,
+        include_value: bool = True,
+        snapshot: Optional[Snapshot] = None,
+        verify_checksums: bool = True,
+        fill_cache: bool = True,
+    ) -> Iterator[Union[Tuple[bytes, bytes], bytes, None]]: ...
+    def __iter__(self) -> Iterator[bytes]:
+        """iter(db): the keys in order, lazily."""
+    def keys(
+        self,
+        start: Optional[Buffer] = None,
+        stop: Optional[Buffer] = None,
+        *,
+        reverse: bool = False,
+        prefix: Optional[Buffer] = None,
+    ) -> Iterator[bytes]:
+        """The keys from start (included) to stop (excluded), or with prefix, lazily."""
+    def values(
+        self,
+        start: Optional[Buffer] = None,
+        stop: Optional[Buffer] = None,
+        *,
+        reverse: bool = False,
+        prefix: Optional[Buffer] = None,
+    ) -> Iterator[bytes]:
+        """The values in key order, lazily."""
+    def items(
+        self,
+        start: Optional[Buffer] = None,
+        stop: Optional[Buffer] = None,
+        *,
+        reverse: bool = False,
+        prefix: Optional[Buffer] = None,
+    ) -> Iterator[Tuple[bytes, bytes]]:
+        """The (key, value) pairs in key order, lazily."""
+    def snapshot(self) -> Snapshot:
+        """A Snapshot of the database as of now."""
+    def property(self, name: str) -> Optional[str]:
+        """A LevelDB-style property as text, or None for an unknown name."""
     def __getitem__(self, key: Buffer, /) -> bytes:
         """db[key]: the value, or KeyError if absent."""
     def __setitem__(self, key: Buffer, value: Buffer, /) -> None:
@@ -249,6 +375,157 @@ class PendingBatch(WriteBatch):
         """Adds a delete."""
     def clear(self) -> None:
         """Drops every operation added so far."""
+    def __enter__(self) -> Self: ...
+    def __exit__(
+        self,
+        exc_type: Optional[Type[BaseException]],
+        exc_value: Optional[BaseException],
+        traceback: Optional[TracebackType],
+    ) -> None: ...
+
+@final
+class Iterator(Generic[_Item]):
+    """A cursor standing between entries: next() returns the entry after it and steps over
+    it, prev() the entry before it and steps back; StopIteration at either end."""
+
+    def __iter__(self) -> Self: ...
+    def __next__(self) -> _Item: ...
+    def prev(self) -> _Item:
+        """The entry before the cursor; the cursor steps back over it."""
+    def seek(self, key: Buffer) -> None:
+        """Moves the cursor just before key in key order."""
+    def seek_to_start(self) -> None:
+        """Moves the cursor before the first entry."""
+    def seek_to_stop(self) -> None:
+        """Moves the cursor after the last entry."""
+    def close(self) -> None:
+        """Releases what the iterator holds. Idempotent."""
+    def __enter__(self) -> Self: ...
+    def __exit__(
+        self,
+        exc_type: Optional[Type[BaseException]],
+        exc_value: Optional[BaseException],
+        traceback: Optional[TracebackType],
+    ) -> None: ...
+
+@final
+class Snapshot:
+    """A consistent point-in-time view of a database, from DB.snapshot()."""
+
+    @property
+    def sequence(self) -> int:
+        """The sequence number this snapshot reads at."""
+    @property
+    def closed(self) -> bool:
+        """True once close() has been called."""
+    @overload
+    def get(self, key: Buffer, default: None = None) -> Optional[bytes]: ...
+    @overload
+    def get(self, key: Buffer, default: _T) -> Union[bytes, _T]: ...
+    @overload
+    def iterator(
+        self,
+        *,
+        reverse: bool = False,
+        start: Optional[Buffer] = None,
+        stop: Optional[Buffer] = None,
+        include_start: bool = True,
+        include_stop: bool = False,
+        prefix: Optional[Buffer] = None,
+        include_key: Literal[True] = True,
+        include_value: Literal[True] = True,
+        verify_checksums: bool = True,
+        fill_cache: bool = True,
+    ) -> Iterator[Tuple[bytes, bytes]]: ...
+    @overload
+    def iterator(
+        self,
+        *,
+        reverse: bool = False,
+        start: Optional[Buffer] = None,
+        stop: Optional[Buffer] = None,
+        include_start: bool = True,
+        include_stop: bool = False,
+        prefix: Optional[Buffer] = None,
+        include_key: Literal[True] = True,
+        include_value: Literal[False],
+        verify_checksums: bool = True,
+        fill_cache: bool = True,
+    ) -> Iterator[bytes]: ...
+    @overload
+    def iterator(
+        self,
+        *,
+        reverse: bool = False,
+        start: Optional[Buffer] = None,
+        stop: Optional[Buffer] = None,
+        include_start: bool = True,
+        include_stop: bool = False,
+        prefix: Optional[Buffer] = None,
+        include_key: Literal[False],
+        include_value: Literal[True] = True,
+        verify_checksums: bool = True,
+        fill_cache: bool = True,
+    ) -> Iterator[bytes]: ...
+    @overload
+    def iterator(
+        self,
+        *,
+        reverse: bool = False,
+        start: Optional[Buffer] = None,
+        stop: Optional[Buffer] = None,
+        include_start: bool = True,
+        include_stop: bool = False,
+        prefix: Optional[Buffer] = None,
+        include_key: Literal[False],
+        include_value: Literal[False],
+        verify_checksums: bool = True,
+        fill_cache: bool = True,
+    ) -> Iterator[None]: ...
+    @overload
+    def iterator(
+        self,
+        *,
+        reverse: bool = False,
+        start: Optional[Buffer] = None,
+        stop: Optional[Buffer] = None,
+        include_start: bool = True,
+        include_stop: bool = False,
+        prefix: Optional[Buffer] = None,
+        include_key: bool = True,
+        include_value: bool = True,
+        verify_checksums: bool = True,
+        fill_cache: bool = True,
+    ) -> Iterator[Union[Tuple[bytes, bytes], bytes, None]]: ...
+    def keys(
+        self,
+        start: Optional[Buffer] = None,
+        stop: Optional[Buffer] = None,
+        *,
+        reverse: bool = False,
+        prefix: Optional[Buffer] = None,
+    ) -> Iterator[bytes]:
+        """The keys from start (included) to stop (excluded), or with prefix, lazily."""
+    def values(
+        self,
+        start: Optional[Buffer] = None,
+        stop: Optional[Buffer] = None,
+        *,
+        reverse: bool = False,
+        prefix: Optional[Buffer] = None,
+    ) -> Iterator[bytes]:
+        """The values in key order, lazily."""
+    def items(
+        self,
+        start: Optional[Buffer] = None,
+        stop: Optional[Buffer] = None,
+        *,
+        reverse: bool = False,
+        prefix: Optional[Buffer] = None,
+    ) -> Iterator[Tuple[bytes, bytes]]:
+        """The (key, value) pairs in key order, lazily."""
+    def close(self) -> None:
+        """Releases the snapshot. Idempotent."""
     def __enter__(self) -> Self: ...
     def __exit__(
         self,

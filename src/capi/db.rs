@@ -11,6 +11,7 @@ use std::path::Path;
 
 use super::batch::groupkv_batch;
 use super::options::{groupkv_options, groupkv_writeoptions};
+use super::read::{groupkv_readoptions, read_options};
 use super::{
     ffi_status, ffi_value, free_box, groupkv_status, into_raw, invalid, kv_bytes, malloc_bytes,
     require, Failure,
@@ -31,7 +32,7 @@ pub struct groupkv_db {
 ///
 /// # Safety
 /// `db` is NULL or a live handle from groupkv_db_open, not destroyed during `'a`.
-unsafe fn handle<'a>(db: *const groupkv_db) -> Result<&'a DB, Failure> {
+pub(crate) unsafe fn handle<'a>(db: *const groupkv_db) -> Result<&'a DB, Failure> {
     // SAFETY: forwarded contract.
     unsafe { db.as_ref() }
         .map(|d| &d.inner)
@@ -221,7 +222,8 @@ pub unsafe extern "C" fn groupkv_db_delete(
     })
 }
 
-/// Reads the value of `key` as of the last completed write. On GROUPKV_OK, `*val` receives a
+/// Reads the value of `key` as `options` sees it (NULL: the defaults, i.e. as of the last
+/// completed write; with a snapshot set, as of that snapshot). On GROUPKV_OK, `*val` receives a
 /// malloc'd copy (NUL-terminated for convenience; the terminator is not counted) and `*vallen`
 /// its length; free `*val` with groupkv_free. GROUPKV_NOT_FOUND when the key has no value
 /// (not a failure: nothing is written, `errmsg` included). Errors: GROUPKV_INVALID_ARGUMENT
@@ -229,11 +231,13 @@ pub unsafe extern "C" fn groupkv_db_delete(
 /// GROUPKV_IO_ERROR if the copy cannot be allocated.
 ///
 /// # Safety
-/// `db` is NULL or live; `key` points to `keylen` readable bytes when within the limit;
-/// `val`, `vallen` and `errmsg` are NULL or writable.
+/// `db` and `options` are NULL or live (and so is the snapshot `options` names); `key` points
+/// to `keylen` readable bytes when within the limit; `val`, `vallen` and `errmsg` are NULL or
+/// writable.
 #[no_mangle]
 pub unsafe extern "C" fn groupkv_db_get(
     db: *const groupkv_db,
+    options: *const groupkv_readoptions,
     key: *const c_char,
     keylen: usize,
     val: *mut *mut c_char,
@@ -247,7 +251,9 @@ pub unsafe extern "C" fn groupkv_db_get(
         require(vallen, "vallen")?;
         // SAFETY: per the contract (the length is checked first).
         let key = unsafe { kv_bytes(key, keylen, "key") }?;
-        let Some(value) = db.get(key)? else {
+        // SAFETY: forwarded contract.
+        let read = unsafe { read_options(options) };
+        let Some(value) = db.get_with(&read, key)? else {
             return Ok(groupkv_status::GROUPKV_NOT_FOUND);
         };
         let copy = malloc_bytes(&value);

@@ -10,7 +10,8 @@
 //! * out-parameters are written only on success; `errmsg` only on failure;
 //! * memory handed to C is allocated with `malloc`, so `groupkv_free` (or `free`) releases it.
 //!
-//! Submodules, one per C object: [`options`], [`db`], [`batch`], [`stats`], plus the hidden
+//! Submodules, one per C object: [`options`], [`db`], [`batch`], [`stats`], [`read`] (read
+//! options, snapshots, multi_get, properties), [`iterator`], plus the hidden
 //! test hooks in [`testing`].
 
 #![allow(non_camel_case_types)]
@@ -24,7 +25,9 @@ use crate::write_batch::MAX_KV_LEN;
 
 pub mod batch;
 pub mod db;
+pub mod iterator;
 pub mod options;
+pub mod read;
 pub mod stats;
 pub mod testing;
 

@@ -445,7 +445,7 @@ impl DB {
         self.controller.request_stall(on);
     }
 
-    fn check_usable(&self) -> Result<()> {
+    pub(crate) fn check_usable(&self) -> Result<()> {
         if self.closed.load(Acquire) {
             return Err(Error::Closed);
         }

@@ -175,6 +175,75 @@ int main() {
         expect_error(GROUPKV_CLOSED, [&] { db.get("k"); }, "get after close");
     }
     {
+        // Reads: iterators (range-for, both directions, seeks, bounds), snapshots, ReadOptions,
+        // multi_get and properties; iterators and snapshots outliving the close.
+        groupkv::Options o;
+        o.write_buffer_size(4096);
+        auto db = groupkv::DB::open(base + "/reads", o);
+        db.put("b", "2");
+        db.put("a", "1");
+        db.put("c", "3");
+        db.put(std::string_view("z\0", 2), "");
+        auto snap = db.snapshot();
+        CHECK(snap.sequence() == db.latest_sequence());
+        db.put("a", "new");
+        db.del("b");
+        for (int i = 0; i < 100; i++) db.put("fill" + std::to_string(1000 + i), std::string(100, 'x'));
+
+        std::string seen;
+        for (auto [k, v] : db.iterator(groupkv::ReadOptions().snapshot(snap)))
+            seen += std::string(k) + "=" + std::string(v) + ",";
+        CHECK(seen == std::string("a=1,b=2,c=3,z\0=,", 16));
+
+        groupkv::ReadOptions bounded;
+        bounded.iterate_lower_bound("a").iterate_upper_bound("fill1002").verify_checksums(true)
+            .fill_cache(false);
+        seen.clear();
+        for (auto [k, v] : db.iterator(bounded)) seen += std::string(k) + ",";
+        CHECK(seen == "a,c,fill1000,fill1001,");
+        bounded.clear_bounds();
+        auto it = db.iterator(bounded);
+        it.seek_to_last();
+        CHECK(it.valid() && it.key() == std::string_view("z\0", 2) && it.value().empty());
+        it.prev();
+        CHECK(it.key() == "fill1099");
+        it.seek("b");
+        CHECK(it.valid() && it.key() == "c" && it.value() == "3");
+        it.seek_for_prev("b");
+        CHECK(it.valid() && it.key() == "a" && it.value() == "new");
+        it.prev();
+        CHECK(!it.valid() && it.key().empty());
+        it.seek_to_first();
+        it.next();
+        CHECK(it.key() == "c");
+
+        groupkv::ReadOptions at_snap;
+        at_snap.snapshot(snap);
+        CHECK(db.get(at_snap, "a") == std::string("1"));
+        CHECK(db.get(at_snap, "b") == std::string("2"));
+        CHECK(!db.get(at_snap, "fill1000"));
+        CHECK(db.get("a") == std::string("new"));
+        auto many = db.multi_get({"a", "b", "nope"}, at_snap);
+        CHECK(many.size() == 3 && many[0] == std::string("1") && many[1] == std::string("2") &&
+              !many[2]);
+        many = db.multi_get({"a", "b"});
+        CHECK(many[0] == std::string("new") && !many[1]);
+        at_snap.clear_snapshot();
+        CHECK(!db.get(at_snap, "b"));
+        auto stats_text = db.property("groupkv.stats");
+        CHECK(stats_text && !stats_text->empty());
+        CHECK(!db.property("groupkv.nope"));
+
+        db.close();
+        expect_error(GROUPKV_CLOSED, [&] { it.next(); }, "iterator move after close");
+        CHECK(!it.valid());
+        expect_error(GROUPKV_CLOSED, [&] { db.iterator(); }, "iterator after close");
+        expect_error(GROUPKV_CLOSED, [&] { db.snapshot(); }, "snapshot after close");
+        expect_error(GROUPKV_CLOSED, [&] { db.property("groupkv.stats"); }, "property after close");
+        expect_error(GROUPKV_CLOSED, [&] { db.multi_get({"a"}); }, "multi_get after close");
+        // `it` and `snap` are destroyed after the close by RAII (valgrind checks them).
+    }
+    {
         // Moved-from handles are empty; the C layer reports NULL as INVALID_ARGUMENT.
         auto db = groupkv::DB::open(path);
         auto moved = std::move(db);

@@ -39,9 +39,12 @@ def make_log(path: Path, value: bytes = VALUE) -> tuple[Path, list[int]]:
     offsets = [int(line) for line in child.stdout.split()]
     logs = sorted(path.glob("*.log"))
     assert len(logs) == 1, list(path.iterdir())
-    ends = [0] + offsets
-    # The records, then the zeroed space the WAL writer allocates ahead of them.
     raw = logs[0].read_bytes()
+    # A WAL opens with a marker record (the next sequence), which wal_bytes does not count:
+    # the puts' records start after it (7-byte header + its little-endian 16-bit length).
+    marker = 7 + int.from_bytes(raw[4:6], "little")
+    ends = [marker] + [marker + o for o in offsets]
+    # The records, then the zeroed space the WAL writer allocates ahead of them.
     assert len(raw) >= ends[-1] and not any(raw[ends[-1]:])
     return logs[0], ends[:-1]
 

@@ -18,6 +18,7 @@ use crate::batch::PyWriteBatch;
 use crate::buffer::Bytes;
 use crate::errors::{closed, invalid_argument, py_err, type_error};
 use crate::options::{self as opt, flag};
+use crate::reads::{self, IterArgs, PyIterator, PySnapshot};
 
 /// An open groupkv database.
 ///
@@ -311,15 +312,32 @@ impl PyDB {
         self.write_batch(py, batch.try_borrow()?.inner(), options)
     }
 
-    /// The value of ``key`` as ``bytes``, or ``default`` (None) if absent.
-    #[pyo3(signature = (key, default = None))]
-    fn get(
+    /// The value of ``key`` as ``bytes``, or ``default`` (None) if absent. With
+    /// ``snapshot=``, the value as of that snapshot (of this database).
+    #[pyo3(signature = (key, default = None, *, snapshot = None))]
+    pub(crate) fn get(
         &self,
         py: Python<'_>,
         key: &Bound<'_, PyAny>,
         default: Option<Py<PyAny>>,
+        snapshot: Option<Bound<'_, PySnapshot>>,
     ) -> PyResult<Py<PyAny>> {
-        match self.lookup(py, key)? {
+        let found = match snapshot {
+            None => self.lookup(py, key)?,
+            Some(snap) => {
+                self.check_snapshot(py, &snap)?;
+                let key = Bytes::borrow(key, "key")?.as_slice().to_vec();
+                let live = snap.get().live(py)?;
+                let read = groupkv::ReadOptions {
+                    snapshot: Some(&*live),
+                    ..groupkv::ReadOptions::default()
+                };
+                let inner = &self.inner;
+                py.detach(|| inner.get_with(&read, &key))
+                    .map_err(py_err(py))?
+            }
+        };
+        match found {
             Some(v) => Ok(PyBytes::new(py, &v).into_any().unbind()),
             None => Ok(default.unwrap_or_else(|| py.None())),
         }
@@ -357,6 +375,148 @@ impl PyDB {
     /// ``key in db``.
     fn __contains__(&self, py: Python<'_>, key: &Bound<'_, PyAny>) -> PyResult<bool> {
         Ok(self.lookup(py, key)?.is_some())
+    }
+
+    /// The values of ``keys`` (an iterable of bytes-like keys) as a list of ``bytes`` or
+    /// ``None`` (absent), all read at one sequence, so they are consistent with one another;
+    /// with ``snapshot=``, at that snapshot.
+    #[pyo3(signature = (keys, *, snapshot = None))]
+    fn multi_get(
+        &self,
+        py: Python<'_>,
+        keys: &Bound<'_, PyAny>,
+        snapshot: Option<Bound<'_, PySnapshot>>,
+    ) -> PyResult<Vec<Option<Py<PyBytes>>>> {
+        let mut owned: Vec<Vec<u8>> = Vec::new();
+        for key in keys.try_iter()? {
+            owned.push(Bytes::borrow(&key?, "key")?.as_slice().to_vec());
+        }
+        self.check_open(py)?;
+        let values = match snapshot {
+            None => {
+                let inner = &self.inner;
+                py.detach(|| inner.multi_get(&groupkv::ReadOptions::default(), &owned))
+            }
+            Some(snap) => {
+                self.check_snapshot(py, &snap)?;
+                let live = snap.get().live(py)?;
+                let read = groupkv::ReadOptions {
+                    snapshot: Some(&*live),
+                    ..groupkv::ReadOptions::default()
+                };
+                let inner = &self.inner;
+                py.detach(|| inner.multi_get(&read, &owned))
+            }
+        }
+        .map_err(py_err(py))?;
+        Ok(values
+            .into_iter()
+            .map(|v| v.map(|v| PyBytes::new(py, &v).unbind()))
+            .collect())
+    }
+
+    /// A cursor over the database (see ``Iterator``), plyvel's ``DB.iterator``: ``start``
+    /// (included unless ``include_start=False``) and ``stop`` (excluded unless
+    /// ``include_stop=True``) bound it, or ``prefix`` (not with ``start``/``stop``: that is a
+    /// ``TypeError``); ``reverse=True`` runs from the largest key down; entries are
+    /// ``(key, value)``, ``key`` or ``value`` per ``include_key`` / ``include_value``;
+    /// ``snapshot=`` reads at that snapshot; ``verify_checksums`` and ``fill_cache`` as in
+    /// RocksDB's ``ReadOptions``.
+    #[pyo3(signature = (
+        *, reverse = false, start = None, stop = None, include_start = true,
+        include_stop = false, prefix = None, include_key = true, include_value = true,
+        snapshot = None, verify_checksums = true, fill_cache = true
+    ))]
+    #[allow(clippy::too_many_arguments)]
+    fn iterator(
+        &self,
+        py: Python<'_>,
+        #[pyo3(from_py_with = flag)] reverse: bool,
+        start: Option<&Bound<'_, PyAny>>,
+        stop: Option<&Bound<'_, PyAny>>,
+        #[pyo3(from_py_with = flag)] include_start: bool,
+        #[pyo3(from_py_with = flag)] include_stop: bool,
+        prefix: Option<&Bound<'_, PyAny>>,
+        #[pyo3(from_py_with = flag)] include_key: bool,
+        #[pyo3(from_py_with = flag)] include_value: bool,
+        snapshot: Option<Bound<'_, PySnapshot>>,
+        #[pyo3(from_py_with = flag)] verify_checksums: bool,
+        #[pyo3(from_py_with = flag)] fill_cache: bool,
+    ) -> PyResult<PyIterator> {
+        let (lower, upper) = reads::bounds(start, stop, include_start, include_stop, prefix)?;
+        let args = IterArgs {
+            reverse,
+            lower,
+            upper,
+            include_key,
+            include_value,
+            verify_checksums,
+            fill_cache,
+        };
+        self.iterate(py, snapshot, args)
+    }
+
+    /// ``iter(db)``: the keys in order, lazily (as a ``dict`` iterates its keys).
+    fn __iter__(&self, py: Python<'_>) -> PyResult<PyIterator> {
+        self.view(py, None, None, false, None, true, false)
+    }
+
+    /// The keys from ``start`` (included) to ``stop`` (excluded), or with ``prefix``, lazily;
+    /// ``reverse=True`` from the largest down. There is no ``len(db)``: it would be a scan.
+    #[pyo3(signature = (start = None, stop = None, *, reverse = false, prefix = None))]
+    fn keys(
+        &self,
+        py: Python<'_>,
+        start: Option<&Bound<'_, PyAny>>,
+        stop: Option<&Bound<'_, PyAny>>,
+        #[pyo3(from_py_with = flag)] reverse: bool,
+        prefix: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<PyIterator> {
+        self.view(py, start, stop, reverse, prefix, true, false)
+    }
+
+    /// The values in key order, as ``keys``.
+    #[pyo3(signature = (start = None, stop = None, *, reverse = false, prefix = None))]
+    fn values(
+        &self,
+        py: Python<'_>,
+        start: Option<&Bound<'_, PyAny>>,
+        stop: Option<&Bound<'_, PyAny>>,
+        #[pyo3(from_py_with = flag)] reverse: bool,
+        prefix: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<PyIterator> {
+        self.view(py, start, stop, reverse, prefix, false, true)
+    }
+
+    /// The ``(key, value)`` pairs in key order, as ``keys``.
+    #[pyo3(signature = (start = None, stop = None, *, reverse = false, prefix = None))]
+    fn items(
+        &self,
+        py: Python<'_>,
+        start: Option<&Bound<'_, PyAny>>,
+        stop: Option<&Bound<'_, PyAny>>,
+        #[pyo3(from_py_with = flag)] reverse: bool,
+        prefix: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<PyIterator> {
+        self.view(py, start, stop, reverse, prefix, true, true)
+    }
+
+    /// A ``Snapshot`` of the database as of now (use it in a ``with`` block, or ``close()``
+    /// it, so compactions can drop the versions it keeps).
+    fn snapshot(slf: &Bound<'_, Self>) -> PyResult<PySnapshot> {
+        let py = slf.py();
+        let db = slf.get();
+        db.check_open(py)?;
+        Ok(PySnapshot::new(slf.clone().unbind(), db.inner.snapshot()))
+    }
+
+    /// A LevelDB-style property as text, or ``None`` for an unknown name:
+    /// ``"groupkv.num-files-at-level<N>"``, ``"groupkv.stats"`` (a readable table),
+    /// ``"groupkv.sstables"``, ``"groupkv.approximate-memory-usage"``.
+    fn property(&self, py: Python<'_>, name: &str) -> PyResult<Option<String>> {
+        self.check_open(py)?;
+        let inner = &self.inner;
+        Ok(py.detach(|| inner.property(name)))
     }
 
     /// A batch that commits (with these write options) when its ``with`` block exits cleanly
@@ -492,6 +652,59 @@ impl PyDB {
         let key = Bytes::borrow(key, "key")?.as_slice().to_vec();
         let inner = &self.inner;
         py.detach(|| inner.get(&key)).map_err(py_err(py))
+    }
+
+    /// A snapshot taken from another database would read at a meaningless sequence.
+    fn check_snapshot(&self, py: Python<'_>, snap: &Bound<'_, PySnapshot>) -> PyResult<()> {
+        if !std::ptr::eq(snap.get().db().get(), self) {
+            return Err(invalid_argument(
+                py,
+                "the snapshot belongs to another database".to_owned(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// An iterator over this database (at `snapshot`, if given).
+    pub(crate) fn iterate(
+        &self,
+        py: Python<'_>,
+        snapshot: Option<Bound<'_, PySnapshot>>,
+        args: IterArgs,
+    ) -> PyResult<PyIterator> {
+        self.check_open(py)?;
+        match snapshot {
+            None => reads::open_iterator(py, &self.inner, None, args),
+            Some(snap) => {
+                self.check_snapshot(py, &snap)?;
+                let live = snap.get().live(py)?;
+                reads::open_iterator(py, &self.inner, Some(&*live), args)
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn view(
+        &self,
+        py: Python<'_>,
+        start: Option<&Bound<'_, PyAny>>,
+        stop: Option<&Bound<'_, PyAny>>,
+        reverse: bool,
+        prefix: Option<&Bound<'_, PyAny>>,
+        include_key: bool,
+        include_value: bool,
+    ) -> PyResult<PyIterator> {
+        let (lower, upper) = reads::bounds(start, stop, true, false, prefix)?;
+        let args = IterArgs {
+            reverse,
+            lower,
+            upper,
+            include_key,
+            include_value,
+            verify_checksums: true,
+            fill_cache: true,
+        };
+        self.iterate(py, None, args)
     }
 
     fn check_open(&self, py: Python<'_>) -> PyResult<()> {

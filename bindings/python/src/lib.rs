@@ -6,6 +6,7 @@ mod buffer;
 mod db;
 mod errors;
 mod options;
+mod reads;
 
 use pyo3::prelude::*;
 
@@ -22,6 +23,8 @@ fn _groupkv(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<db::PyDB>()?;
     m.add_class::<db::PendingBatch>()?;
     m.add_class::<batch::PyWriteBatch>()?;
+    m.add_class::<reads::PyIterator>()?;
+    m.add_class::<reads::PySnapshot>()?;
     errors::register(m)?;
     Ok(())
 }
