@@ -1,21 +1,26 @@
 // peer_bench: the groupkv-bench workloads against RocksDB or LevelDB, so bench/compare can run
 // the very same operations on every engine. It takes groupkv-bench's flags (see its --help)
-// plus --engine=rocksdb|leveldb, generates keys and values with the same splitmix64 streams,
-// and prints the same report lines.
+// plus --engine=rocksdb|leveldb and --config=default|nocompaction, generates keys and values
+// with the same splitmix64 streams, and prints the same report lines.
 //
-// The peers run with no compression and a write buffer larger than any benchmark's data, so
-// nothing is flushed or compacted while measuring: like groupkv, every write goes to the WAL
-// and the memtable only.
+// --config=default (the default) opens each engine with its own default options, as a user who
+// sets nothing gets them: only create_if_missing is set (and RocksDB's write-path options, whose
+// flag defaults are RocksDB's own defaults). What that means is printed in the header and listed
+// in docs/BENCHMARKS.md: LevelDB 1.23 a 4 MiB write buffer, an 8 MiB block cache, Snappy,
+// 2 MiB tables, no Bloom filter; RocksDB 7.8.3 a 64 MiB write buffer (2 of them), an 8 MiB block
+// cache, Snappy, level compaction (L0 trigger 4, 64 MiB files, 256 MiB level base), 2
+// background jobs, no Bloom filter.
 //
-// Build: g++ -O2 -std=c++17 peer_bench.cc -lrocksdb -lleveldb -lpthread
+// --config=nocompaction is the write path alone: no compression and a 1 GiB write buffer,
+// larger than any write-path benchmark's data, so nothing is flushed or compacted while
+// measuring: like groupkv before it had a storage engine, every write goes to the WAL and the
+// memtable only.
+//
+// --cache_size and --write_buffer_size override the configuration's value when given.
+//
+// Build: g++ -O2 -std=c++17 peer_bench.cc -lrocksdb -lleveldb -lpthread (with peer_common.h and
+// peer_engines.h beside it)
 
-#include <leveldb/db.h>
-#include <leveldb/options.h>
-#include <leveldb/write_batch.h>
-#include <rocksdb/db.h>
-#include <rocksdb/options.h>
-#include <rocksdb/statistics.h>
-#include <rocksdb/write_batch.h>
 
 #include <algorithm>
 #include <atomic>
@@ -29,6 +34,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <sstream>
@@ -36,45 +42,10 @@
 #include <thread>
 #include <vector>
 
+#include "peer_common.h"
+#include "peer_engines.h"
+
 namespace {
-
-using Clock = std::chrono::steady_clock;
-
-// Bigger than every benchmark's data (1 M x 116 bytes plus overhead is about 200 MB).
-constexpr size_t kWriteBuffer = size_t{1} << 30;
-
-struct Flags {
-  std::string engine;
-  std::vector<std::string> benchmarks{"fillseq",    "fillrandom", "overwrite",
-                                      "readrandom", "readseq",    "readwhilewriting"};
-  uint64_t num = 1000000;
-  int64_t reads = -1;
-  int threads = 1;
-  size_t key_size = 16;
-  size_t value_size = 100;
-  size_t batch_size = 1;
-  bool sync = false;
-  bool disable_wal = false;
-  bool allow_concurrent_memtable_write = true;
-  bool enable_pipelined_write = false;
-  uint64_t max_write_batch_group_size_bytes = 1 << 20;
-  // RocksDB only (LevelDB writers always block on a condition variable).
-  bool enable_write_thread_adaptive_yield = true;
-  uint64_t write_thread_max_yield_usec = 100;
-  uint64_t write_thread_slow_yield_usec = 3;
-  std::string db = "/tmp/peer-bench";
-  bool use_existing_db = false;
-  uint64_t seed = 301;
-  bool progress = true;
-  // RocksDB only: collect its tickers and print the group-commit line (costs a little speed,
-  // so bench/compare leaves it off).
-  bool statistics = false;
-};
-
-[[noreturn]] void Die(const std::string& msg) {
-  std::fprintf(stderr, "peer_bench: %s\n", msg.c_str());
-  std::exit(1);
-}
 
 bool ParseBool(const std::string& name, const std::string& v) {
   if (v == "true" || v == "1") return true;
@@ -97,11 +68,40 @@ Flags Parse(int argc, char** argv) {
     std::string arg = argv[i];
     if (arg == "--help" || arg == "-h") {
       std::printf(
-          "peer_bench --engine=rocksdb|leveldb [groupkv-bench flags]\n"
+          "peer_bench --engine=rocksdb|leveldb [--config=default|nocompaction] "
+          "[groupkv-bench flags]\n"
           "Runs groupkv-bench's workloads (same flags, same keys and values, same output) "
-          "against RocksDB or LevelDB; see groupkv-bench --help.\n"
-          "--statistics (RocksDB only) also prints the group-commit line from RocksDB's "
-          "tickers; it slows RocksDB a little, so bench/compare leaves it off.\n");
+          "against RocksDB or LevelDB; see groupkv-bench --help and the top of "
+          "bench/peer_bench.cc.\n\n"
+          "Benchmarks:\n"
+          "  fillseq           write keys 0, 1, 2, ... into a fresh database\n"
+          "  fillrandom        write random keys into a fresh database\n"
+          "  overwrite         write random keys into the existing database\n"
+          "  readrandom        point-read random keys\n"
+          "  readmissing       point-read random keys that are absent: key k with its last "
+          "byte '.', just before key k\n"
+          "  readseq           iterator scan: each thread seeks to the first key of its share "
+          "and reads its share of --reads entries (wrapping to the first entry at the end)\n"
+          "  readseq_points    point-read keys 0, 1, 2, ... in order (the old readseq)\n"
+          "  seekrandom        a new iterator per operation: seek to a random key, then read "
+          "--seek_nexts entries\n"
+          "  readwhilewriting  --threads readers point-read random keys while one writer "
+          "writes random keys\n"
+          "  compact           manual compaction of the whole key range; prints MB/s written "
+          "and the write amplification since the database was opened\n"
+          "  reopen            close the database if open (cleanly), then time opening it; "
+          "first with --use_existing_db it times the recovery of what the last process left\n"
+          "  stats             print the engine's statistics text\n\n"
+          "Flags beyond groupkv-bench's:\n"
+          "  --engine=rocksdb|leveldb\n"
+          "  --config=default|nocompaction  each engine's own default options, or no "
+          "compression and a 1 GiB write buffer (nothing flushes) [default]\n"
+          "  --cache_size=N         block cache bytes; 0 = none (RocksDB no_block_cache, "
+          "LevelDB a 0-byte LRU cache) [the configuration's: 8 MiB for both]\n"
+          "  --write_buffer_size=N  memtable bytes [the configuration's]\n"
+          "  --seek_nexts=N         seekrandom: entries read after each seek [0]\n"
+          "  --statistics           (RocksDB only) also print the group-commit line from "
+          "RocksDB's tickers; it slows RocksDB a little, so bench/compare leaves it off\n");
       std::exit(0);
     }
     if (arg.rfind("--", 0) != 0) Die("unexpected argument " + arg + " (see --help)");
@@ -119,6 +119,14 @@ Flags Parse(int argc, char** argv) {
     auto boolean = [&]() { return has_value ? ParseBool(name, value) : true; };
     if (name == "engine") {
       f.engine = need();
+    } else if (name == "config") {
+      f.config = need();
+    } else if (name == "cache_size") {
+      f.cache_size = static_cast<int64_t>(ParseU64(name, need()));
+    } else if (name == "write_buffer_size") {
+      f.write_buffer_size = static_cast<int64_t>(ParseU64(name, need()));
+    } else if (name == "seek_nexts") {
+      f.seek_nexts = ParseU64(name, need());
     } else if (name == "benchmarks") {
       f.benchmarks.clear();
       std::stringstream ss(need());
@@ -169,264 +177,22 @@ Flags Parse(int argc, char** argv) {
   }
   if (f.engine != "rocksdb" && f.engine != "leveldb")
     Die("--engine must be rocksdb or leveldb (got \"" + f.engine + "\")");
+  if (f.config != "default" && f.config != "nocompaction")
+    Die("--config must be default or nocompaction (got \"" + f.config + "\")");
+  for (const std::string& b : f.benchmarks)
+    if (std::find_if(std::begin(kBenchmarks), std::end(kBenchmarks),
+                     [&](const char* k) { return b == k; }) == std::end(kBenchmarks))
+      Die("unknown benchmark " + b + " (see --help)");
+  if (f.write_buffer_size == 0) Die("--write_buffer_size must be at least 1");
   if (f.threads < 1) Die("--threads must be at least 1");
   if (f.key_size < 8) Die("--key_size must be at least 8");
+  if (f.key_size < 9 && std::find(f.benchmarks.begin(), f.benchmarks.end(), "readmissing") !=
+                            f.benchmarks.end())
+    Die("readmissing needs --key_size of at least 9 (its keys end in '.')");
   if (f.batch_size < 1) Die("--batch_size must be at least 1");
   if (f.num < 1) Die("--num must be at least 1");
   if (f.sync && f.disable_wal) Die("--sync needs the WAL: drop --sync or --disable_wal");
   return f;
-}
-
-// --- the same generators as src/bin/groupkv-bench/workload.rs --------------------------------
-
-struct Rng {
-  uint64_t s;
-  Rng(uint64_t seed, uint64_t thread) : s(seed + thread) {}
-  uint64_t Next() {
-    s += 0x9e3779b97f4a7c15ULL;
-    uint64_t z = s;
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-  }
-  uint64_t Below(uint64_t n) { return Next() % n; }
-};
-
-void MakeKey(std::string* key, uint64_t k) {
-  for (int i = 0; i < 8; i++) (*key)[i] = static_cast<char>(k >> (56 - 8 * i));
-}
-
-struct Values {
-  std::string data;
-  size_t pos = 0, size;
-  Values(uint64_t seed, uint64_t thread, size_t size) : size(size) {
-    size_t len = std::max<size_t>(1 << 20, 2 * size);
-    Rng rng(seed ^ 0x00005eed0f7a1ULL, thread);
-    while (data.size() < len) {
-      uint64_t r = rng.Next();
-      data.append(reinterpret_cast<const char*>(&r), 8);  // little-endian, as to_le_bytes
-    }
-    data.resize(len);
-  }
-  std::pair<const char*, size_t> Next() {
-    if (pos + size > data.size()) pos = 0;
-    const char* p = data.data() + pos;
-    pos += size;
-    return {p, size};
-  }
-};
-
-// --- the histogram of src/bin/groupkv-bench/histogram.rs --------------------------------------
-
-struct Histogram {
-  static constexpr uint64_t kLinear = 128;
-  static constexpr int kSubBits = 6;
-  static constexpr size_t kSub = 1 << kSubBits;
-  static constexpr size_t kBuckets = kLinear + (64 - 7) * kSub;
-  std::vector<uint64_t> buckets = std::vector<uint64_t>(kBuckets, 0);
-  uint64_t count = 0, min = UINT64_MAX, max = 0;
-
-  static size_t BucketOf(uint64_t v) {
-    if (v < kLinear) return v;
-    int msb = 63 - __builtin_clzll(v);
-    size_t sub = (v >> (msb - kSubBits)) & (kSub - 1);
-    return kLinear + (msb - 7) * kSub + sub;
-  }
-  static uint64_t Floor(size_t b) {
-    if (b < kLinear) return b;
-    int msb = static_cast<int>((b - kLinear) / kSub + 7);
-    uint64_t sub = (b - kLinear) % kSub;
-    return (uint64_t{1} << msb) | (sub << (msb - kSubBits));
-  }
-  void Record(uint64_t v) {
-    buckets[BucketOf(v)]++;
-    count++;
-    if (v < min) min = v;
-    if (v > max) max = v;
-  }
-  void Merge(const Histogram& o) {
-    for (size_t i = 0; i < kBuckets; i++) buckets[i] += o.buckets[i];
-    count += o.count;
-    min = std::min(min, o.min);
-    max = std::max(max, o.max);
-  }
-  double Percentile(double p) const {
-    if (count == 0) return 0;
-    double r = std::ceil(p / 100.0 * static_cast<double>(count));
-    uint64_t rank = r < 1 ? 1 : static_cast<uint64_t>(r);
-    uint64_t seen = 0;
-    for (size_t b = 0; b < kBuckets; b++) {
-      seen += buckets[b];
-      if (buckets[b] > 0 && seen >= rank) {
-        double lo = Floor(b), hi = b + 1 < kBuckets ? Floor(b + 1) : max;
-        double mid = (lo + hi) / 2;
-        return std::min<double>(std::max<double>(mid, min), max);
-      }
-    }
-    return max;
-  }
-};
-
-// --- the engines ------------------------------------------------------------------------------
-
-// One thread's way to build and commit a batch.
-class BatchWriter {
- public:
-  virtual ~BatchWriter() = default;
-  virtual void Clear() = 0;
-  virtual void Put(const std::string& key, const char* v, size_t n) = 0;
-  virtual std::string Commit() = 0;  // "" on success
-};
-
-class Engine {
- public:
-  virtual ~Engine() = default;
-  virtual std::unique_ptr<BatchWriter> NewWriter() = 0;
-  // Returns true if found; an error goes to *err.
-  virtual bool Get(const std::string& key, std::string* value, std::string* err) = 0;
-  // Write groups, write calls and WAL syncs so far, if the engine counts them.
-  virtual bool GroupCounters(uint64_t* groups, uint64_t* calls, uint64_t* syncs) {
-    (void)groups, (void)calls, (void)syncs;
-    return false;
-  }
-};
-
-class Rocks : public Engine {
- public:
-  explicit Rocks(const Flags& f) {
-    rocksdb::Options o;
-    o.create_if_missing = true;
-    o.compression = rocksdb::kNoCompression;
-    o.write_buffer_size = kWriteBuffer;
-    o.allow_concurrent_memtable_write = f.allow_concurrent_memtable_write;
-    o.enable_pipelined_write = f.enable_pipelined_write;
-    o.max_write_batch_group_size_bytes = f.max_write_batch_group_size_bytes;
-    o.enable_write_thread_adaptive_yield = f.enable_write_thread_adaptive_yield;
-    o.write_thread_max_yield_usec = f.write_thread_max_yield_usec;
-    o.write_thread_slow_yield_usec = f.write_thread_slow_yield_usec;
-    o.stats_dump_period_sec = 0;
-    o.stats_persist_period_sec = 0;
-    if (f.statistics) o.statistics = rocksdb::CreateDBStatistics();
-    stats_ = o.statistics;
-    wo_.sync = f.sync;
-    wo_.disableWAL = f.disable_wal;
-    rocksdb::DB* db = nullptr;
-    rocksdb::Status s = rocksdb::DB::Open(o, f.db, &db);
-    if (!s.ok()) Die("opening RocksDB in " + f.db + ": " + s.ToString());
-    db_.reset(db);
-  }
-  ~Rocks() override {
-    if (db_) {
-      rocksdb::Status s = db_->Close();
-      if (!s.ok()) std::fprintf(stderr, "peer_bench: closing RocksDB: %s\n", s.ToString().c_str());
-    }
-  }
-  class Writer : public BatchWriter {
-   public:
-    Writer(rocksdb::DB* db, const rocksdb::WriteOptions& wo) : db_(db), wo_(wo) {}
-    void Clear() override { batch_.Clear(); }
-    void Put(const std::string& k, const char* v, size_t n) override {
-      batch_.Put(rocksdb::Slice(k), rocksdb::Slice(v, n));
-    }
-    std::string Commit() override {
-      rocksdb::Status s = db_->Write(wo_, &batch_);
-      return s.ok() ? "" : s.ToString();
-    }
-
-   private:
-    rocksdb::DB* db_;
-    rocksdb::WriteOptions wo_;
-    rocksdb::WriteBatch batch_;
-  };
-  std::unique_ptr<BatchWriter> NewWriter() override {
-    return std::make_unique<Writer>(db_.get(), wo_);
-  }
-  bool Get(const std::string& key, std::string* value, std::string* err) override {
-    rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), key, value);
-    if (s.ok()) return true;
-    if (!s.IsNotFound()) *err = s.ToString();
-    return false;
-  }
-
- private:
-  bool GroupCounters(uint64_t* groups, uint64_t* calls, uint64_t* syncs) override {
-    if (!stats_) return false;
-    *groups = stats_->getTickerCount(rocksdb::WRITE_DONE_BY_SELF);
-    *calls = *groups + stats_->getTickerCount(rocksdb::WRITE_DONE_BY_OTHER);
-    *syncs = stats_->getTickerCount(rocksdb::WAL_FILE_SYNCED);
-    return true;
-  }
-
- private:
-  std::unique_ptr<rocksdb::DB> db_;
-  rocksdb::WriteOptions wo_;
-  std::shared_ptr<rocksdb::Statistics> stats_;
-};
-
-class Level : public Engine {
- public:
-  explicit Level(const Flags& f) {
-    leveldb::Options o;
-    o.create_if_missing = true;
-    o.compression = leveldb::kNoCompression;
-    o.write_buffer_size = kWriteBuffer;
-    wo_.sync = f.sync;
-    leveldb::DB* db = nullptr;
-    leveldb::Status s = leveldb::DB::Open(o, f.db, &db);
-    if (!s.ok()) Die("opening LevelDB in " + f.db + ": " + s.ToString());
-    db_.reset(db);
-  }
-  class Writer : public BatchWriter {
-   public:
-    Writer(leveldb::DB* db, const leveldb::WriteOptions& wo) : db_(db), wo_(wo) {}
-    void Clear() override { batch_.Clear(); }
-    void Put(const std::string& k, const char* v, size_t n) override {
-      batch_.Put(leveldb::Slice(k), leveldb::Slice(v, n));
-    }
-    std::string Commit() override {
-      leveldb::Status s = db_->Write(wo_, &batch_);
-      return s.ok() ? "" : s.ToString();
-    }
-
-   private:
-    leveldb::DB* db_;
-    leveldb::WriteOptions wo_;
-    leveldb::WriteBatch batch_;
-  };
-  std::unique_ptr<BatchWriter> NewWriter() override {
-    return std::make_unique<Writer>(db_.get(), wo_);
-  }
-  bool Get(const std::string& key, std::string* value, std::string* err) override {
-    leveldb::Status s = db_->Get(leveldb::ReadOptions(), key, value);
-    if (s.ok()) return true;
-    if (!s.IsNotFound()) *err = s.ToString();
-    return false;
-  }
-
- private:
-  std::unique_ptr<leveldb::DB> db_;
-  leveldb::WriteOptions wo_;
-};
-
-std::unique_ptr<Engine> Open(const Flags& f) {
-  if (f.engine == "rocksdb") return std::make_unique<Rocks>(f);
-  if (f.disable_wal)
-    Die("LevelDB cannot skip its WAL (it has no disable_wal option); run it without "
-        "--disable_wal");
-  return std::make_unique<Level>(f);
-}
-
-// Removes the database in `dir`, refusing to delete a directory that is not one.
-void DestroyDb(const std::string& dir) {
-  namespace fs = std::filesystem;
-  std::error_code ec;
-  if (!fs::exists(dir, ec)) return;
-  bool empty = fs::is_empty(dir, ec);
-  if (!empty && !fs::exists(fs::path(dir) / "CURRENT", ec))
-    Die(dir + " is not empty and holds no database (no CURRENT file); refusing to delete it: "
-              "pick an empty --db directory");
-  fs::remove_all(dir, ec);
-  if (ec) Die("removing " + dir + ": " + ec.message());
 }
 
 long PeakRssKib() {
@@ -442,6 +208,9 @@ long PeakRssKib() {
 struct ThreadResult {
   uint64_t ops = 0, found = 0, bytes = 0;
   double seconds = 0;
+  // When the thread started and ended its share: the benchmark's wall time runs from the first
+  // start to the last end (the main thread may wake from the barrier after a short share ended).
+  Clock::time_point begin, end;
   Histogram hist;
   std::string error;
 };
@@ -473,7 +242,16 @@ uint64_t Nanos(Clock::duration d) {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(d).count();
 }
 
-enum class Kind { kWriteSeq, kWriteRandom, kReadSeq, kReadRandom, kReadWhileWriting };
+enum class Kind {
+  kWriteSeq,
+  kWriteRandom,
+  kReadSeqPoints,
+  kReadRandom,
+  kReadMissing,
+  kReadSeq,
+  kSeekRandom,
+  kReadWhileWriting
+};
 
 void WriteLoop(const Flags& f, Engine* e, int t, bool seq, uint64_t first, uint64_t count,
                std::atomic<uint64_t>* done, ThreadResult* r) {
@@ -508,14 +286,18 @@ void WriteLoop(const Flags& f, Engine* e, int t, bool seq, uint64_t first, uint6
   r->bytes = count * (f.key_size + f.value_size);
 }
 
-void ReadLoop(const Flags& f, Engine* e, int t, bool seq, uint64_t first, uint64_t count,
+// Point reads: keys first, first + 1, ... (readseq_points), random keys (readrandom), or
+// random absent keys (readmissing: key k with its last byte '.', which sorts just before key k,
+// inside the key range, so no engine can rule it out from a file's key range alone).
+void ReadLoop(const Flags& f, Engine* e, int t, Kind kind, uint64_t first, uint64_t count,
               std::atomic<uint64_t>* done, ThreadResult* r) {
   Rng rng(f.seed ^ 0x72656164ULL, t);
   std::string key(f.key_size, '0'), value, err;
+  if (kind == Kind::kReadMissing) key[f.key_size - 1] = '.';
   auto start = Clock::now();
   uint64_t local = 0;
   for (uint64_t i = 0; i < count; i++) {
-    MakeKey(&key, seq ? (first + i) % f.num : rng.Below(f.num));
+    MakeKey(&key, kind == Kind::kReadSeqPoints ? (first + i) % f.num : rng.Below(f.num));
     auto t0 = Clock::now();
     bool found = e->Get(key, &value, &err);
     r->hist.Record(Nanos(Clock::now() - t0));
@@ -530,6 +312,101 @@ void ReadLoop(const Flags& f, Engine* e, int t, bool seq, uint64_t first, uint64
   r->seconds = std::chrono::duration<double>(Clock::now() - start).count();
   r->ops = count;
 }
+
+// readseq: one iterator; seek to key `first`, then read `count` entries in order, going back to
+// the first entry at the end. An operation is one entry; one latency sample covers up to
+// kScanRun entries (timing each step would cost as much as the step).
+constexpr uint64_t kScanRun = 100;
+
+void ScanLoop(const Flags& f, Engine* e, uint64_t first, uint64_t count,
+              std::atomic<uint64_t>* done, ThreadResult* r) {
+  std::string key(f.key_size, '0');
+  MakeKey(&key, first % f.num);
+  auto start = Clock::now();
+  auto it = e->NewCursor();
+  it->Seek(key);
+  uint64_t i = 0;
+  while (i < count) {
+    auto t0 = Clock::now();
+    uint64_t run = std::min(kScanRun, count - i), j = 0;
+    for (; j < run; j++) {
+      if (!it->Valid()) {
+        if (!it->Error().empty()) break;
+        it->SeekToFirst();
+        if (!it->Valid()) break;  // an empty database
+      }
+      r->bytes += it->Read();
+      it->Next();
+    }
+    r->hist.Record(Nanos(Clock::now() - t0));
+    i += j;
+    if (j < run) break;
+    done->fetch_add(j, std::memory_order_relaxed);
+  }
+  if (std::string err = it->Error(); !err.empty()) {
+    r->error = "iterator: " + err;
+    return;
+  }
+  r->seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  r->ops = i;
+  r->found = i;
+}
+
+// seekrandom: per operation a new iterator (as db_bench does), a seek to a random key, and
+// --seek_nexts entries read after it. Found = the seek landed on the key itself.
+void SeekLoop(const Flags& f, Engine* e, int t, uint64_t count, std::atomic<uint64_t>* done,
+              ThreadResult* r) {
+  Rng rng(f.seed ^ 0x7365656bULL, t);
+  std::string key(f.key_size, '0');
+  auto start = Clock::now();
+  uint64_t local = 0;
+  for (uint64_t i = 0; i < count; i++) {
+    MakeKey(&key, rng.Below(f.num));
+    auto t0 = Clock::now();
+    auto it = e->NewCursor();
+    it->Seek(key);
+    if (it->Valid() && it->KeyIs(key)) r->found++;
+    for (uint64_t j = 0; j < f.seek_nexts && it->Valid(); j++) {
+      r->bytes += it->Read();
+      it->Next();
+    }
+    std::string err = it->Error();
+    it.reset();
+    r->hist.Record(Nanos(Clock::now() - t0));
+    if (!err.empty()) {
+      r->error = "iterator: " + err;
+      return;
+    }
+    if (++local >= 4096) done->fetch_add(local, std::memory_order_relaxed), local = 0;
+  }
+  done->fetch_add(local, std::memory_order_relaxed);
+  r->seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  r->ops = count;
+}
+
+void PrintRate(const std::string& name, uint64_t ops, double wall, double thread_seconds,
+               double bytes, const std::string& note) {
+  std::printf("%-12s : %11.3f micros/op %.0f ops/sec %.1f MB/s (%llu ops, %.3f s%s)\n",
+              name.c_str(), ops ? thread_seconds * 1e6 / ops : 0.0, wall > 0 ? ops / wall : 0.0,
+              wall > 0 ? bytes / 1048576.0 / wall : 0.0, static_cast<unsigned long long>(ops),
+              wall, note.c_str());
+}
+
+void PrintLatency(const std::string& name, const Histogram& hist) {
+  std::printf("%-12s : latency us p50 %.2f p99 %.2f p99.9 %.2f max %.2f (%llu calls)\n",
+              name.c_str(), hist.Percentile(50) / 1000, hist.Percentile(99) / 1000,
+              hist.Percentile(99.9) / 1000, hist.max / 1000.0,
+              static_cast<unsigned long long>(hist.count));
+}
+
+void PrintRss(const std::string& name) {
+  std::printf("%-12s : peak RSS %ld KiB\n", name.c_str(), PeakRssKib());
+  std::fflush(stdout);
+}
+
+// Bytes of keys and values written since the database was (re)opened, for the write
+// amplification (the engines' counters also start at the open).
+uint64_t user_bytes = 0;
 
 void Run(const Flags& f, Engine* e, const std::string& name, Kind kind) {
   uint64_t reads = f.reads < 0 ? f.num : static_cast<uint64_t>(f.reads);
@@ -548,10 +425,25 @@ void Run(const Flags& f, Engine* e, const std::string& name, Kind kind) {
     threads.emplace_back([&, t] {
       auto [first, count] = Share(total, f.threads, t);
       barrier.Wait();
-      if (is_write)
-        WriteLoop(f, e, t, kind == Kind::kWriteSeq, first, count, &done, &results[t]);
-      else
-        ReadLoop(f, e, t, kind == Kind::kReadSeq, first, count, &done, &results[t]);
+      results[t].begin = Clock::now();
+      switch (kind) {
+        case Kind::kWriteSeq:
+        case Kind::kWriteRandom:
+          WriteLoop(f, e, t, kind == Kind::kWriteSeq, first, count, &done, &results[t]);
+          break;
+        case Kind::kReadSeq:
+          ScanLoop(f, e, first, count, &done, &results[t]);
+          break;
+        case Kind::kSeekRandom:
+          SeekLoop(f, e, t, count, &done, &results[t]);
+          break;
+        case Kind::kReadWhileWriting:
+          ReadLoop(f, e, t, Kind::kReadRandom, first, count, &done, &results[t]);
+          break;
+        default:
+          ReadLoop(f, e, t, kind, first, count, &done, &results[t]);
+      }
+      results[t].end = Clock::now();
     });
   }
   std::thread writer;
@@ -597,9 +489,11 @@ void Run(const Flags& f, Engine* e, const std::string& name, Kind kind) {
     });
   }
   barrier.Wait();
-  auto start = Clock::now();
   for (auto& th : threads) th.join();
-  double wall = std::chrono::duration<double>(Clock::now() - start).count();
+  Clock::time_point first_begin = results[0].begin, last_end = results[0].end;
+  for (auto& r : results)
+    first_begin = std::min(first_begin, r.begin), last_end = std::max(last_end, r.end);
+  double wall = std::chrono::duration<double>(last_end - first_begin).count();
   stop = true;
   finished = true;
   if (writer.joinable()) writer.join();
@@ -614,30 +508,55 @@ void Run(const Flags& f, Engine* e, const std::string& name, Kind kind) {
     ops += r.ops, found += r.found, bytes += r.bytes, thread_seconds += r.seconds;
   }
   if (!bg_error.empty()) Die(name + " failed: " + bg_error);
-  const char* n = name.c_str();
+  if (is_write) user_bytes += bytes;
+  if (rww) user_bytes += bg_writes.load() * (f.key_size + f.value_size);
   std::string found_note;
   if (!is_write)
     found_note = "; " + std::to_string(found) + " of " + std::to_string(ops) + " found";
-  std::printf("%-12s : %11.3f micros/op %.0f ops/sec %.1f MB/s (%llu ops, %.3f s%s)\n", n,
-              ops ? thread_seconds * 1e6 / ops : 0.0, wall > 0 ? ops / wall : 0.0,
-              wall > 0 ? bytes / 1048576.0 / wall : 0.0, static_cast<unsigned long long>(ops),
-              wall, found_note.c_str());
-  std::printf("%-12s : latency us p50 %.2f p99 %.2f p99.9 %.2f max %.2f (%llu calls)\n", n,
-              hist.Percentile(50) / 1000, hist.Percentile(99) / 1000,
-              hist.Percentile(99.9) / 1000, hist.max / 1000.0,
-              static_cast<unsigned long long>(hist.count));
+  PrintRate(name, ops, wall, thread_seconds, static_cast<double>(bytes), found_note);
+  PrintLatency(name, hist);
   uint64_t g1 = 0, c1 = 0, s1 = 0;
   if (counted && (is_write || rww) && e->GroupCounters(&g1, &c1, &s1)) {
     double calls = static_cast<double>(c1 - c0);
-    std::printf("%-12s : group commit: %llu groups, mean group size %.2f, %.3f WAL syncs per write\n",
-                n, static_cast<unsigned long long>(g1 - g0), g1 > g0 ? calls / (g1 - g0) : 0.0,
-                calls > 0 ? (s1 - s0) / calls : 0.0);
+    std::printf("%-12s : group commit: %llu groups, mean group size %.2f, %.3f WAL syncs per "
+                "write\n",
+                name.c_str(), static_cast<unsigned long long>(g1 - g0),
+                g1 > g0 ? calls / (g1 - g0) : 0.0, calls > 0 ? (s1 - s0) / calls : 0.0);
   }
   if (rww)
-    std::printf("%-12s : background writer: %llu writes (%.0f writes/s)\n", n,
+    std::printf("%-12s : background writer: %llu writes (%.0f writes/s)\n", name.c_str(),
                 static_cast<unsigned long long>(bg_writes.load()), bg_writes.load() / wall);
-  std::printf("%-12s : peak RSS %ld KiB\n", n, PeakRssKib());
-  std::fflush(stdout);
+  PrintRss(name);
+}
+
+// compact: one manual compaction of the whole key range. MB/s = bytes the engine wrote by
+// flushing and compacting during the call ÷ its time; the write amplification = everything
+// flushes and compactions wrote since the database was opened ÷ the bytes of keys and values
+// written since then.
+void Compact(Engine* e) {
+  EngineBytes b0 = e->FlushAndCompactionBytes();
+  auto t0 = Clock::now();
+  std::string err = e->CompactAll();
+  auto d = Clock::now() - t0;
+  if (!err.empty()) Die("compact failed: " + err);
+  EngineBytes b1 = e->FlushAndCompactionBytes();
+  double wall = std::chrono::duration<double>(d).count();
+  double written = b0.known && b1.known ? static_cast<double>(b1.bytes - b0.bytes) : 0.0;
+  PrintRate("compact", 1, wall, wall, written, "");
+  Histogram hist;
+  hist.Record(Nanos(d));
+  PrintLatency("compact", hist);
+  if (b1.known && user_bytes > 0)
+    std::printf("compact      : write amplification %.3f (%llu bytes written by flushes and "
+                "compactions for %llu bytes of user data)\n",
+                static_cast<double>(b1.bytes) / static_cast<double>(user_bytes),
+                static_cast<unsigned long long>(b1.bytes),
+                static_cast<unsigned long long>(user_bytes));
+  else
+    std::printf("compact      : write amplification unknown (%s)\n",
+                b1.known ? "no user data written since the database was opened"
+                         : "the engine does not report its flush and compaction bytes");
+  PrintRss("compact");
 }
 
 }  // namespace
@@ -645,29 +564,63 @@ void Run(const Flags& f, Engine* e, const std::string& name, Kind kind) {
 int main(int argc, char** argv) {
   Flags f = Parse(argc, argv);
   std::printf("engine:     %s\n", f.engine.c_str());
+  std::printf("Options:    %s\n", Describe(f).c_str());
   std::printf("Keys:       %zu bytes each; Values: %zu bytes each; Entries: %llu; Threads: %d\n",
               f.key_size, f.value_size, static_cast<unsigned long long>(f.num), f.threads);
   std::printf("Writes:     batch_size %zu, sync %d, disable_wal %d\n", f.batch_size, f.sync,
               f.disable_wal);
   std::printf("Database:   %s\n------------------------------------------------\n",
               f.db.c_str());
+  std::fflush(stdout);
+  for (const std::string& name : f.benchmarks)
+    if (name.rfind("fill", 0) == 0 && f.use_existing_db)
+      Die(name + " needs a fresh database; drop --use_existing_db");
   if (!f.use_existing_db) DestroyDb(f.db);
-  std::unique_ptr<Engine> e = Open(f);
-  for (const std::string& name : f.benchmarks) {
-    Kind kind;
-    if (name == "fillseq") kind = Kind::kWriteSeq;
-    else if (name == "fillrandom" || name == "overwrite") kind = Kind::kWriteRandom;
-    else if (name == "readrandom") kind = Kind::kReadRandom;
-    else if (name == "readseq") kind = Kind::kReadSeq;
-    else if (name == "readwhilewriting") kind = Kind::kReadWhileWriting;
-    else Die("unknown benchmark " + name);
+  std::unique_ptr<Engine> e;
+  for (size_t i = 0; i < f.benchmarks.size(); i++) {
+    const std::string& name = f.benchmarks[i];
+    if (name == "reopen") {
+      // A clean close (untimed), then the open alone is timed. As the first benchmark the
+      // process has not opened the database yet: this times the recovery of whatever the
+      // previous process left (bench/compare kills a writer with SIGKILL before it).
+      e.reset();
+      auto t0 = Clock::now();
+      e = Open(f);
+      auto d = Clock::now() - t0;
+      user_bytes = 0;
+      double wall = std::chrono::duration<double>(d).count();
+      PrintRate(name, 1, wall, wall, 0, "");
+      Histogram hist;
+      hist.Record(Nanos(d));
+      PrintLatency(name, hist);
+      PrintRss(name);
+      continue;
+    }
     if (name.rfind("fill", 0) == 0) {
-      if (f.use_existing_db) Die(name + " needs a fresh database; drop --use_existing_db");
+      // A fill starts from an empty database, as in db_bench.
       e.reset();
       DestroyDb(f.db);
-      e = Open(f);
+      user_bytes = 0;
     }
-    Run(f, e.get(), name, kind);
+    if (!e) e = Open(f);
+    if (name == "compact") {
+      Compact(e.get());
+    } else if (name == "stats") {
+      std::printf("stats        : %s statistics follow\n%s\n", f.engine.c_str(),
+                  e->StatsText().c_str());
+      std::fflush(stdout);
+    } else {
+      Kind kind = name == "fillseq"            ? Kind::kWriteSeq
+                  : name == "fillrandom"       ? Kind::kWriteRandom
+                  : name == "overwrite"        ? Kind::kWriteRandom
+                  : name == "readrandom"       ? Kind::kReadRandom
+                  : name == "readmissing"      ? Kind::kReadMissing
+                  : name == "readseq"          ? Kind::kReadSeq
+                  : name == "readseq_points"   ? Kind::kReadSeqPoints
+                  : name == "seekrandom"       ? Kind::kSeekRandom
+                                               : Kind::kReadWhileWriting;
+      Run(f, e.get(), name, kind);
+    }
   }
   return 0;
 }

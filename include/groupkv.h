@@ -104,8 +104,8 @@ typedef enum groupkv_status {
      */
     GROUPKV_OK = 0,
     /**
-     * groupkv_db_get: the key has no value. groupkv_stats_*: no statistic has that name.
-     * Not a failure: `errmsg` is not set.
+     * groupkv_db_get: the key has no value. groupkv_stats_*: no statistic has that name, or
+     * no such level. Not a failure: `errmsg` is not set.
      */
     GROUPKV_NOT_FOUND = 1,
     /**
@@ -173,6 +173,21 @@ typedef enum groupkv_wal_recovery_mode {
 } groupkv_wal_recovery_mode;
 
 /**
+ * How table blocks are written; LevelDB's CompressionType numbers. Pass one to
+ * groupkv_options_set_compression.
+ */
+typedef enum groupkv_compression {
+    /**
+     * Blocks are stored as they are.
+     */
+    GROUPKV_NO_COMPRESSION = 0,
+    /**
+     * Raw Snappy, kept only for blocks it shrinks by at least 12.5 %.
+     */
+    GROUPKV_SNAPPY_COMPRESSION = 1,
+} groupkv_compression;
+
+/**
  * An ordered group of puts and deletes (opaque). Not thread-safe: one thread at a time may
  * modify it; several may pass it to groupkv_db_write at once when nobody modifies it.
  */
@@ -194,7 +209,9 @@ typedef struct groupkv_options groupkv_options;
 
 /**
  * A consistent snapshot of a database's statistics (opaque), from groupkv_db_stats. Read it
- * with groupkv_stats_counter / groupkv_stats_histogram; free it with groupkv_stats_destroy.
+ * with groupkv_stats_counter / groupkv_stats_histogram and, per level,
+ * groupkv_stats_files_at_level / groupkv_stats_bytes_at_level; free it with
+ * groupkv_stats_destroy.
  * Immutable: any number of threads may read it at once.
  */
 typedef struct groupkv_stats groupkv_stats;
@@ -513,11 +530,9 @@ enum groupkv_status groupkv_db_latest_sequence(const struct groupkv_db *db, uint
 enum groupkv_status groupkv_db_approximate_memory_usage(const struct groupkv_db *db, size_t *out);
 
 /**
- * New open options with the defaults: create_if_missing true, error_if_exists false,
- * allow_concurrent_memtable_write true, enable_pipelined_write false,
- * max_write_batch_group_size_bytes 1 MiB, enable_write_thread_adaptive_yield true,
- * write_thread_max_yield_usec 100, write_thread_slow_yield_usec 3, wal_recovery_mode
- * GROUPKV_WAL_POINT_IN_TIME, allow_mmap_writes false. Free with groupkv_options_destroy. NULL only if groupkv panicked.
+ * New open options with the defaults, which are those of the Rust `Options::default()` (each
+ * setter below names its default). Free with groupkv_options_destroy. NULL only if groupkv
+ * panicked.
  */
 struct groupkv_options *groupkv_options_create(void);
 
@@ -530,7 +545,8 @@ struct groupkv_options *groupkv_options_create(void);
 void groupkv_options_destroy(struct groupkv_options *options);
 
 /**
- * Create the directory and an empty database if none exists (default true). NULL is ignored.
+ * Create the directory and an empty database if none exists (default true). NULL is
+ * ignored.
  *
  * # Safety
  * `options` is NULL or a live handle not used by another thread meanwhile.
@@ -580,9 +596,9 @@ void groupkv_options_set_enable_pipelined_write(struct groupkv_options *options,
 void groupkv_options_set_allow_mmap_writes(struct groupkv_options *options, bool value);
 
 /**
- * The most bytes of batches one write group may carry (default 1 MiB). Must be between 1 and
- * 4294967295: groupkv_db_open rejects other values with GROUPKV_INVALID_ARGUMENT. NULL is
- * ignored.
+ * The most bytes of batches one write group may carry (default 1048576, 1 MiB). Must be between
+ * 1 and 4294967295: groupkv_db_open rejects other values with GROUPKV_INVALID_ARGUMENT. NULL
+ * is ignored.
  *
  * # Safety
  * `options` is NULL or a live handle not used by another thread meanwhile.
@@ -631,6 +647,151 @@ enum groupkv_status groupkv_options_set_wal_recovery_mode(struct groupkv_options
                                                           int mode);
 
 /**
+ * Bytes of writes the memtable collects before it is switched for a new one (with a new WAL)
+ * and flushed to a level-0 table (default 67108864, 64 MiB). Larger buffers mean fewer, larger
+ * level-0 tables and a longer recovery. At least 4096. A value out of range
+ * makes groupkv_db_open fail with GROUPKV_INVALID_ARGUMENT and a message naming
+ * write_buffer_size. NULL is ignored.
+ *
+ * # Safety
+ * `options` is NULL or a live handle not used by another thread meanwhile.
+ */
+void groupkv_options_set_write_buffer_size(struct groupkv_options *options, size_t value);
+
+/**
+ * The most memtables held at once, the one being written included (default 2): when it is full and
+ * the others still wait for their flush, writes stop until one is flushed. At least 2. A value out
+ * of range makes groupkv_db_open fail with GROUPKV_INVALID_ARGUMENT and a message naming
+ * max_write_buffer_number. NULL is ignored.
+ *
+ * # Safety
+ * `options` is NULL or a live handle not used by another thread meanwhile.
+ */
+void groupkv_options_set_max_write_buffer_number(struct groupkv_options *options, size_t value);
+
+/**
+ * Level 0 is compacted into level 1 once it holds this many tables (default 4). At least 1. A
+ * value out of range makes groupkv_db_open fail with GROUPKV_INVALID_ARGUMENT and a message naming
+ * level0_file_num_compaction_trigger. NULL is ignored.
+ *
+ * # Safety
+ * `options` is NULL or a live handle not used by another thread meanwhile.
+ */
+void groupkv_options_set_level0_file_num_compaction_trigger(struct groupkv_options *options,
+                                                            size_t value);
+
+/**
+ * From this many level-0 tables on, each write group is delayed so compaction can catch up
+ * (default 20). At least level0_file_num_compaction_trigger. A value out of range
+ * makes groupkv_db_open fail with GROUPKV_INVALID_ARGUMENT and a message naming
+ * level0_slowdown_writes_trigger. NULL is ignored.
+ *
+ * # Safety
+ * `options` is NULL or a live handle not used by another thread meanwhile.
+ */
+void groupkv_options_set_level0_slowdown_writes_trigger(struct groupkv_options *options,
+                                                        size_t value);
+
+/**
+ * From this many level-0 tables on, writes stop until compaction brings the count down
+ * (default 36). At least level0_slowdown_writes_trigger. A value out of range
+ * makes groupkv_db_open fail with GROUPKV_INVALID_ARGUMENT and a message naming
+ * level0_stop_writes_trigger. NULL is ignored.
+ *
+ * # Safety
+ * `options` is NULL or a live handle not used by another thread meanwhile.
+ */
+void groupkv_options_set_level0_stop_writes_trigger(struct groupkv_options *options, size_t value);
+
+/**
+ * Uncompressed bytes of a table's data block (default 4096, LevelDB's): larger blocks mean smaller
+ * indexes and better compression but more bytes read per lookup. 1 to 1 GiB. A value out of range
+ * makes groupkv_db_open fail with GROUPKV_INVALID_ARGUMENT and a message naming block_size. NULL
+ * is ignored.
+ *
+ * # Safety
+ * `options` is NULL or a live handle not used by another thread meanwhile.
+ */
+void groupkv_options_set_block_size(struct groupkv_options *options, size_t value);
+
+/**
+ * Keys between restart points in a data block (default 16): a seek scans at most this many
+ * keys after its binary search. At least 1. A value out of range
+ * makes groupkv_db_open fail with GROUPKV_INVALID_ARGUMENT and a message naming
+ * block_restart_interval. NULL is ignored.
+ *
+ * # Safety
+ * `options` is NULL or a live handle not used by another thread meanwhile.
+ */
+void groupkv_options_set_block_restart_interval(struct groupkv_options *options, size_t value);
+
+/**
+ * Bloom filter bits per key in each table (default 10, about 1 % false positives); 0 writes no
+ * filter, so every lookup of an absent key reads a data block. 0 to 1000. A value out of range
+ * makes groupkv_db_open fail with GROUPKV_INVALID_ARGUMENT and a message naming
+ * bloom_bits_per_key. NULL is ignored.
+ *
+ * # Safety
+ * `options` is NULL or a live handle not used by another thread meanwhile.
+ */
+void groupkv_options_set_bloom_bits_per_key(struct groupkv_options *options, uint32_t value);
+
+/**
+ * Bytes of uncompressed table blocks cached in memory, a sharded LRU (default 8388608, 8 MiB);
+ * 0 caches nothing. A value out of range
+ * makes groupkv_db_open fail with GROUPKV_INVALID_ARGUMENT and a message naming
+ * block_cache_size. NULL is ignored.
+ *
+ * # Safety
+ * `options` is NULL or a live handle not used by another thread meanwhile.
+ */
+void groupkv_options_set_block_cache_size(struct groupkv_options *options, size_t value);
+
+/**
+ * Table files kept open, with their index and filter in memory, by the table cache (default 1000).
+ * At least 20 (ten descriptors are kept back for the WAL and MANIFEST). A value out of range makes
+ * groupkv_db_open fail with GROUPKV_INVALID_ARGUMENT and a message naming max_open_files. NULL is
+ * ignored.
+ *
+ * # Safety
+ * `options` is NULL or a live handle not used by another thread meanwhile.
+ */
+void groupkv_options_set_max_open_files(struct groupkv_options *options, size_t value);
+
+/**
+ * The size at which compaction cuts its output tables (default 67108864, 64 MiB). At least
+ * 4096. A value out of range
+ * makes groupkv_db_open fail with GROUPKV_INVALID_ARGUMENT and a message naming
+ * target_file_size_base. NULL is ignored.
+ *
+ * # Safety
+ * `options` is NULL or a live handle not used by another thread meanwhile.
+ */
+void groupkv_options_set_target_file_size_base(struct groupkv_options *options, uint64_t value);
+
+/**
+ * Level 1's target size in bytes; each deeper level's is ten times the one above, and a level over
+ * its target is compacted into the next (default 268435456, 256 MiB). At least 4096. A value out
+ * of range makes groupkv_db_open fail with GROUPKV_INVALID_ARGUMENT and a message naming
+ * max_bytes_for_level_base. NULL is ignored.
+ *
+ * # Safety
+ * `options` is NULL or a live handle not used by another thread meanwhile.
+ */
+void groupkv_options_set_max_bytes_for_level_base(struct groupkv_options *options, uint64_t value);
+
+/**
+ * How table blocks are written: one of the groupkv_compression values (default
+ * GROUPKV_NO_COMPRESSION). Tables of either kind are always readable. Takes an int so any value
+ * is safe to pass. Returns GROUPKV_INVALID_ARGUMENT (options unchanged) for a NULL handle or an
+ * unknown value.
+ *
+ * # Safety
+ * `options` is NULL or a live handle not used by another thread meanwhile.
+ */
+enum groupkv_status groupkv_options_set_compression(struct groupkv_options *options, int value);
+
+/**
  * New write options with the defaults: sync false, disable_wal false, no_slowdown false. Free
  * with groupkv_writeoptions_destroy. NULL only if groupkv panicked.
  */
@@ -673,7 +834,7 @@ void groupkv_writeoptions_set_disable_wal(struct groupkv_writeoptions *options, 
 void groupkv_writeoptions_set_no_slowdown(struct groupkv_writeoptions *options, bool value);
 
 /**
- * Takes a snapshot of the write path's statistics since open (works after close too) and
+ * Takes a snapshot of the database's statistics since open (works after close too) and
  * stores a new handle in `*out` (free with groupkv_stats_destroy). GROUPKV_INVALID_ARGUMENT
  * for NULL `db` or `out`.
  *
@@ -693,11 +854,31 @@ enum groupkv_status groupkv_db_stats(const struct groupkv_db *db,
 void groupkv_stats_destroy(struct groupkv_stats *stats);
 
 /**
- * Reads counter `name` (see groupkv_stats_counter_name) into `*out`. The counters are
- * write_done_by_self (write groups committed), write_done_by_other (writes committed by
- * another thread's group), write_with_wal, wal_syncs, wal_bytes, keys_written,
- * bytes_written and stall_micros. GROUPKV_NOT_FOUND for an unknown name (`*out` untouched);
- * GROUPKV_INVALID_ARGUMENT for NULL arguments.
+ * Reads counter `name` (see groupkv_stats_counter_name) into `*out`. The counters, in the
+ * order groupkv_stats_counter_name lists them:
+ * - write_done_by_self: write groups committed (each by its leader);
+ * - write_done_by_other: writes committed by another thread's group;
+ * - write_with_wal: batches written to the WAL;
+ * - wal_syncs: WAL fdatasync calls;
+ * - wal_bytes: bytes appended to the WAL, framing included;
+ * - keys_written: records (puts and deletes) written;
+ * - bytes_written: bytes of batches written;
+ * - stall_micros: microseconds writers waited out write stalls, all causes together;
+ * - stall_memtable_micros: ... because too many memtables waited for their flush;
+ * - stall_l0_slowdown_micros: ... delayed because level 0 reached its slowdown trigger;
+ * - stall_l0_stop_micros: ... stopped because level 0 reached its stop trigger;
+ * - memtable_switches: memtables switched for a new one (each with a new WAL);
+ * - flushes: memtables flushed to level-0 tables;
+ * - flush_bytes: bytes of tables written by flushes;
+ * - compactions: compactions run, trivial moves included;
+ * - compaction_bytes_read, compaction_bytes_written: table bytes compactions read, wrote;
+ * - block_cache_hit, block_cache_miss: table blocks found in / missing from the block cache;
+ * - bloom_useful: table lookups a bloom filter answered "absent" without reading a block;
+ * - memtable_bytes (a gauge): approximate bytes held by the memtables at the snapshot;
+ * - immutable_memtables (a gauge): memtables switched out and not yet flushed.
+ *
+ * GROUPKV_NOT_FOUND for an unknown name (`*out` untouched); GROUPKV_INVALID_ARGUMENT for NULL
+ * arguments.
  *
  * # Safety
  * `stats` is NULL or live; `name` is NULL or NUL-terminated; `out` is NULL or writable.
@@ -729,6 +910,38 @@ const char *groupkv_stats_counter_name(size_t index);
  * The name of histogram number `index` as a static string, or NULL past the last one.
  */
 const char *groupkv_stats_histogram_name(size_t index);
+
+/**
+ * The number of levels groupkv_stats_files_at_level and groupkv_stats_bytes_at_level cover
+ * (levels 0 to count - 1; seven once the database has its tables' levels). 0 for NULL.
+ *
+ * # Safety
+ * `stats` is NULL or live.
+ */
+size_t groupkv_stats_level_count(const struct groupkv_stats *stats);
+
+/**
+ * Writes the number of tables in `level` (0 = the newest, flushed tables) at the snapshot to
+ * `*out`. GROUPKV_NOT_FOUND for a level at or past groupkv_stats_level_count (`*out`
+ * untouched); GROUPKV_INVALID_ARGUMENT for NULL `stats` or `out`.
+ *
+ * # Safety
+ * `stats` is NULL or live; `out` is NULL or writable.
+ */
+enum groupkv_status groupkv_stats_files_at_level(const struct groupkv_stats *stats,
+                                                 size_t level,
+                                                 uint64_t *out);
+
+/**
+ * Writes the bytes of the tables in `level` at the snapshot to `*out`. Errors as for
+ * groupkv_stats_files_at_level.
+ *
+ * # Safety
+ * `stats` is NULL or live; `out` is NULL or writable.
+ */
+enum groupkv_status groupkv_stats_bytes_at_level(const struct groupkv_stats *stats,
+                                                 size_t level,
+                                                 uint64_t *out);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -77,7 +77,8 @@ T* require(T* p, const char* what) {
 
 }  // namespace detail
 
-// Options for DB::open (see groupkv_options_* in groupkv.h for each field's meaning).
+// Options for DB::open (see groupkv_options_* in groupkv.h for each field's meaning and
+// default; a new Options holds the library's defaults).
 class Options {
 public:
     Options() : h_(detail::require(groupkv_options_create(), "groupkv_options")) {}
@@ -117,6 +118,60 @@ public:
     // Off by default; on, an I/O failure in the WAL can kill the process with SIGBUS.
     Options& allow_mmap_writes(bool v) {
         groupkv_options_set_allow_mmap_writes(h_.get(), v);
+        return *this;
+    }
+    // The storage engine's options: out-of-range values make DB::open throw
+    // Error(GROUPKV_INVALID_ARGUMENT) naming the option.
+    Options& write_buffer_size(std::size_t v) {
+        groupkv_options_set_write_buffer_size(h_.get(), v);
+        return *this;
+    }
+    Options& max_write_buffer_number(std::size_t v) {
+        groupkv_options_set_max_write_buffer_number(h_.get(), v);
+        return *this;
+    }
+    Options& level0_file_num_compaction_trigger(std::size_t v) {
+        groupkv_options_set_level0_file_num_compaction_trigger(h_.get(), v);
+        return *this;
+    }
+    Options& level0_slowdown_writes_trigger(std::size_t v) {
+        groupkv_options_set_level0_slowdown_writes_trigger(h_.get(), v);
+        return *this;
+    }
+    Options& level0_stop_writes_trigger(std::size_t v) {
+        groupkv_options_set_level0_stop_writes_trigger(h_.get(), v);
+        return *this;
+    }
+    Options& block_size(std::size_t v) {
+        groupkv_options_set_block_size(h_.get(), v);
+        return *this;
+    }
+    Options& block_restart_interval(std::size_t v) {
+        groupkv_options_set_block_restart_interval(h_.get(), v);
+        return *this;
+    }
+    Options& bloom_bits_per_key(std::uint32_t v) {
+        groupkv_options_set_bloom_bits_per_key(h_.get(), v);
+        return *this;
+    }
+    Options& block_cache_size(std::size_t v) {
+        groupkv_options_set_block_cache_size(h_.get(), v);
+        return *this;
+    }
+    Options& max_open_files(std::size_t v) {
+        groupkv_options_set_max_open_files(h_.get(), v);
+        return *this;
+    }
+    Options& target_file_size_base(std::uint64_t v) {
+        groupkv_options_set_target_file_size_base(h_.get(), v);
+        return *this;
+    }
+    Options& max_bytes_for_level_base(std::uint64_t v) {
+        groupkv_options_set_max_bytes_for_level_base(h_.get(), v);
+        return *this;
+    }
+    Options& compression(groupkv_compression c) {
+        detail::check(groupkv_options_set_compression(h_.get(), c), "unknown compression");
         return *this;
     }
     Options& wal_recovery_mode(groupkv_wal_recovery_mode mode) {
@@ -207,7 +262,8 @@ using Histogram = groupkv_histogram;
 // A consistent snapshot of a database's statistics.
 class Stats {
 public:
-    // Every counter by name (write_done_by_self, wal_syncs, ...).
+    // Every counter by name (write_done_by_self, wal_syncs, flushes, ...; see
+    // groupkv_stats_counter).
     std::uint64_t counter(const char* name) const {
         std::uint64_t v = 0;
         groupkv_status s = groupkv_stats_counter(h_.get(), name, &v);
@@ -220,6 +276,26 @@ public:
         groupkv_status s = groupkv_stats_histogram(h_.get(), name, &h);
         if (s != GROUPKV_OK) throw Error(s, std::string("no histogram named ") + name);
         return h;
+    }
+    // Levels covered by files_at_level / bytes_at_level (0 .. level_count() - 1).
+    std::size_t level_count() const noexcept { return groupkv_stats_level_count(h_.get()); }
+    // Tables in `level`; throws Error(GROUPKV_NOT_FOUND) past the last level.
+    std::uint64_t files_at_level(std::size_t level) const {
+        std::uint64_t v = 0;
+        detail::check(groupkv_stats_files_at_level(h_.get(), level, &v), "no such level");
+        return v;
+    }
+    // Bytes of the tables in `level`; throws Error(GROUPKV_NOT_FOUND) past the last level.
+    std::uint64_t bytes_at_level(std::size_t level) const {
+        std::uint64_t v = 0;
+        detail::check(groupkv_stats_bytes_at_level(h_.get(), level, &v), "no such level");
+        return v;
+    }
+    // Tables in each level, index = level.
+    std::vector<std::uint64_t> num_files_at_level() const {
+        std::vector<std::uint64_t> out;
+        for (std::size_t l = 0; l < level_count(); l++) out.push_back(files_at_level(l));
+        return out;
     }
     static std::vector<std::string> counter_names() {
         std::vector<std::string> names;

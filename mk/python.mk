@@ -9,7 +9,7 @@ PYTHON ?= python3
 VENV ?= .venv
 VENV_PY := $(VENV)/bin/python
 VENV_STAMP := $(VENV)/.groupkv-tools
-PY_TOOLS := "maturin>=1.9,<2" "pytest>=8" "hypothesis>=6.100" "mypy>=1.10" "typing_extensions>=4.6"
+PY_TOOLS := "maturin>=1.9,<2" "pytest>=8" "hypothesis>=6.100" "mypy>=1.10" "typing_extensions>=4.15"
 
 .PHONY: python-venv python-dev test-python demo-python
 

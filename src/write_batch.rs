@@ -8,16 +8,18 @@
 //! ```
 //!
 //! The sequence is that of the first record; each record takes the next one. `docs/wal-format.md`
-//! describes how batches travel in the WAL.
+//! describes how batches travel in the WAL. A record's tag is the kind byte of the internal
+//! keys it becomes ([`ValueKind`], as LevelDB's `kTypeValue`/`kTypeDeletion` serve both), and
+//! the integers are [`crate::coding`]'s.
 
 use std::fmt;
 
+use crate::coding::{decode_fixed32, decode_fixed64, get_varint32, put_varint32};
+use crate::dbformat::{ValueKind, MAX_SEQUENCE};
 use crate::error::{Error, Result};
 
 /// Bytes before the first record: sequence (8) and count (4).
 pub const HEADER_SIZE: usize = 12;
-const TAG_DELETE: u8 = 0x00;
-const TAG_PUT: u8 = 0x01;
 
 /// The longest key or value: its length must fit the varint32 of the format.
 pub const MAX_KV_LEN: usize = u32::MAX as usize;
@@ -26,7 +28,7 @@ pub const MAX_KV_LEN: usize = u32::MAX as usize;
 /// (as LevelDB and RocksDB do), so a larger one would lose its top bits. A batch starting at
 /// `sequence` with `count` records is valid only if `sequence + count < SEQUENCE_LIMIT`, which
 /// also leaves room for the marker that records where the sequence resumes.
-pub(crate) const SEQUENCE_LIMIT: u64 = 1 << 56;
+pub(crate) const SEQUENCE_LIMIT: u64 = MAX_SEQUENCE + 1;
 
 /// True if a batch of `count` records starting at `sequence` stays below [`SEQUENCE_LIMIT`].
 pub(crate) fn sequence_range_ok(sequence: u64, count: u64) -> bool {
@@ -99,7 +101,7 @@ impl WriteBatch {
         let value_len = checked_len("value", value)?;
         let count = self.next_count()?;
         self.rep.reserve(11 + key.len() + value.len());
-        self.rep.push(TAG_PUT);
+        self.rep.push(ValueKind::Value.as_byte());
         put_varint32(&mut self.rep, key_len);
         self.rep.extend_from_slice(key);
         put_varint32(&mut self.rep, value_len);
@@ -113,7 +115,7 @@ impl WriteBatch {
         let key_len = checked_len("key", key)?;
         let count = self.next_count()?;
         self.rep.reserve(6 + key.len());
-        self.rep.push(TAG_DELETE);
+        self.rep.push(ValueKind::Deletion.as_byte());
         put_varint32(&mut self.rep, key_len);
         self.rep.extend_from_slice(key);
         self.set_count(count);
@@ -128,7 +130,8 @@ impl WriteBatch {
 
     /// How many records the batch holds.
     pub fn count(&self) -> u32 {
-        u32::from_le_bytes(fixed::<4>(&self.rep[8..12]))
+        // `rep` always holds the header (the type's invariant), so the fallback never applies.
+        self.rep.get(8..).and_then(decode_fixed32).unwrap_or(0)
     }
 
     /// True when the batch holds no record.
@@ -156,13 +159,13 @@ impl WriteBatch {
     /// Builds a batch from its representation, validating every length, tag and the count.
     /// Damaged bytes give [`Error::Corruption`]; nothing is trusted.
     pub fn from_data(data: &[u8]) -> Result<Self> {
-        if data.len() < HEADER_SIZE {
+        // The count is the header's last field: it decodes exactly when the header is whole.
+        let Some(declared) = data.get(8..HEADER_SIZE).and_then(decode_fixed32) else {
             return Err(Error::corruption(format!(
                 "write batch is {} bytes, shorter than its {HEADER_SIZE}-byte header",
                 data.len()
             )));
-        }
-        let declared = u32::from_le_bytes(fixed::<4>(&data[8..12]));
+        };
         let mut rest = &data[HEADER_SIZE..];
         let mut found: u64 = 0;
         while !rest.is_empty() {
@@ -183,7 +186,8 @@ impl WriteBatch {
 
     /// The sequence number of the first record (0 until the batch is written).
     pub(crate) fn sequence(&self) -> u64 {
-        u64::from_le_bytes(fixed::<8>(&self.rep[0..8]))
+        // `rep` always holds the header (the type's invariant), so the fallback never applies.
+        decode_fixed64(&self.rep).unwrap_or(0)
     }
 
     /// The records without the header, for concatenating a group into one WAL record.
@@ -250,17 +254,17 @@ fn checked_len(what: &str, bytes: &[u8]) -> Result<u32> {
 
 fn parse_record(input: &[u8]) -> std::result::Result<(Record<'_>, &[u8]), String> {
     let (&tag, rest) = input.split_first().ok_or("empty record")?;
-    match tag {
-        TAG_PUT => {
+    match ValueKind::from_byte(tag) {
+        Some(ValueKind::Value) => {
             let (key, rest) = parse_varstring(rest).map_err(|e| format!("put key: {e}"))?;
             let (value, rest) = parse_varstring(rest).map_err(|e| format!("put value: {e}"))?;
             Ok((Record::Put { key, value }, rest))
         }
-        TAG_DELETE => {
+        Some(ValueKind::Deletion) => {
             let (key, rest) = parse_varstring(rest).map_err(|e| format!("delete key: {e}"))?;
             Ok((Record::Delete { key }, rest))
         }
-        other => Err(format!("unknown record tag 0x{other:02x}")),
+        None => Err(format!("unknown record tag 0x{tag:02x}")),
     }
 }
 
@@ -275,51 +279,4 @@ fn parse_varstring(input: &[u8]) -> std::result::Result<(&[u8], &[u8]), String> 
         ));
     }
     Ok(rest.split_at(len))
-}
-
-pub(crate) fn put_varint32(out: &mut Vec<u8>, mut v: u32) {
-    while v >= 0x80 {
-        out.push(v.to_le_bytes()[0] | 0x80);
-        v >>= 7;
-    }
-    out.push(v.to_le_bytes()[0]);
-}
-
-/// Decodes a varint32, returning the value and the bytes used; `None` if truncated or longer
-/// than 32 bits.
-pub(crate) fn get_varint32(input: &[u8]) -> Option<(u32, usize)> {
-    let mut result: u32 = 0;
-    for (i, &byte) in input.iter().take(5).enumerate() {
-        let bits = u32::from(byte & 0x7f);
-        if i == 4 && bits > 0x0f {
-            return None;
-        }
-        result |= bits << (7 * i);
-        if byte & 0x80 == 0 {
-            return Some((result, i + 1));
-        }
-    }
-    None
-}
-
-fn fixed<const N: usize>(bytes: &[u8]) -> [u8; N] {
-    let mut out = [0u8; N];
-    out.copy_from_slice(&bytes[..N]);
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn varint_round_trip_and_overflow() {
-        for v in [0u32, 1, 127, 128, 300, 16383, 16384, u32::MAX] {
-            let mut buf = Vec::new();
-            put_varint32(&mut buf, v);
-            assert_eq!(get_varint32(&buf), Some((v, buf.len())));
-            assert_eq!(get_varint32(&buf[..buf.len() - 1]), None);
-        }
-        assert_eq!(get_varint32(&[0xff, 0xff, 0xff, 0xff, 0x1f]), None);
-    }
 }

@@ -2,9 +2,20 @@
 
 import os
 from types import TracebackType
-from typing import Literal, NoReturn, Optional, Tuple, Type, TypedDict, TypeVar, Union, overload
+from typing import (
+    Literal,
+    Mapping,
+    NoReturn,
+    Optional,
+    Tuple,
+    Type,
+    TypedDict,
+    TypeVar,
+    Union,
+    overload,
+)
 
-from typing_extensions import Buffer, Self, final
+from typing_extensions import Buffer, Self, disjoint_base, final
 
 _T = TypeVar("_T")
 _Path = Union[str, bytes, "os.PathLike[str]", "os.PathLike[bytes]"]
@@ -45,10 +56,14 @@ class _Stats(TypedDict):
     write_group_size: _Histogram
     write_micros: _Histogram
     wal_sync_micros: _Histogram
+    num_files_at_level: list[int]
+    bytes_at_level: list[int]
 
 __all__ = [
     "__version__",
     "WAL_RECOVERY_MODES",
+    "COMPRESSIONS",
+    "DEFAULT_OPTIONS",
     "MAX_KEY_VALUE_SIZE",
     "DB",
     "PendingBatch",
@@ -65,6 +80,8 @@ __all__ = [
 
 __version__: str
 WAL_RECOVERY_MODES: list[str]
+COMPRESSIONS: list[str]
+DEFAULT_OPTIONS: Mapping[str, Union[bool, int, str]]
 MAX_KEY_VALUE_SIZE: int
 
 class Error(Exception):
@@ -99,18 +116,33 @@ class DB:
         cls,
         path: _Path,
         *,
-        create_if_missing: bool = True,
-        error_if_exists: bool = False,
-        allow_concurrent_memtable_write: bool = True,
-        enable_pipelined_write: bool = False,
-        max_write_batch_group_size_bytes: int = 1048576,
-        enable_write_thread_adaptive_yield: bool = True,
-        write_thread_max_yield_usec: int = 100,
-        write_thread_slow_yield_usec: int = 3,
-        wal_recovery_mode: str = "point_in_time",
-        allow_mmap_writes: bool = False,
+        create_if_missing: bool = ...,
+        error_if_exists: bool = ...,
+        allow_concurrent_memtable_write: bool = ...,
+        enable_pipelined_write: bool = ...,
+        max_write_batch_group_size_bytes: int = ...,
+        enable_write_thread_adaptive_yield: bool = ...,
+        write_thread_max_yield_usec: int = ...,
+        write_thread_slow_yield_usec: int = ...,
+        wal_recovery_mode: str = ...,
+        allow_mmap_writes: bool = ...,
+        write_buffer_size: int = ...,
+        max_write_buffer_number: int = ...,
+        level0_file_num_compaction_trigger: int = ...,
+        level0_slowdown_writes_trigger: int = ...,
+        level0_stop_writes_trigger: int = ...,
+        block_size: int = ...,
+        block_restart_interval: int = ...,
+        bloom_bits_per_key: int = ...,
+        block_cache_size: int = ...,
+        max_open_files: int = ...,
+        compression: Literal["none", "snappy"] = ...,
+        target_file_size_base: int = ...,
+        max_bytes_for_level_base: int = ...,
         **unknown_options: NoReturn,
-    ) -> Self: ...
+    ) -> Self:
+        """Opens (or creates) the database in directory path. Each option not given takes
+        the core's default (see DEFAULT_OPTIONS and the class docstring)."""
     @property
     def path(self) -> Union[str, bytes]:
         """The directory, as given to the constructor (after os.fspath)."""
@@ -138,7 +170,7 @@ class DB:
         """Removes key; removing an absent key is not an error."""
     def write(
         self,
-        batch: WriteBatch,
+        batch: WriteBatch,  # a PendingBatch from batch() too: writing it commits it
         *,
         sync: bool = False,
         disable_wal: bool = False,
@@ -154,7 +186,7 @@ class DB:
     def __setitem__(self, key: Buffer, value: Buffer, /) -> None:
         """db[key] = value."""
     def __delitem__(self, key: Buffer, /) -> None:
-        """del db[key]."""
+        """del db[key]: KeyError if absent (costs a read before the delete)."""
     def __contains__(self, key: Buffer, /) -> bool:
         """key in db."""
     def batch(
@@ -162,7 +194,7 @@ class DB:
     ) -> PendingBatch:
         """A batch that commits when its with block exits cleanly."""
     def stats(self) -> _Stats:
-        """Every counter and histogram of the write path since open."""
+        """Every counter, histogram and per-level list since open; works after close."""
     def latest_sequence(self) -> int:
         """The sequence number of the last write visible to readers."""
     def approximate_memory_usage(self) -> int:
@@ -179,26 +211,7 @@ class DB:
         traceback: Optional[TracebackType],
     ) -> None: ...
 
-@final
-class PendingBatch:
-    """A batch bound to a DB, returned by DB.batch()."""
-
-    def put(self, key: Buffer, value: Buffer) -> None:
-        """Adds a put."""
-    def delete(self, key: Buffer) -> None:
-        """Adds a delete."""
-    def clear(self) -> None:
-        """Drops every operation added so far."""
-    def __len__(self) -> int: ...
-    def __enter__(self) -> Self: ...
-    def __exit__(
-        self,
-        exc_type: Optional[Type[BaseException]],
-        exc_value: Optional[BaseException],
-        traceback: Optional[TracebackType],
-    ) -> None: ...
-
-@final
+@disjoint_base
 class WriteBatch:
     """An ordered group of puts and deletes that DB.write applies atomically."""
 
@@ -221,6 +234,25 @@ class WriteBatch:
     def data(self) -> bytes:
         """The LevelDB/RocksDB-compatible representation."""
     @classmethod
-    def from_data(cls, data: Buffer) -> Self:
+    def from_data(cls, data: Buffer) -> WriteBatch:
         """Parses a representation; malformed bytes raise CorruptionError."""
     def __eq__(self, value: object, /) -> bool: ...
+
+@final
+class PendingBatch(WriteBatch):
+    """A WriteBatch bound to a DB, returned by DB.batch(): commits when its with block exits
+    cleanly, or when passed to DB.write."""
+
+    def put(self, key: Buffer, value: Buffer) -> None:
+        """Adds a put."""
+    def delete(self, key: Buffer) -> None:
+        """Adds a delete."""
+    def clear(self) -> None:
+        """Drops every operation added so far."""
+    def __enter__(self) -> Self: ...
+    def __exit__(
+        self,
+        exc_type: Optional[Type[BaseException]],
+        exc_value: Optional[BaseException],
+        traceback: Optional[TracebackType],
+    ) -> None: ...

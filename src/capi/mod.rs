@@ -47,8 +47,8 @@ pub const GROUPKV_MAX_KEY_VALUE_LEN: u64 = 4_294_967_295;
 pub enum groupkv_status {
     /// Success.
     GROUPKV_OK = 0,
-    /// groupkv_db_get: the key has no value. groupkv_stats_*: no statistic has that name.
-    /// Not a failure: `errmsg` is not set.
+    /// groupkv_db_get: the key has no value. groupkv_stats_*: no statistic has that name, or
+    /// no such level. Not a failure: `errmsg` is not set.
     GROUPKV_NOT_FOUND = 1,
     /// Stored data or batch bytes are damaged (see `errmsg` for where).
     GROUPKV_CORRUPTION = 2,

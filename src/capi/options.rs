@@ -3,7 +3,7 @@
 use std::ffi::{c_char, c_int};
 
 use super::{ffi_status, ffi_value, free_box, groupkv_status, into_raw, invalid, require};
-use crate::options::{Options, WalRecoveryMode, WriteOptions};
+use crate::options::{Compression, Options, WalRecoveryMode, WriteOptions};
 
 /// What recovery does with damaged WAL records; RocksDB's WALRecoveryMode with the same numbers.
 /// Pass one to groupkv_options_set_wal_recovery_mode.
@@ -44,6 +44,36 @@ fn recovery_mode(mode: c_int) -> Option<WalRecoveryMode> {
         .map(|(_, m)| m)
 }
 
+/// How table blocks are written; LevelDB's CompressionType numbers. Pass one to
+/// groupkv_options_set_compression.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum groupkv_compression {
+    /// Blocks are stored as they are.
+    GROUPKV_NO_COMPRESSION = 0,
+    /// Raw Snappy, kept only for blocks it shrinks by at least 12.5 %.
+    GROUPKV_SNAPPY_COMPRESSION = 1,
+}
+
+/// The C value and the core's value of every compression, in one table both ways read.
+const COMPRESSIONS: [(groupkv_compression, Compression); 2] = [
+    (
+        groupkv_compression::GROUPKV_NO_COMPRESSION,
+        Compression::None,
+    ),
+    (
+        groupkv_compression::GROUPKV_SNAPPY_COMPRESSION,
+        Compression::Snappy,
+    ),
+];
+
+fn compression(value: c_int) -> Option<Compression> {
+    COMPRESSIONS
+        .into_iter()
+        .find(|(c, _)| *c as c_int == value)
+        .map(|(_, k)| k)
+}
+
 /// Options for groupkv_db_open (opaque). Create with groupkv_options_create, free with
 /// groupkv_options_destroy. The database copies them at open, so they may be changed or freed
 /// afterwards. Not thread-safe while being modified. Every field of the Rust `Options` has a
@@ -61,11 +91,9 @@ pub struct groupkv_writeoptions {
     pub(crate) inner: WriteOptions,
 }
 
-/// New open options with the defaults: create_if_missing true, error_if_exists false,
-/// allow_concurrent_memtable_write true, enable_pipelined_write false,
-/// max_write_batch_group_size_bytes 1 MiB, enable_write_thread_adaptive_yield true,
-/// write_thread_max_yield_usec 100, write_thread_slow_yield_usec 3, wal_recovery_mode
-/// GROUPKV_WAL_POINT_IN_TIME, allow_mmap_writes false. Free with groupkv_options_destroy. NULL only if groupkv panicked.
+/// New open options with the defaults, which are those of the Rust `Options::default()` (each
+/// setter below names its default). Free with groupkv_options_destroy. NULL only if groupkv
+/// panicked.
 #[no_mangle]
 pub extern "C" fn groupkv_options_create() -> *mut groupkv_options {
     ffi_value(std::ptr::null_mut(), || {
@@ -99,7 +127,8 @@ unsafe fn with_options(options: *mut groupkv_options, set: impl FnOnce(&mut Opti
     })
 }
 
-/// Create the directory and an empty database if none exists (default true). NULL is ignored.
+/// Create the directory and an empty database if none exists (default true). NULL is
+/// ignored.
 ///
 /// # Safety
 /// `options` is NULL or a live handle not used by another thread meanwhile.
@@ -173,9 +202,9 @@ pub unsafe extern "C" fn groupkv_options_set_allow_mmap_writes(
     unsafe { with_options(options, |o| o.allow_mmap_writes = value) }
 }
 
-/// The most bytes of batches one write group may carry (default 1 MiB). Must be between 1 and
-/// 4294967295: groupkv_db_open rejects other values with GROUPKV_INVALID_ARGUMENT. NULL is
-/// ignored.
+/// The most bytes of batches one write group may carry (default 1048576, 1 MiB). Must be between
+/// 1 and 4294967295: groupkv_db_open rejects other values with GROUPKV_INVALID_ARGUMENT. NULL
+/// is ignored.
 ///
 /// # Safety
 /// `options` is NULL or a live handle not used by another thread meanwhile.
@@ -249,6 +278,223 @@ pub unsafe extern "C" fn groupkv_options_set_wal_recovery_mode(
         })?;
         // SAFETY: non-NULL and live per the contract.
         unsafe { (*options).inner.wal_recovery_mode = mode };
+        Ok(groupkv_status::GROUPKV_OK)
+    })
+}
+
+/// Bytes of writes the memtable collects before it is switched for a new one (with a new WAL)
+/// and flushed to a level-0 table (default 67108864, 64 MiB). Larger buffers mean fewer, larger
+/// level-0 tables and a longer recovery. At least 4096. A value out of range
+/// makes groupkv_db_open fail with GROUPKV_INVALID_ARGUMENT and a message naming
+/// write_buffer_size. NULL is ignored.
+///
+/// # Safety
+/// `options` is NULL or a live handle not used by another thread meanwhile.
+#[no_mangle]
+pub unsafe extern "C" fn groupkv_options_set_write_buffer_size(
+    options: *mut groupkv_options,
+    value: usize,
+) {
+    // SAFETY: forwarded contract.
+    unsafe { with_options(options, |o| o.write_buffer_size = value) }
+}
+
+/// The most memtables held at once, the one being written included (default 2): when it is full and
+/// the others still wait for their flush, writes stop until one is flushed. At least 2. A value out
+/// of range makes groupkv_db_open fail with GROUPKV_INVALID_ARGUMENT and a message naming
+/// max_write_buffer_number. NULL is ignored.
+///
+/// # Safety
+/// `options` is NULL or a live handle not used by another thread meanwhile.
+#[no_mangle]
+pub unsafe extern "C" fn groupkv_options_set_max_write_buffer_number(
+    options: *mut groupkv_options,
+    value: usize,
+) {
+    // SAFETY: forwarded contract.
+    unsafe { with_options(options, |o| o.max_write_buffer_number = value) }
+}
+
+/// Level 0 is compacted into level 1 once it holds this many tables (default 4). At least 1. A
+/// value out of range makes groupkv_db_open fail with GROUPKV_INVALID_ARGUMENT and a message naming
+/// level0_file_num_compaction_trigger. NULL is ignored.
+///
+/// # Safety
+/// `options` is NULL or a live handle not used by another thread meanwhile.
+#[no_mangle]
+pub unsafe extern "C" fn groupkv_options_set_level0_file_num_compaction_trigger(
+    options: *mut groupkv_options,
+    value: usize,
+) {
+    // SAFETY: forwarded contract.
+    unsafe { with_options(options, |o| o.level0_file_num_compaction_trigger = value) }
+}
+
+/// From this many level-0 tables on, each write group is delayed so compaction can catch up
+/// (default 20). At least level0_file_num_compaction_trigger. A value out of range
+/// makes groupkv_db_open fail with GROUPKV_INVALID_ARGUMENT and a message naming
+/// level0_slowdown_writes_trigger. NULL is ignored.
+///
+/// # Safety
+/// `options` is NULL or a live handle not used by another thread meanwhile.
+#[no_mangle]
+pub unsafe extern "C" fn groupkv_options_set_level0_slowdown_writes_trigger(
+    options: *mut groupkv_options,
+    value: usize,
+) {
+    // SAFETY: forwarded contract.
+    unsafe { with_options(options, |o| o.level0_slowdown_writes_trigger = value) }
+}
+
+/// From this many level-0 tables on, writes stop until compaction brings the count down
+/// (default 36). At least level0_slowdown_writes_trigger. A value out of range
+/// makes groupkv_db_open fail with GROUPKV_INVALID_ARGUMENT and a message naming
+/// level0_stop_writes_trigger. NULL is ignored.
+///
+/// # Safety
+/// `options` is NULL or a live handle not used by another thread meanwhile.
+#[no_mangle]
+pub unsafe extern "C" fn groupkv_options_set_level0_stop_writes_trigger(
+    options: *mut groupkv_options,
+    value: usize,
+) {
+    // SAFETY: forwarded contract.
+    unsafe { with_options(options, |o| o.level0_stop_writes_trigger = value) }
+}
+
+/// Uncompressed bytes of a table's data block (default 4096, LevelDB's): larger blocks mean smaller
+/// indexes and better compression but more bytes read per lookup. 1 to 1 GiB. A value out of range
+/// makes groupkv_db_open fail with GROUPKV_INVALID_ARGUMENT and a message naming block_size. NULL
+/// is ignored.
+///
+/// # Safety
+/// `options` is NULL or a live handle not used by another thread meanwhile.
+#[no_mangle]
+pub unsafe extern "C" fn groupkv_options_set_block_size(
+    options: *mut groupkv_options,
+    value: usize,
+) {
+    // SAFETY: forwarded contract.
+    unsafe { with_options(options, |o| o.block_size = value) }
+}
+
+/// Keys between restart points in a data block (default 16): a seek scans at most this many
+/// keys after its binary search. At least 1. A value out of range
+/// makes groupkv_db_open fail with GROUPKV_INVALID_ARGUMENT and a message naming
+/// block_restart_interval. NULL is ignored.
+///
+/// # Safety
+/// `options` is NULL or a live handle not used by another thread meanwhile.
+#[no_mangle]
+pub unsafe extern "C" fn groupkv_options_set_block_restart_interval(
+    options: *mut groupkv_options,
+    value: usize,
+) {
+    // SAFETY: forwarded contract.
+    unsafe { with_options(options, |o| o.block_restart_interval = value) }
+}
+
+/// Bloom filter bits per key in each table (default 10, about 1 % false positives); 0 writes no
+/// filter, so every lookup of an absent key reads a data block. 0 to 1000. A value out of range
+/// makes groupkv_db_open fail with GROUPKV_INVALID_ARGUMENT and a message naming
+/// bloom_bits_per_key. NULL is ignored.
+///
+/// # Safety
+/// `options` is NULL or a live handle not used by another thread meanwhile.
+#[no_mangle]
+pub unsafe extern "C" fn groupkv_options_set_bloom_bits_per_key(
+    options: *mut groupkv_options,
+    value: u32,
+) {
+    // SAFETY: forwarded contract.
+    unsafe { with_options(options, |o| o.bloom_bits_per_key = value) }
+}
+
+/// Bytes of uncompressed table blocks cached in memory, a sharded LRU (default 8388608, 8 MiB);
+/// 0 caches nothing. A value out of range
+/// makes groupkv_db_open fail with GROUPKV_INVALID_ARGUMENT and a message naming
+/// block_cache_size. NULL is ignored.
+///
+/// # Safety
+/// `options` is NULL or a live handle not used by another thread meanwhile.
+#[no_mangle]
+pub unsafe extern "C" fn groupkv_options_set_block_cache_size(
+    options: *mut groupkv_options,
+    value: usize,
+) {
+    // SAFETY: forwarded contract.
+    unsafe { with_options(options, |o| o.block_cache_size = value) }
+}
+
+/// Table files kept open, with their index and filter in memory, by the table cache (default 1000).
+/// At least 20 (ten descriptors are kept back for the WAL and MANIFEST). A value out of range makes
+/// groupkv_db_open fail with GROUPKV_INVALID_ARGUMENT and a message naming max_open_files. NULL is
+/// ignored.
+///
+/// # Safety
+/// `options` is NULL or a live handle not used by another thread meanwhile.
+#[no_mangle]
+pub unsafe extern "C" fn groupkv_options_set_max_open_files(
+    options: *mut groupkv_options,
+    value: usize,
+) {
+    // SAFETY: forwarded contract.
+    unsafe { with_options(options, |o| o.max_open_files = value) }
+}
+
+/// The size at which compaction cuts its output tables (default 67108864, 64 MiB). At least
+/// 4096. A value out of range
+/// makes groupkv_db_open fail with GROUPKV_INVALID_ARGUMENT and a message naming
+/// target_file_size_base. NULL is ignored.
+///
+/// # Safety
+/// `options` is NULL or a live handle not used by another thread meanwhile.
+#[no_mangle]
+pub unsafe extern "C" fn groupkv_options_set_target_file_size_base(
+    options: *mut groupkv_options,
+    value: u64,
+) {
+    // SAFETY: forwarded contract.
+    unsafe { with_options(options, |o| o.target_file_size_base = value) }
+}
+
+/// Level 1's target size in bytes; each deeper level's is ten times the one above, and a level over
+/// its target is compacted into the next (default 268435456, 256 MiB). At least 4096. A value out
+/// of range makes groupkv_db_open fail with GROUPKV_INVALID_ARGUMENT and a message naming
+/// max_bytes_for_level_base. NULL is ignored.
+///
+/// # Safety
+/// `options` is NULL or a live handle not used by another thread meanwhile.
+#[no_mangle]
+pub unsafe extern "C" fn groupkv_options_set_max_bytes_for_level_base(
+    options: *mut groupkv_options,
+    value: u64,
+) {
+    // SAFETY: forwarded contract.
+    unsafe { with_options(options, |o| o.max_bytes_for_level_base = value) }
+}
+
+/// How table blocks are written: one of the groupkv_compression values (default
+/// GROUPKV_NO_COMPRESSION). Tables of either kind are always readable. Takes an int so any value
+/// is safe to pass. Returns GROUPKV_INVALID_ARGUMENT (options unchanged) for a NULL handle or an
+/// unknown value.
+///
+/// # Safety
+/// `options` is NULL or a live handle not used by another thread meanwhile.
+#[no_mangle]
+pub unsafe extern "C" fn groupkv_options_set_compression(
+    options: *mut groupkv_options,
+    value: c_int,
+) -> groupkv_status {
+    ffi_status(std::ptr::null_mut::<*mut c_char>(), || {
+        require(options, "options")?;
+        let kind = compression(value).ok_or_else(|| {
+            invalid(format!(
+                "unknown compression {value}; use a groupkv_compression value (0 or 1)"
+            ))
+        })?;
+        // SAFETY: non-NULL and live per the contract.
+        unsafe { (*options).inner.compression = kind };
         Ok(groupkv_status::GROUPKV_OK)
     })
 }

@@ -9,7 +9,9 @@ use super::{ffi_status, ffi_value, free_box, groupkv_status, into_raw, invalid, 
 use crate::stats::{HistogramSnapshot, Stats};
 
 /// A consistent snapshot of a database's statistics (opaque), from groupkv_db_stats. Read it
-/// with groupkv_stats_counter / groupkv_stats_histogram; free it with groupkv_stats_destroy.
+/// with groupkv_stats_counter / groupkv_stats_histogram and, per level,
+/// groupkv_stats_files_at_level / groupkv_stats_bytes_at_level; free it with
+/// groupkv_stats_destroy.
 /// Immutable: any number of threads may read it at once.
 #[derive(Debug)]
 pub struct groupkv_stats {
@@ -78,7 +80,7 @@ unsafe fn name_arg<'a>(name: *const c_char) -> Result<&'a str, super::Failure> {
         .map_err(|_| invalid("statistic name is not UTF-8"))
 }
 
-/// Takes a snapshot of the write path's statistics since open (works after close too) and
+/// Takes a snapshot of the database's statistics since open (works after close too) and
 /// stores a new handle in `*out` (free with groupkv_stats_destroy). GROUPKV_INVALID_ARGUMENT
 /// for NULL `db` or `out`.
 ///
@@ -111,11 +113,31 @@ pub unsafe extern "C" fn groupkv_stats_destroy(stats: *mut groupkv_stats) {
     ffi_value((), || unsafe { free_box(stats) })
 }
 
-/// Reads counter `name` (see groupkv_stats_counter_name) into `*out`. The counters are
-/// write_done_by_self (write groups committed), write_done_by_other (writes committed by
-/// another thread's group), write_with_wal, wal_syncs, wal_bytes, keys_written,
-/// bytes_written and stall_micros. GROUPKV_NOT_FOUND for an unknown name (`*out` untouched);
-/// GROUPKV_INVALID_ARGUMENT for NULL arguments.
+/// Reads counter `name` (see groupkv_stats_counter_name) into `*out`. The counters, in the
+/// order groupkv_stats_counter_name lists them:
+/// - write_done_by_self: write groups committed (each by its leader);
+/// - write_done_by_other: writes committed by another thread's group;
+/// - write_with_wal: batches written to the WAL;
+/// - wal_syncs: WAL fdatasync calls;
+/// - wal_bytes: bytes appended to the WAL, framing included;
+/// - keys_written: records (puts and deletes) written;
+/// - bytes_written: bytes of batches written;
+/// - stall_micros: microseconds writers waited out write stalls, all causes together;
+/// - stall_memtable_micros: ... because too many memtables waited for their flush;
+/// - stall_l0_slowdown_micros: ... delayed because level 0 reached its slowdown trigger;
+/// - stall_l0_stop_micros: ... stopped because level 0 reached its stop trigger;
+/// - memtable_switches: memtables switched for a new one (each with a new WAL);
+/// - flushes: memtables flushed to level-0 tables;
+/// - flush_bytes: bytes of tables written by flushes;
+/// - compactions: compactions run, trivial moves included;
+/// - compaction_bytes_read, compaction_bytes_written: table bytes compactions read, wrote;
+/// - block_cache_hit, block_cache_miss: table blocks found in / missing from the block cache;
+/// - bloom_useful: table lookups a bloom filter answered "absent" without reading a block;
+/// - memtable_bytes (a gauge): approximate bytes held by the memtables at the snapshot;
+/// - immutable_memtables (a gauge): memtables switched out and not yet flushed.
+///
+/// GROUPKV_NOT_FOUND for an unknown name (`*out` untouched); GROUPKV_INVALID_ARGUMENT for NULL
+/// arguments.
 ///
 /// # Safety
 /// `stats` is NULL or live; `name` is NULL or NUL-terminated; `out` is NULL or writable.
@@ -195,4 +217,126 @@ pub extern "C" fn groupkv_stats_histogram_name(index: usize) -> *const c_char {
             .get(index)
             .map_or(std::ptr::null(), |n| n.as_ptr())
     })
+}
+
+/// The number of levels groupkv_stats_files_at_level and groupkv_stats_bytes_at_level cover
+/// (levels 0 to count - 1; seven once the database has its tables' levels). 0 for NULL.
+///
+/// # Safety
+/// `stats` is NULL or live.
+#[no_mangle]
+pub unsafe extern "C" fn groupkv_stats_level_count(stats: *const groupkv_stats) -> usize {
+    ffi_value(0, || {
+        // SAFETY: forwarded contract.
+        unsafe { stats.as_ref() }.map_or(0, |s| s.inner.num_files_at_level.len())
+    })
+}
+
+/// Reads entry `level` of `list` into `*out`: NOT_FOUND past the last level.
+///
+/// # Safety
+/// `stats` is NULL or live; `out` is NULL or writable.
+unsafe fn with_level(
+    stats: *const groupkv_stats,
+    level: usize,
+    out: *mut u64,
+    list: fn(&Stats) -> &[u64],
+) -> groupkv_status {
+    ffi_status(std::ptr::null_mut(), || {
+        require(out, "out")?;
+        // SAFETY: forwarded contract.
+        let stats = unsafe { stats.as_ref() }.ok_or_else(|| invalid("stats is NULL"))?;
+        match list(&stats.inner).get(level) {
+            Some(v) => {
+                // SAFETY: non-NULL and writable per the contract.
+                unsafe { *out = *v };
+                Ok(groupkv_status::GROUPKV_OK)
+            }
+            None => Ok(groupkv_status::GROUPKV_NOT_FOUND),
+        }
+    })
+}
+
+/// Writes the number of tables in `level` (0 = the newest, flushed tables) at the snapshot to
+/// `*out`. GROUPKV_NOT_FOUND for a level at or past groupkv_stats_level_count (`*out`
+/// untouched); GROUPKV_INVALID_ARGUMENT for NULL `stats` or `out`.
+///
+/// # Safety
+/// `stats` is NULL or live; `out` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn groupkv_stats_files_at_level(
+    stats: *const groupkv_stats,
+    level: usize,
+    out: *mut u64,
+) -> groupkv_status {
+    // SAFETY: forwarded contract.
+    unsafe { with_level(stats, level, out, |s| &s.num_files_at_level) }
+}
+
+/// Writes the bytes of the tables in `level` at the snapshot to `*out`. Errors as for
+/// groupkv_stats_files_at_level.
+///
+/// # Safety
+/// `stats` is NULL or live; `out` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn groupkv_stats_bytes_at_level(
+    stats: *const groupkv_stats,
+    level: usize,
+    out: *mut u64,
+) -> groupkv_status {
+    // SAFETY: forwarded contract.
+    unsafe { with_level(stats, level, out, |s| &s.bytes_at_level) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn level_lists_read_each_level_and_refuse_past_the_last() {
+        let stats = groupkv_stats {
+            inner: Stats {
+                num_files_at_level: vec![3, 0, 7],
+                bytes_at_level: vec![300, 0, 7000],
+                ..Stats::default()
+            },
+        };
+        let p: *const groupkv_stats = &stats;
+        // SAFETY: `p` points to a live snapshot; `out` is a local.
+        unsafe {
+            assert_eq!(groupkv_stats_level_count(p), 3);
+            assert_eq!(groupkv_stats_level_count(std::ptr::null()), 0);
+            let mut out = 0u64;
+            for (level, (files, bytes)) in [(3, 300), (0, 0), (7, 7000)].into_iter().enumerate() {
+                assert_eq!(
+                    groupkv_stats_files_at_level(p, level, &mut out),
+                    groupkv_status::GROUPKV_OK
+                );
+                assert_eq!(out, files);
+                assert_eq!(
+                    groupkv_stats_bytes_at_level(p, level, &mut out),
+                    groupkv_status::GROUPKV_OK
+                );
+                assert_eq!(out, bytes);
+            }
+            out = 42;
+            assert_eq!(
+                groupkv_stats_files_at_level(p, 3, &mut out),
+                groupkv_status::GROUPKV_NOT_FOUND
+            );
+            assert_eq!(
+                groupkv_stats_bytes_at_level(p, usize::MAX, &mut out),
+                groupkv_status::GROUPKV_NOT_FOUND
+            );
+            assert_eq!(out, 42, "out is written only on success");
+            assert_eq!(
+                groupkv_stats_files_at_level(std::ptr::null(), 0, &mut out),
+                groupkv_status::GROUPKV_INVALID_ARGUMENT
+            );
+            assert_eq!(
+                groupkv_stats_bytes_at_level(p, 0, std::ptr::null_mut()),
+                groupkv_status::GROUPKV_INVALID_ARGUMENT
+            );
+        }
+    }
 }

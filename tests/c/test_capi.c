@@ -139,6 +139,64 @@ static void test_version_and_status_names(void) {
     groupkv_free(NULL);
 }
 
+/* Each out-of-range storage-engine option fails groupkv_db_open with INVALID_ARGUMENT and a
+ * message naming it, and creates nothing; the same options with the value fixed open. */
+typedef void (*size_setter)(groupkv_options *, size_t);
+
+static void test_bad_engine_options(const char *dir_prefix) {
+    struct {
+        const char *name;
+        size_setter set;
+        size_t bad;
+    } cases[] = {
+        {"write_buffer_size", groupkv_options_set_write_buffer_size, 0},
+        {"write_buffer_size", groupkv_options_set_write_buffer_size, 4095},
+        {"max_write_buffer_number", groupkv_options_set_max_write_buffer_number, 1},
+        {"level0_file_num_compaction_trigger",
+         groupkv_options_set_level0_file_num_compaction_trigger, 0},
+        {"level0_slowdown_writes_trigger", groupkv_options_set_level0_slowdown_writes_trigger, 3},
+        {"level0_stop_writes_trigger", groupkv_options_set_level0_stop_writes_trigger, 19},
+        {"block_size", groupkv_options_set_block_size, 0},
+        {"block_restart_interval", groupkv_options_set_block_restart_interval, 0},
+        {"max_open_files", groupkv_options_set_max_open_files, 19},
+    };
+    char dir[4300];
+    snprintf(dir, sizeof dir, "%s-bad-engine-options", dir_prefix);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        groupkv_options *o = groupkv_options_create();
+        cases[i].set(o, cases[i].bad);
+        groupkv_db *db = NULL;
+        EXPECT_ERR(groupkv_db_open(o, dir, &db, &err), GROUPKV_INVALID_ARGUMENT, cases[i].name);
+        CHECK(db == NULL);
+        CHECK(access(dir, F_OK) != 0); /* refused before the directory was created */
+        groupkv_options_destroy(o);
+    }
+    struct {
+        const char *name;
+        void (*set)(groupkv_options *, uint64_t);
+    } wide[] = {
+        {"target_file_size_base", groupkv_options_set_target_file_size_base},
+        {"max_bytes_for_level_base", groupkv_options_set_max_bytes_for_level_base},
+    };
+    for (size_t i = 0; i < sizeof wide / sizeof wide[0]; i++) {
+        groupkv_options *o = groupkv_options_create();
+        wide[i].set(o, 100);
+        groupkv_db *db = NULL;
+        EXPECT_ERR(groupkv_db_open(o, dir, &db, &err), GROUPKV_INVALID_ARGUMENT, wide[i].name);
+        groupkv_options_destroy(o);
+    }
+    groupkv_options *o = groupkv_options_create();
+    groupkv_options_set_bloom_bits_per_key(o, 1001);
+    groupkv_db *db = NULL;
+    EXPECT_ERR(groupkv_db_open(o, dir, &db, &err), GROUPKV_INVALID_ARGUMENT, "bloom_bits_per_key");
+    /* Fixed, the same handle opens (0 bits = no filter, 0 cache = no block cache). */
+    groupkv_options_set_bloom_bits_per_key(o, 0);
+    groupkv_options_set_block_cache_size(o, 0);
+    EXPECT(groupkv_db_open(o, dir, &db, NULL), GROUPKV_OK);
+    groupkv_db_destroy(db);
+    groupkv_options_destroy(o);
+}
+
 static void test_options(void) {
     groupkv_options *o = groupkv_options_create();
     CHECK(o != NULL);
@@ -150,6 +208,26 @@ static void test_options(void) {
     groupkv_options_set_enable_write_thread_adaptive_yield(o, false);
     groupkv_options_set_write_thread_max_yield_usec(o, 10);
     groupkv_options_set_write_thread_slow_yield_usec(o, 1);
+    /* The storage engine's options, small enough to matter in a test. */
+    groupkv_options_set_write_buffer_size(o, 64 * 1024);
+    groupkv_options_set_max_write_buffer_number(o, 3);
+    groupkv_options_set_level0_file_num_compaction_trigger(o, 2);
+    groupkv_options_set_level0_slowdown_writes_trigger(o, 8);
+    groupkv_options_set_level0_stop_writes_trigger(o, 12);
+    groupkv_options_set_block_size(o, 1024);
+    groupkv_options_set_block_restart_interval(o, 4);
+    groupkv_options_set_bloom_bits_per_key(o, 0);
+    groupkv_options_set_block_cache_size(o, 0);
+    groupkv_options_set_max_open_files(o, 20);
+    groupkv_options_set_target_file_size_base(o, 1 << 20);
+    groupkv_options_set_max_bytes_for_level_base(o, 1 << 22);
+    CHECK(GROUPKV_NO_COMPRESSION == 0 && GROUPKV_SNAPPY_COMPRESSION == 1);
+    EXPECT(groupkv_options_set_compression(o, GROUPKV_NO_COMPRESSION), GROUPKV_OK);
+    EXPECT(groupkv_options_set_compression(o, GROUPKV_SNAPPY_COMPRESSION), GROUPKV_OK);
+    EXPECT(groupkv_options_set_compression(o, 2), GROUPKV_INVALID_ARGUMENT);
+    EXPECT(groupkv_options_set_compression(o, -1), GROUPKV_INVALID_ARGUMENT);
+    EXPECT(groupkv_options_set_compression(NULL, GROUPKV_NO_COMPRESSION),
+           GROUPKV_INVALID_ARGUMENT);
     for (int m = 0; m <= 3; m++) EXPECT(groupkv_options_set_wal_recovery_mode(o, m), GROUPKV_OK);
     EXPECT(groupkv_options_set_wal_recovery_mode(o, 4), GROUPKV_INVALID_ARGUMENT);
     EXPECT(groupkv_options_set_wal_recovery_mode(o, -1), GROUPKV_INVALID_ARGUMENT);
@@ -175,6 +253,8 @@ static void test_options(void) {
     groupkv_options_set_max_write_batch_group_size_bytes(o, 4294967296ULL);
     EXPECT_ERR(groupkv_db_open(o, dir, &db, &err), GROUPKV_INVALID_ARGUMENT, "4 GiB");
     CHECK(db == sentinel);
+    groupkv_options_set_max_write_batch_group_size_bytes(o, 1 << 20);
+    test_bad_engine_options(dir);
 
     /* NULL handles: setters ignore them, destructors too. */
     groupkv_options_set_create_if_missing(NULL, true);
@@ -186,6 +266,18 @@ static void test_options(void) {
     groupkv_options_set_write_thread_max_yield_usec(NULL, 1);
     groupkv_options_set_write_thread_slow_yield_usec(NULL, 1);
     groupkv_options_set_allow_mmap_writes(NULL, true);
+    groupkv_options_set_write_buffer_size(NULL, 1);
+    groupkv_options_set_max_write_buffer_number(NULL, 1);
+    groupkv_options_set_level0_file_num_compaction_trigger(NULL, 1);
+    groupkv_options_set_level0_slowdown_writes_trigger(NULL, 1);
+    groupkv_options_set_level0_stop_writes_trigger(NULL, 1);
+    groupkv_options_set_block_size(NULL, 1);
+    groupkv_options_set_block_restart_interval(NULL, 1);
+    groupkv_options_set_bloom_bits_per_key(NULL, 1);
+    groupkv_options_set_block_cache_size(NULL, 1);
+    groupkv_options_set_max_open_files(NULL, 1);
+    groupkv_options_set_target_file_size_base(NULL, 1);
+    groupkv_options_set_max_bytes_for_level_base(NULL, 1);
     groupkv_options_destroy(NULL);
     groupkv_options_destroy(o);
 
@@ -603,13 +695,43 @@ static void test_stats(void) {
                               "bytes_written",      "stall_micros"};
     size_t i;
     const char *name;
+    /* The write path's counters come first, in this order; the engine's follow. */
     for (i = 0; (name = groupkv_stats_counter_name(i)) != NULL; i++) {
-        CHECK(i < 8 && strcmp(name, counters[i]) == 0);
+        CHECK(i >= 8 || strcmp(name, counters[i]) == 0);
         uint64_t v = UINT64_MAX;
         EXPECT(groupkv_stats_counter(st, name, &v), GROUPKV_OK);
         CHECK(v != UINT64_MAX);
     }
-    CHECK(i == 8);
+    CHECK(i >= 22);
+    const char *engine[] = {"stall_memtable_micros", "memtable_switches", "flushes",
+                            "flush_bytes", "compactions", "block_cache_hit", "block_cache_miss",
+                            "bloom_useful", "memtable_bytes", "immutable_memtables"};
+    for (size_t e = 0; e < sizeof engine / sizeof engine[0]; e++) {
+        uint64_t v = UINT64_MAX;
+        EXPECT(groupkv_stats_counter(st, engine[e], &v), GROUPKV_OK);
+        CHECK(v != UINT64_MAX);
+    }
+
+    /* Per-level lists: one entry per level, NOT_FOUND past the last (out untouched). */
+    size_t levels = groupkv_stats_level_count(st);
+    uint64_t total_files = 0;
+    for (size_t l = 0; l < levels; l++) {
+        uint64_t files = UINT64_MAX, bytes = UINT64_MAX;
+        EXPECT(groupkv_stats_files_at_level(st, l, &files), GROUPKV_OK);
+        EXPECT(groupkv_stats_bytes_at_level(st, l, &bytes), GROUPKV_OK);
+        CHECK(files != UINT64_MAX && bytes != UINT64_MAX && (files == 0 || bytes > 0));
+        total_files += files;
+    }
+    CHECK(total_files < 1000);
+    uint64_t untouched = 42;
+    EXPECT(groupkv_stats_files_at_level(st, levels, &untouched), GROUPKV_NOT_FOUND);
+    EXPECT(groupkv_stats_bytes_at_level(st, SIZE_MAX, &untouched), GROUPKV_NOT_FOUND);
+    CHECK(untouched == 42);
+    EXPECT(groupkv_stats_files_at_level(NULL, 0, &untouched), GROUPKV_INVALID_ARGUMENT);
+    EXPECT(groupkv_stats_bytes_at_level(NULL, 0, &untouched), GROUPKV_INVALID_ARGUMENT);
+    EXPECT(groupkv_stats_files_at_level(st, 0, NULL), GROUPKV_INVALID_ARGUMENT);
+    EXPECT(groupkv_stats_bytes_at_level(st, 0, NULL), GROUPKV_INVALID_ARGUMENT);
+    CHECK(groupkv_stats_level_count(NULL) == 0);
     uint64_t self = 0, other = 0, syncs = 0, keys = 0, wal_bytes = 0;
     EXPECT(groupkv_stats_counter(st, "write_done_by_self", &self), GROUPKV_OK);
     EXPECT(groupkv_stats_counter(st, "write_done_by_other", &other), GROUPKV_OK);

@@ -61,7 +61,40 @@ int main() {
             .write_thread_max_yield_usec(50)
             .write_thread_slow_yield_usec(2)
             .allow_mmap_writes(false)
-            .wal_recovery_mode(GROUPKV_WAL_POINT_IN_TIME);
+            .wal_recovery_mode(GROUPKV_WAL_POINT_IN_TIME)
+            .write_buffer_size(1 << 16)
+            .max_write_buffer_number(3)
+            .level0_file_num_compaction_trigger(2)
+            .level0_slowdown_writes_trigger(8)
+            .level0_stop_writes_trigger(12)
+            .block_size(1024)
+            .block_restart_interval(8)
+            .bloom_bits_per_key(0)
+            .block_cache_size(1 << 20)
+            .max_open_files(100)
+            .compression(GROUPKV_SNAPPY_COMPRESSION)
+            .target_file_size_base(1 << 20)
+            .max_bytes_for_level_base(1 << 22);
+        expect_error(GROUPKV_INVALID_ARGUMENT,
+                     [&] { options.compression(static_cast<groupkv_compression>(9)); },
+                     "unknown compression");
+        {
+            // A bad storage-engine option is refused at open, with its name in the message.
+            groupkv::Options bad;
+            bad.level0_slowdown_writes_trigger(30).level0_stop_writes_trigger(10);
+            checks++;
+            try {
+                groupkv::DB::open(base + "/bad-options", bad);
+                failures++;
+                std::cerr << "open with stop < slowdown succeeded\n";
+            } catch (const groupkv::Error& e) {
+                if (e.status() != GROUPKV_INVALID_ARGUMENT ||
+                    std::strstr(e.what(), "level0_stop_writes_trigger") == nullptr) {
+                    failures++;
+                    std::cerr << "bad options: " << e.what() << "\n";
+                }
+            }
+        }
         expect_error(GROUPKV_INVALID_ARGUMENT,
                      [&] { options.wal_recovery_mode(static_cast<groupkv_wal_recovery_mode>(7)); },
                      "unknown recovery mode");
@@ -112,7 +145,19 @@ int main() {
         auto stats = db.stats();
         auto counters = groupkv::Stats::counter_names();
         auto histograms = groupkv::Stats::histogram_names();
-        CHECK(counters.size() == 8 && histograms.size() == 3);
+        CHECK(counters.size() >= 22 && histograms.size() == 3);
+        for (const auto& c : counters) stats.counter(c.c_str());  // each one is readable
+        // Per-level lists: as many entries as levels; past the last one is NOT_FOUND.
+        auto files = stats.num_files_at_level();
+        CHECK(files.size() == stats.level_count());
+        for (std::size_t l = 0; l < stats.level_count(); l++) {
+            CHECK(files[l] == stats.files_at_level(l));
+            CHECK(stats.files_at_level(l) == 0 || stats.bytes_at_level(l) > 0);
+        }
+        expect_error(GROUPKV_NOT_FOUND, [&] { stats.files_at_level(stats.level_count()); },
+                     "files past the last level");
+        expect_error(GROUPKV_NOT_FOUND, [&] { stats.bytes_at_level(stats.level_count()); },
+                     "bytes past the last level");
         CHECK(stats.counter("keys_written") == 4 + 3 + 200);
         CHECK(stats.counter("write_done_by_self") + stats.counter("write_done_by_other") ==
               4 + 1 + 200);

@@ -23,6 +23,7 @@ def test_version_and_constants() -> None:
         "skip_any_corrupted_records",
     ]
     assert groupkv.MAX_KEY_VALUE_SIZE == 2**32 - 1
+    assert groupkv.COMPRESSIONS == ["none", "snappy"]
 
 
 def test_version_matches_the_installed_distribution() -> None:
@@ -33,7 +34,8 @@ def test_version_matches_the_installed_distribution() -> None:
 
 def test_all_is_complete_and_importable() -> None:
     public = {n for n in dir(groupkv) if not n.startswith("_")} - {"_groupkv"}
-    assert set(groupkv.__all__) - {"__version__"} == public
+    # IOError stays an attribute but not in __all__: a star import must not shadow the builtin.
+    assert set(groupkv.__all__) - {"__version__"} == public - {"IOError"}
     for name in groupkv.__all__:
         assert getattr(groupkv, name) is not None
 
@@ -98,7 +100,9 @@ def test_mapping_protocol(db: groupkv.DB) -> None:
     assert info.value.args == (b"b",)
     del db[b"a"]
     assert b"a" not in db
-    del db[b"a"]  # documented: no KeyError for an absent key
+    with pytest.raises(KeyError) as deleted:
+        del db[b"a"]  # like a dict: an absent key is a KeyError (it costs a read)
+    assert deleted.value.args == (b"a",)
     with pytest.raises(KeyError):
         db[b"a"]
 
@@ -221,7 +225,13 @@ def test_stats_has_every_counter_and_histogram(db: groupkv.DB) -> None:
         "immutable_memtables",
     }
     histograms = {"write_group_size", "write_micros", "wal_sync_micros"}
-    assert set(stats) == counters | histograms
+    lists = {"num_files_at_level", "bytes_at_level"}
+    assert set(stats) == counters | histograms | lists
+    files, sizes = stats["num_files_at_level"], stats["bytes_at_level"]
+    assert isinstance(files, list) and isinstance(sizes, list)
+    assert len(files) == len(sizes)
+    for n, size in zip(files, sizes):
+        assert isinstance(n, int) and isinstance(size, int) and (n == 0 or size > 0)
     as_dict: dict[str, object] = dict(stats)
     for name in counters:
         assert isinstance(as_dict[name], int), name

@@ -17,7 +17,9 @@ type RecordTuple<'py> = (
 ///
 /// ``data()`` is the LevelDB/RocksDB-compatible byte representation (8-byte sequence, 4-byte
 /// count, then the records); ``WriteBatch.from_data`` validates and parses it back.
-#[pyclass(module = "groupkv", name = "WriteBatch")]
+/// ``DB.batch()`` returns a ``PendingBatch``, a ``WriteBatch`` bound to its database.
+#[pyclass(subclass, module = "groupkv", name = "WriteBatch")]
+#[derive(Default)]
 pub(crate) struct PyWriteBatch {
     inner: groupkv::WriteBatch,
 }
@@ -25,6 +27,27 @@ pub(crate) struct PyWriteBatch {
 impl PyWriteBatch {
     pub(crate) fn inner(&self) -> &groupkv::WriteBatch {
         &self.inner
+    }
+
+    pub(crate) fn inner_mut(&mut self) -> &mut groupkv::WriteBatch {
+        &mut self.inner
+    }
+
+    pub(crate) fn add_put(
+        &mut self,
+        key: &Bound<'_, PyAny>,
+        value: &Bound<'_, PyAny>,
+    ) -> PyResult<()> {
+        let k = Bytes::borrow(key, "key")?;
+        let v = Bytes::borrow(value, "value")?;
+        self.inner
+            .put(k.as_slice(), v.as_slice())
+            .map_err(py_err(key.py()))
+    }
+
+    pub(crate) fn add_delete(&mut self, key: &Bound<'_, PyAny>) -> PyResult<()> {
+        let k = Bytes::borrow(key, "key")?;
+        self.inner.delete(k.as_slice()).map_err(py_err(key.py()))
     }
 }
 
@@ -41,17 +64,12 @@ impl PyWriteBatch {
     /// Adds a put of ``key`` = ``value``. Keys and values longer than 2**32-1 bytes raise
     /// ``InvalidArgumentError`` and leave the batch unchanged.
     fn put(&mut self, key: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>) -> PyResult<()> {
-        let k = Bytes::borrow(key, "key")?;
-        let v = Bytes::borrow(value, "value")?;
-        self.inner
-            .put(k.as_slice(), v.as_slice())
-            .map_err(py_err(key.py()))
+        self.add_put(key, value)
     }
 
     /// Adds a delete of ``key``.
     fn delete(&mut self, key: &Bound<'_, PyAny>) -> PyResult<()> {
-        let k = Bytes::borrow(key, "key")?;
-        self.inner.delete(k.as_slice()).map_err(py_err(key.py()))
+        self.add_delete(key)
     }
 
     /// Removes every record.

@@ -17,12 +17,7 @@ use pyo3::types::{PyBytes, PyDict, PyType};
 use crate::batch::PyWriteBatch;
 use crate::buffer::Bytes;
 use crate::errors::{closed, invalid_argument, py_err, type_error};
-
-/// Every option `DB(...)` accepts, for the unknown-option error.
-const OPTION_NAMES: &str = "create_if_missing, error_if_exists, allow_concurrent_memtable_write, \
-     enable_pipelined_write, max_write_batch_group_size_bytes, \
-     enable_write_thread_adaptive_yield, write_thread_max_yield_usec, \
-     write_thread_slow_yield_usec, wal_recovery_mode, allow_mmap_writes";
+use crate::options::{self as opt, flag};
 
 /// An open groupkv database.
 ///
@@ -31,15 +26,46 @@ const OPTION_NAMES: &str = "create_if_missing, error_if_exists, allow_concurrent
 /// concurrent writes are committed together in write groups (one WAL append and at most one
 /// ``fdatasync`` per group). Use it as a context manager, or call ``close()``.
 ///
-/// Options (keyword-only): ``create_if_missing`` (True), ``error_if_exists`` (False),
-/// ``allow_concurrent_memtable_write`` (True), ``enable_pipelined_write`` (False),
-/// ``max_write_batch_group_size_bytes`` (1 MiB, 1..=2**32-1),
-/// ``enable_write_thread_adaptive_yield`` (True), ``write_thread_max_yield_usec`` (100),
-/// ``write_thread_slow_yield_usec`` (3), ``wal_recovery_mode`` ("point_in_time"; one of
-/// ``WAL_RECOVERY_MODES``), ``allow_mmap_writes`` (False: append to the WAL through a memory
-/// mapping instead of ``pwrite``; an I/O failure then kills the interpreter with ``SIGBUS``
-/// instead of raising, see the README). An unknown option or mode name raises ``ValueError``
-/// (``InvalidArgumentError``).
+/// Options are keyword-only; each one not given takes its default from the core (all of them
+/// are in ``DEFAULT_OPTIONS``). Flags take any truth value. An int option that is not an int
+/// raises ``TypeError``, a negative one ``InvalidArgumentError`` (a ``ValueError``); a value
+/// out of the option's range, an unknown name or an unknown option raises
+/// ``InvalidArgumentError`` naming the option, before anything is created.
+///
+/// - ``create_if_missing`` (True): create the directory and an empty database.
+/// - ``error_if_exists`` (False): refuse a directory that already holds a database.
+/// - ``allow_concurrent_memtable_write`` (True): group members insert in parallel.
+/// - ``enable_pipelined_write`` (False): overlap one group's WAL write with the previous
+///   group's memtable insert.
+/// - ``max_write_batch_group_size_bytes`` (1048576 = 1 MiB): the most bytes one write group
+///   carries, 1 to 2**32-1.
+/// - ``enable_write_thread_adaptive_yield`` (True): waiting writers yield before blocking.
+/// - ``write_thread_max_yield_usec`` (100): the longest they yield, in microseconds.
+/// - ``write_thread_slow_yield_usec`` (3): a slower yield counts as contended.
+/// - ``wal_recovery_mode`` ("point_in_time"): one of ``WAL_RECOVERY_MODES``.
+/// - ``allow_mmap_writes`` (False): append to the WAL through a memory mapping instead of
+///   ``pwrite``; an I/O failure then kills the interpreter with ``SIGBUS`` instead of
+///   raising (see the README).
+/// - ``write_buffer_size`` (67108864 = 64 MiB): bytes the memtable collects before it is
+///   switched and flushed to a level-0 table; at least 4096.
+/// - ``max_write_buffer_number`` (2): the most memtables at once; writes stop while the
+///   others wait for their flush; at least 2.
+/// - ``level0_file_num_compaction_trigger`` (4): level-0 tables that start a compaction.
+/// - ``level0_slowdown_writes_trigger`` (20): level-0 tables from which writes are delayed;
+///   at least the compaction trigger.
+/// - ``level0_stop_writes_trigger`` (36): level-0 tables from which writes stop; at least the
+///   slowdown trigger.
+/// - ``block_size`` (4096): uncompressed bytes of a table's data block.
+/// - ``block_restart_interval`` (16): keys between restart points in a block.
+/// - ``bloom_bits_per_key`` (10): bloom filter bits per key; 0 writes no filter; at most 1000.
+/// - ``block_cache_size`` (8388608 = 8 MiB): bytes of table blocks cached; 0 caches nothing.
+/// - ``max_open_files`` (1000): table files kept open; at least 20.
+/// - ``compression`` ("none"): ``"none"`` or ``"snappy"`` (see ``COMPRESSIONS``) for new
+///   tables; both kinds are always readable.
+/// - ``target_file_size_base`` (67108864 = 64 MiB): the size at which compaction cuts its
+///   output tables.
+/// - ``max_bytes_for_level_base`` (268435456 = 256 MiB): level 1's target size; each deeper
+///   level's is ten times more.
 #[pyclass(frozen, module = "groupkv", name = "DB")]
 pub(crate) struct PyDB {
     inner: Arc<groupkv::DB>,
@@ -88,67 +114,83 @@ fn to_path_buf(path: &Bound<'_, PyAny>) -> PyResult<(PathBuf, Py<PyAny>)> {
     Ok((buf, fspath.unbind()))
 }
 
-/// An option that must be an int in 0..2**64: a bool or a negative or huge int is refused with
-/// a message naming the range (pyo3's default would accept True and raise OverflowError).
-fn non_negative_int(value: &Bound<'_, PyAny>) -> PyResult<u64> {
-    if value.is_instance_of::<pyo3::types::PyBool>()
-        || !value.is_instance_of::<pyo3::types::PyInt>()
-    {
-        return Err(type_error(format!(
-            "expected an int, not {}",
-            value.get_type().name()?
-        )));
-    }
-    value.extract::<u64>().map_err(|_| {
-        invalid_argument(
-            value.py(),
-            format!("{value} is out of range: this option takes an int in 0..2**64"),
-        )
-    })
-}
-
 #[pymethods]
 impl PyDB {
     #[new]
     #[pyo3(signature = (
         path,
         *,
-        create_if_missing = true,
-        error_if_exists = false,
-        allow_concurrent_memtable_write = true,
-        enable_pipelined_write = false,
-        max_write_batch_group_size_bytes = 1_048_576,
-        enable_write_thread_adaptive_yield = true,
-        write_thread_max_yield_usec = 100,
-        write_thread_slow_yield_usec = 3,
-        wal_recovery_mode = "point_in_time",
-        allow_mmap_writes = false,
+        create_if_missing = opt::defaults().create_if_missing,
+        error_if_exists = opt::defaults().error_if_exists,
+        allow_concurrent_memtable_write = opt::defaults().allow_concurrent_memtable_write,
+        enable_pipelined_write = opt::defaults().enable_pipelined_write,
+        max_write_batch_group_size_bytes = opt::defaults().max_write_batch_group_size_bytes,
+        enable_write_thread_adaptive_yield = opt::defaults().enable_write_thread_adaptive_yield,
+        write_thread_max_yield_usec = opt::defaults().write_thread_max_yield_usec,
+        write_thread_slow_yield_usec = opt::defaults().write_thread_slow_yield_usec,
+        wal_recovery_mode = opt::defaults().wal_recovery_mode,
+        allow_mmap_writes = opt::defaults().allow_mmap_writes,
+        write_buffer_size = opt::defaults().write_buffer_size,
+        max_write_buffer_number = opt::defaults().max_write_buffer_number,
+        level0_file_num_compaction_trigger = opt::defaults().level0_file_num_compaction_trigger,
+        level0_slowdown_writes_trigger = opt::defaults().level0_slowdown_writes_trigger,
+        level0_stop_writes_trigger = opt::defaults().level0_stop_writes_trigger,
+        block_size = opt::defaults().block_size,
+        block_restart_interval = opt::defaults().block_restart_interval,
+        bloom_bits_per_key = opt::defaults().bloom_bits_per_key,
+        block_cache_size = opt::defaults().block_cache_size,
+        max_open_files = opt::defaults().max_open_files,
+        compression = opt::defaults().compression,
+        target_file_size_base = opt::defaults().target_file_size_base,
+        max_bytes_for_level_base = opt::defaults().max_bytes_for_level_base,
         **unknown_options
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
         path: &Bound<'_, PyAny>,
-        create_if_missing: bool,
-        error_if_exists: bool,
-        allow_concurrent_memtable_write: bool,
-        enable_pipelined_write: bool,
-        #[pyo3(from_py_with = non_negative_int)] max_write_batch_group_size_bytes: u64,
-        enable_write_thread_adaptive_yield: bool,
-        #[pyo3(from_py_with = non_negative_int)] write_thread_max_yield_usec: u64,
-        #[pyo3(from_py_with = non_negative_int)] write_thread_slow_yield_usec: u64,
-        wal_recovery_mode: &str,
-        allow_mmap_writes: bool,
+        #[pyo3(from_py_with = opt::flag)] create_if_missing: bool,
+        #[pyo3(from_py_with = opt::flag)] error_if_exists: bool,
+        #[pyo3(from_py_with = opt::flag)] allow_concurrent_memtable_write: bool,
+        #[pyo3(from_py_with = opt::flag)] enable_pipelined_write: bool,
+        #[pyo3(from_py_with = opt::max_write_batch_group_size_bytes)]
+        max_write_batch_group_size_bytes: u64,
+        #[pyo3(from_py_with = opt::flag)] enable_write_thread_adaptive_yield: bool,
+        #[pyo3(from_py_with = opt::write_thread_max_yield_usec)] write_thread_max_yield_usec: u64,
+        #[pyo3(from_py_with = opt::write_thread_slow_yield_usec)] write_thread_slow_yield_usec: u64,
+        #[pyo3(from_py_with = opt::wal_recovery_mode)] wal_recovery_mode: groupkv::WalRecoveryMode,
+        #[pyo3(from_py_with = opt::flag)] allow_mmap_writes: bool,
+        #[pyo3(from_py_with = opt::write_buffer_size)] write_buffer_size: usize,
+        #[pyo3(from_py_with = opt::max_write_buffer_number)] max_write_buffer_number: usize,
+        #[pyo3(from_py_with = opt::level0_file_num_compaction_trigger)]
+        level0_file_num_compaction_trigger: usize,
+        #[pyo3(from_py_with = opt::level0_slowdown_writes_trigger)]
+        level0_slowdown_writes_trigger: usize,
+        #[pyo3(from_py_with = opt::level0_stop_writes_trigger)] level0_stop_writes_trigger: usize,
+        #[pyo3(from_py_with = opt::block_size)] block_size: usize,
+        #[pyo3(from_py_with = opt::block_restart_interval)] block_restart_interval: usize,
+        #[pyo3(from_py_with = opt::bloom_bits_per_key)] bloom_bits_per_key: u32,
+        #[pyo3(from_py_with = opt::block_cache_size)] block_cache_size: usize,
+        #[pyo3(from_py_with = opt::max_open_files)] max_open_files: usize,
+        #[pyo3(from_py_with = opt::compression)] compression: groupkv::Compression,
+        #[pyo3(from_py_with = opt::target_file_size_base)] target_file_size_base: u64,
+        #[pyo3(from_py_with = opt::max_bytes_for_level_base)] max_bytes_for_level_base: u64,
         unknown_options: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Self> {
         if let Some(extra) = unknown_options {
             if !extra.is_empty() {
                 let names: Vec<String> = extra.keys().iter().map(|k| k.to_string()).collect();
+                let known = opt::default_options(py)?.call_method0("keys")?;
+                let known: Vec<String> = known
+                    .try_iter()?
+                    .map(|k| k.map(|k| k.to_string()))
+                    .collect::<PyResult<_>>()?;
                 return Err(invalid_argument(
                     py,
                     format!(
-                        "unknown option(s) {}; DB accepts: {OPTION_NAMES}",
-                        names.join(", ")
+                        "unknown option(s) {}; DB accepts: {}",
+                        names.join(", "),
+                        known.join(", ")
                     ),
                 ));
             }
@@ -162,10 +204,25 @@ impl PyDB {
             max_write_batch_group_size_bytes,
             write_thread_max_yield_usec,
             write_thread_slow_yield_usec,
-            wal_recovery_mode: wal_recovery_mode.parse().map_err(py_err(py))?,
+            wal_recovery_mode,
             allow_mmap_writes,
+            write_buffer_size,
+            max_write_buffer_number,
+            level0_file_num_compaction_trigger,
+            level0_slowdown_writes_trigger,
+            level0_stop_writes_trigger,
+            block_size,
+            block_restart_interval,
+            bloom_bits_per_key,
+            block_cache_size,
+            max_open_files,
+            compression,
+            target_file_size_base,
+            max_bytes_for_level_base,
             ..groupkv::Options::default()
         };
+        // Checked before the path is even looked at, so a bad option creates nothing.
+        options.validate().map_err(py_err(py))?;
         let (buf, path) = to_path_buf(path)?;
         let db = py
             .detach(move || groupkv::DB::open(buf, options))
@@ -199,9 +256,9 @@ impl PyDB {
         py: Python<'_>,
         key: &Bound<'_, PyAny>,
         value: &Bound<'_, PyAny>,
-        sync: bool,
-        disable_wal: bool,
-        no_slowdown: bool,
+        #[pyo3(from_py_with = flag)] sync: bool,
+        #[pyo3(from_py_with = flag)] disable_wal: bool,
+        #[pyo3(from_py_with = flag)] no_slowdown: bool,
     ) -> PyResult<()> {
         let mut batch = groupkv::WriteBatch::new();
         {
@@ -218,9 +275,9 @@ impl PyDB {
         &self,
         py: Python<'_>,
         key: &Bound<'_, PyAny>,
-        sync: bool,
-        disable_wal: bool,
-        no_slowdown: bool,
+        #[pyo3(from_py_with = flag)] sync: bool,
+        #[pyo3(from_py_with = flag)] disable_wal: bool,
+        #[pyo3(from_py_with = flag)] no_slowdown: bool,
     ) -> PyResult<()> {
         let mut batch = groupkv::WriteBatch::new();
         batch
@@ -230,22 +287,28 @@ impl PyDB {
     }
 
     /// Applies ``batch`` atomically: after any crash, and to any reader, all of it or none.
-    /// Options as for ``put``. The batch is left unchanged (it may be written again); another
-    /// thread must not modify it during the call (that raises ``RuntimeError``).
+    /// Options as for ``put``. A ``WriteBatch`` is left unchanged (it may be written again);
+    /// another thread must not modify it during the call (that raises ``RuntimeError``).
+    ///
+    /// ``batch`` may also be what ``db.batch()`` returns (a ``PendingBatch``, itself a
+    /// ``WriteBatch``): writing it commits it now, with each flag on if either this call or
+    /// ``db.batch()`` asked for it, and finishes it as its ``with`` block would (the block
+    /// then commits nothing more; a finished one raises ``ClosedError``). If the write fails,
+    /// the pending batch stays open.
     #[pyo3(signature = (batch, *, sync = false, disable_wal = false, no_slowdown = false))]
     fn write(
         &self,
         py: Python<'_>,
-        batch: PyRef<'_, PyWriteBatch>,
-        sync: bool,
-        disable_wal: bool,
-        no_slowdown: bool,
+        batch: &Bound<'_, PyWriteBatch>,
+        #[pyo3(from_py_with = flag)] sync: bool,
+        #[pyo3(from_py_with = flag)] disable_wal: bool,
+        #[pyo3(from_py_with = flag)] no_slowdown: bool,
     ) -> PyResult<()> {
-        self.write_batch(
-            py,
-            batch.inner(),
-            write_options(sync, disable_wal, no_slowdown),
-        )
+        let options = write_options(sync, disable_wal, no_slowdown);
+        if let Ok(pending) = batch.cast::<PendingBatch>() {
+            return PendingBatch::commit(pending.try_borrow_mut()?, &self.inner, Some(options));
+        }
+        self.write_batch(py, batch.try_borrow()?.inner(), options)
     }
 
     /// The value of ``key`` as ``bytes``, or ``default`` (None) if absent.
@@ -280,9 +343,14 @@ impl PyDB {
         self.put(py, key, value, false, false, false)
     }
 
-    /// ``del db[key]``: ``delete`` with default options. Unlike ``dict``, deleting an absent
-    /// key is not an error: checking first could race with other writers.
+    /// ``del db[key]``: ``delete`` with default options, or ``KeyError`` if the key is absent
+    /// (the mapping protocol). That costs a read before the delete, and the two are not one
+    /// atomic step: if another thread deletes the key in between, both succeed. ``delete()``
+    /// skips the read and never raises for an absent key.
     fn __delitem__(&self, py: Python<'_>, key: &Bound<'_, PyAny>) -> PyResult<()> {
+        if self.lookup(py, key)?.is_none() {
+            return Err(PyKeyError::new_err(key.clone().unbind()));
+        }
         self.delete(py, key, false, false, false)
     }
 
@@ -300,26 +368,36 @@ impl PyDB {
     #[pyo3(signature = (*, sync = false, disable_wal = false, no_slowdown = false))]
     fn batch(
         slf: &Bound<'_, Self>,
-        sync: bool,
-        disable_wal: bool,
-        no_slowdown: bool,
-    ) -> PyResult<PendingBatch> {
-        slf.get().check_open(slf.py())?;
-        Ok(PendingBatch {
+        #[pyo3(from_py_with = flag)] sync: bool,
+        #[pyo3(from_py_with = flag)] disable_wal: bool,
+        #[pyo3(from_py_with = flag)] no_slowdown: bool,
+    ) -> PyResult<Py<PendingBatch>> {
+        let py = slf.py();
+        slf.get().check_open(py)?;
+        let pending = PendingBatch {
             db: slf.clone().unbind(),
-            batch: groupkv::WriteBatch::new(),
             options: write_options(sync, disable_wal, no_slowdown),
             state: BatchState::Open,
-        })
+        };
+        Py::new(
+            py,
+            PyClassInitializer::from(PyWriteBatch::default()).add_subclass(pending),
+        )
     }
 
-    /// The write path's statistics since open: every counter (``write_done_by_self``,
-    /// ``write_done_by_other``, ``write_with_wal``, ``wal_syncs``, ``wal_bytes``,
-    /// ``keys_written``, ``bytes_written``, ``stall_micros``) as an int, and every histogram
-    /// (``write_group_size``, ``write_micros``, ``wal_sync_micros``) as a dict with ``count``,
-    /// ``sum``, ``min``, ``max`` (ints) and ``mean``, ``p50``, ``p99``, ``p999`` (floats).
+    /// The database's statistics since open, as a dict: every counter as an int (the write
+    /// path's ``write_done_by_self``, ``write_done_by_other``, ``write_with_wal``,
+    /// ``wal_syncs``, ``wal_bytes``, ``keys_written``, ``bytes_written``, the stall times
+    /// ``stall_micros``, ``stall_memtable_micros``, ``stall_l0_slowdown_micros``,
+    /// ``stall_l0_stop_micros``, the engine's ``memtable_switches``, ``flushes``,
+    /// ``flush_bytes``, ``compactions``, ``compaction_bytes_read``,
+    /// ``compaction_bytes_written``, ``block_cache_hit``, ``block_cache_miss``,
+    /// ``bloom_useful``, and the gauges ``memtable_bytes`` and ``immutable_memtables``); every
+    /// histogram (``write_group_size``, ``write_micros``, ``wal_sync_micros``) as a dict with
+    /// ``count``, ``sum``, ``min``, ``max`` (ints) and ``mean``, ``p50``, ``p99``, ``p999``
+    /// (floats); and ``num_files_at_level`` / ``bytes_at_level``, lists of ints indexed by
+    /// level. Works after ``close()`` too (the figures as of the close), as in C.
     fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        self.check_open(py)?;
         let stats = self.inner.stats();
         let out = PyDict::new(py);
         for (name, value) in stats.counters() {
@@ -337,6 +415,8 @@ impl PyDB {
             d.set_item("p999", h.p999)?;
             out.set_item(name, d)?;
         }
+        out.set_item("num_files_at_level", stats.num_files_at_level.clone())?;
+        out.set_item("bytes_at_level", stats.bytes_at_level.clone())?;
         Ok(out)
     }
 
@@ -429,13 +509,13 @@ enum BatchState {
     Discarded,
 }
 
-/// A batch bound to a ``DB``, returned by ``DB.batch()``: it commits when its ``with`` block
-/// exits cleanly and is discarded when the block raises. Once finished it raises
-/// ``ClosedError``.
-#[pyclass(module = "groupkv", name = "PendingBatch")]
+/// A batch bound to a ``DB``, returned by ``DB.batch()``: a ``WriteBatch`` that commits
+/// (with the write options given to ``batch()``) when its ``with`` block exits cleanly and is
+/// discarded when the block raises. ``db.write(b)`` commits it early. Once finished (committed
+/// or discarded) adding to it raises ``ClosedError``; its records stay readable.
+#[pyclass(extends = PyWriteBatch, module = "groupkv", name = "PendingBatch")]
 pub(crate) struct PendingBatch {
     db: Py<PyDB>,
-    batch: groupkv::WriteBatch,
     options: groupkv::WriteOptions,
     state: BatchState,
 }
@@ -443,34 +523,26 @@ pub(crate) struct PendingBatch {
 #[pymethods]
 impl PendingBatch {
     /// Adds a put of ``key`` = ``value``.
-    fn put(&mut self, key: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>) -> PyResult<()> {
-        let py = key.py();
-        self.check_open(py)?;
-        let k = Bytes::borrow(key, "key")?;
-        let v = Bytes::borrow(value, "value")?;
-        self.batch
-            .put(k.as_slice(), v.as_slice())
-            .map_err(py_err(py))
+    fn put(
+        mut slf: PyRefMut<'_, Self>,
+        key: &Bound<'_, PyAny>,
+        value: &Bound<'_, PyAny>,
+    ) -> PyResult<()> {
+        slf.check_open(key.py())?;
+        slf.as_super().add_put(key, value)
     }
 
     /// Adds a delete of ``key``.
-    fn delete(&mut self, key: &Bound<'_, PyAny>) -> PyResult<()> {
-        let py = key.py();
-        self.check_open(py)?;
-        let k = Bytes::borrow(key, "key")?;
-        self.batch.delete(k.as_slice()).map_err(py_err(py))
+    fn delete(mut slf: PyRefMut<'_, Self>, key: &Bound<'_, PyAny>) -> PyResult<()> {
+        slf.check_open(key.py())?;
+        slf.as_super().add_delete(key)
     }
 
     /// Drops every operation added so far.
-    fn clear(&mut self, py: Python<'_>) -> PyResult<()> {
-        self.check_open(py)?;
-        self.batch.clear();
+    fn clear(mut slf: PyRefMut<'_, Self>) -> PyResult<()> {
+        slf.check_open(slf.py())?;
+        slf.as_super().inner_mut().clear();
         Ok(())
-    }
-
-    /// The number of operations added.
-    fn __len__(&self) -> usize {
-        self.batch.count() as usize
     }
 
     /// Returns the batch itself.
@@ -483,37 +555,34 @@ impl PendingBatch {
     /// raises (the batch is then discarded).
     #[pyo3(signature = (exc_type, exc_value, traceback))]
     fn __exit__(
-        &mut self,
-        py: Python<'_>,
+        mut slf: PyRefMut<'_, Self>,
         exc_type: Option<&Bound<'_, PyType>>,
         exc_value: Option<&Bound<'_, PyAny>>,
         traceback: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<()> {
         let _ = (exc_value, traceback);
-        if self.state != BatchState::Open {
+        if slf.state != BatchState::Open {
             return Ok(());
         }
-        let batch = std::mem::take(&mut self.batch);
         if exc_type.is_some() {
-            self.state = BatchState::Discarded;
+            slf.state = BatchState::Discarded;
             return Ok(());
         }
-        self.state = BatchState::Committed;
-        let inner = Arc::clone(&self.db.get().inner);
-        let options = self.options;
-        py.detach(move || inner.write(&options, &batch))
-            .map_err(py_err(py))
+        // A failed commit discards the batch: the block is over, it cannot be retried.
+        slf.state = BatchState::Discarded;
+        let db = Arc::clone(&slf.db.get().inner);
+        Self::commit(slf, &db, None)
     }
 
-    fn __repr__(&self) -> String {
-        let state = match self.state {
+    fn __repr__(slf: PyRef<'_, Self>) -> String {
+        let state = match slf.state {
             BatchState::Open => "open",
             BatchState::Committed => "committed",
             BatchState::Discarded => "discarded",
         };
         format!(
             "<groupkv.PendingBatch {} operation(s) {state}>",
-            self.batch.count()
+            slf.as_super().inner().count()
         )
     }
 }
@@ -528,10 +597,43 @@ impl PendingBatch {
             )),
             BatchState::Discarded => Err(closed(
                 py,
-                "this batch was discarded (its with block raised); start a new one with \
-                 db.batch()"
+                "this batch was discarded (its with block raised, or its commit failed); \
+                 start a new one with db.batch()"
                     .to_owned(),
             )),
         }
+    }
+
+    /// Writes the batch to `db` with its own options, each flag also on if `extra` sets it,
+    /// and marks it committed on success. A batch already finished by a commit raises
+    /// `ClosedError`; one marked discarded by `__exit__` just before is written (that is the
+    /// block's own commit).
+    fn commit(
+        mut slf: PyRefMut<'_, Self>,
+        db: &Arc<groupkv::DB>,
+        extra: Option<groupkv::WriteOptions>,
+    ) -> PyResult<()> {
+        let py = slf.py();
+        if extra.is_some() {
+            slf.check_open(py)?;
+        }
+        let mut options = slf.options;
+        if let Some(e) = extra {
+            options.sync |= e.sync;
+            options.disable_wal |= e.disable_wal;
+            options.no_slowdown |= e.no_slowdown;
+        }
+        // Moved out while the GIL is released, so no Python object is touched meanwhile;
+        // put back afterwards so the records stay readable.
+        let batch = std::mem::take(slf.as_super().inner_mut());
+        let db = Arc::clone(db);
+        let (batch, result) = py.detach(move || {
+            let result = db.write(&options, &batch);
+            (batch, result)
+        });
+        *slf.as_super().inner_mut() = batch;
+        result.map_err(py_err(py))?;
+        slf.state = BatchState::Committed;
+        Ok(())
     }
 }

@@ -5,6 +5,7 @@ mod batch;
 mod buffer;
 mod db;
 mod errors;
+mod options;
 
 use pyo3::prelude::*;
 
@@ -16,6 +17,8 @@ fn _groupkv(m: &Bound<'_, PyModule>) -> PyResult<()> {
         groupkv::WalRecoveryMode::ALL.map(|mode| mode.name()),
     )?;
     m.add("MAX_KEY_VALUE_SIZE", groupkv::write_batch::MAX_KV_LEN)?;
+    m.add("COMPRESSIONS", options::COMPRESSIONS.map(|(name, _)| name))?;
+    m.add("DEFAULT_OPTIONS", options::default_options(m.py())?)?;
     m.add_class::<db::PyDB>()?;
     m.add_class::<db::PendingBatch>()?;
     m.add_class::<batch::PyWriteBatch>()?;
