@@ -128,9 +128,9 @@ fn check_power_loss(base: &[u32], log: &[Event], found: &[Option<u32>]) -> (Vec<
         .unwrap_or(0);
     // Newest start of a write that visibly survived (a value it wrote was read back).
     let mut newest = 0;
-    for (k, f) in found.iter().enumerate() {
+    for (f, k) in found.iter().zip(0u32..) {
         if let Some(v) = f {
-            if let Some(&i) = writer.get(&(k as u32, (v << 1) | 1)) {
+            if let Some(&i) = writer.get(&(k, (v << 1) | 1)) {
                 newest = newest.max(log[i].start);
                 if !survives(&log[i]) {
                     bad.push(format!(

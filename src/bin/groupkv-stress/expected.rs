@@ -208,8 +208,11 @@ impl Expected {
 
     /// (committed, pending) of key `k`; pending 0 = none.
     pub fn state(&self, k: u32) -> (u32, u32) {
-        let w = self.word(k).load(SeqCst);
-        (w as u32, (w >> 32) as u32)
+        let b = self.word(k).load(SeqCst).to_le_bytes();
+        (
+            u32::from_le_bytes([b[0], b[1], b[2], b[3]]),
+            u32::from_le_bytes([b[4], b[5], b[6], b[7]]),
+        )
     }
 
     /// Marks a write of `muts` (key, puts?) pending; the caller holds every key's lock.

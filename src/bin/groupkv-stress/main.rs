@@ -32,7 +32,7 @@ fn main() -> ExitCode {
     let seed = f.seed.unwrap_or_else(|| {
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos() as u64 % 1_000_000_000_000)
+            .map(|d| d.as_secs() * 1_000_000 + u64::from(d.subsec_micros()))
             .unwrap_or(1)
     });
     f.seed = Some(seed);

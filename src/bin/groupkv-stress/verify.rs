@@ -14,8 +14,7 @@ pub fn read_all(db: &DB, keys: u32, pad: u32) -> Result<Vec<Option<u32>>, Vec<St
     let fwd = scan(db, keys, pad, false, &mut bad);
     let rev = scan(db, keys, pad, true, &mut bad);
     let mut points = vec![None; keys as usize];
-    for (k, slot) in points.iter_mut().enumerate() {
-        let k = k as u32;
+    for (slot, k) in points.iter_mut().zip(0u32..) {
         match db.get(&expected::key(k)) {
             Ok(None) => {}
             Ok(Some(v)) => match expected::parse_value(k, &v, pad) {
@@ -100,17 +99,17 @@ fn scan(db: &DB, keys: u32, pad: u32, reverse: bool, bad: &mut Vec<String>) -> V
 pub fn check_process_crash(exp: &Expected, found: &[Option<u32>]) -> Vec<String> {
     found
         .iter()
-        .enumerate()
-        .filter_map(|(k, f)| {
-            let (c, p) = exp.state(k as u32);
-            expected::check_after_process_crash(k as u32, c, p, *f)
+        .zip(0u32..)
+        .filter_map(|(f, k)| {
+            let (c, p) = exp.state(k);
+            expected::check_after_process_crash(k, c, p, *f)
         })
         .collect()
 }
 
 /// Makes what was found the committed state (in-doubt writes resolved either way).
 pub fn resolve(exp: &Expected, found: &[Option<u32>]) {
-    for (k, f) in found.iter().enumerate() {
-        exp.resolve(k as u32, *f);
+    for (f, k) in found.iter().zip(0u32..) {
+        exp.resolve(k, *f);
     }
 }

@@ -122,7 +122,7 @@ impl Rng {
         z ^ (z >> 31)
     }
     pub fn below(&mut self, n: u32) -> u32 {
-        (self.next_u64() % u64::from(n.max(1))) as u32
+        u32::try_from(self.next_u64() % u64::from(n.max(1))).unwrap_or(0)
     }
 }
 
@@ -484,8 +484,7 @@ impl Worker {
         seen: &BTreeMap<u32, u32>,
         what: &str,
     ) {
-        for (i, (&b, &(c, p))) in before.iter().zip(after).enumerate() {
-            let k = lo + i as u32;
+        for ((&b, &(c, p)), k) in before.iter().zip(after).zip(lo..) {
             let top = expected::ver(c).max(expected::ver(p));
             let found = seen.get(&k).copied();
             let ok = match found {
