@@ -5,6 +5,9 @@
 #[path = "../src/bin/groupkv-stress/expected.rs"]
 #[allow(dead_code)]
 mod expected;
+#[path = "../src/bin/groupkv-stress/verify.rs"]
+#[allow(dead_code)]
+mod verify;
 
 use std::path::Path;
 use std::process::Command;
@@ -187,4 +190,37 @@ fn help_documents_every_flag_and_unknown_flags_are_refused() {
         !ok && text.contains("unknown flag --no_such_flag"),
         "{text}"
     );
+}
+
+/// A batch in flight at the kill must be there whole or not at all: the writer slot of the
+/// expected state says which keys it touched.
+#[test]
+fn a_batch_in_flight_that_landed_in_part_is_reported() {
+    let exp = expected::Expected::in_memory(8).expect("expected state");
+    // Keys 1 and 2 hold version 1; key 3 was never written.
+    let first = exp.begin(0, &[(1, true), (2, true)], false);
+    exp.commit(first);
+    // In flight at the "kill": a batch putting key 1, deleting key 2, deleting key 3.
+    let _pending = exp.begin(5, &[(1, true), (2, false), (3, false)], false);
+    assert_eq!(exp.in_flight().len(), 1);
+    let mut found = vec![None; 8];
+    // Whole: all new. Not at all: all old (key 3's delete looks the same either way).
+    for (k1, k2, torn) in [
+        (Some(2), None, false),
+        (Some(1), Some(1), false),
+        (Some(2), Some(1), true),
+        (Some(1), None, true),
+    ] {
+        found[1] = k1;
+        found[2] = k2;
+        let bad = verify::check_process_crash(&exp, &found);
+        assert_eq!(
+            bad.iter().any(|b| b.contains("landed in part")),
+            torn,
+            "{k1:?} {k2:?}: {bad:?}"
+        );
+        assert_eq!(bad.len(), usize::from(torn), "{k1:?} {k2:?}: {bad:?}");
+    }
+    verify::resolve(&exp, &found);
+    assert!(exp.in_flight().is_empty());
 }

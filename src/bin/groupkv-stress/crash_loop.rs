@@ -69,6 +69,13 @@ pub fn run(f: &Flags, args: &[String]) -> Result<usize, String> {
         // SIGKILL: no destructor, no close, nothing flushed by the process.
         child.kill().map_err(|e| format!("kill: {e}"))?;
         let _ = child.wait();
+        // The child checks what it opened and every read it makes; it reports violations on
+        // its output (and is then killed like any other child).
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        for line in text.lines().filter(|l| l.starts_with("VIOLATION")) {
+            println!("cycle {cycle} ({mode}) child: {line}");
+            violations += 1;
+        }
         acked += exp.committed_writes().saturating_sub(before);
         let mut run_found = None;
         for m in WalRecoveryMode::ALL {

@@ -26,6 +26,17 @@ use parking_lot::Mutex;
 
 const MAGIC: u64 = 0x6b76_7374_7265_7373;
 const HEADER: usize = 16;
+/// Writer slots after the key words: each holds the write a thread has in flight (a count,
+/// then up to [`MAX_BATCH`] key/state pairs), so after a kill the checker knows which keys
+/// one unacknowledged batch touched and can tell a torn batch from a whole one.
+pub const MAX_WRITERS: usize = 64;
+/// The most keys one write may touch.
+pub const MAX_BATCH: usize = 16;
+const SLOT_WORDS: usize = 1 + MAX_BATCH;
+
+fn file_len(keys: u32) -> usize {
+    HEADER + 8 * keys as usize + 8 * MAX_WRITERS * SLOT_WORDS
+}
 
 /// Version of a state word half.
 pub fn ver(state: u32) -> u32 {
@@ -101,6 +112,7 @@ pub struct Event {
 #[derive(Debug)]
 pub struct Pending {
     event: Option<usize>,
+    writer: usize,
     muts: Vec<(u32, u32)>,
 }
 
@@ -130,7 +142,7 @@ unsafe impl Sync for Expected {}
 impl Expected {
     /// Opens (or creates, all keys never written) the expected-state file at `path`.
     pub fn open(path: &Path, keys: u32) -> Result<Expected, String> {
-        let len = HEADER + 8 * keys as usize;
+        let len = file_len(keys);
         let file = OpenOptions::new()
             .read(true)
             .write(true)
@@ -167,7 +179,7 @@ impl Expected {
 
     /// An expected state in anonymous memory with the write log on (in-process runs).
     pub fn in_memory(keys: u32) -> Result<Expected, String> {
-        let map = MmapMut::map_anon(HEADER + 8 * keys as usize).map_err(|e| e.to_string())?;
+        let map = MmapMut::map_anon(file_len(keys)).map_err(|e| e.to_string())?;
         Ok(Expected::from_map(map, keys, true))
     }
 
@@ -186,8 +198,8 @@ impl Expected {
 
     fn slot(&self, i: usize) -> &AtomicU64 {
         debug_assert!(8 * i + 8 <= self.map.len());
-        // SAFETY: the mapping is page-aligned and at least HEADER + 8 * keys bytes long (made
-        // so above), so slot `i < 2 + keys` is an aligned, in-bounds u64 for as long as `self`
+        // SAFETY: the mapping is page-aligned and `file_len(keys)` bytes long (made so above),
+        // so every word index below `file_len / 8` (the callers' only indexes) is an aligned, in-bounds u64 for as long as `self`
         // lives; it is only ever accessed atomically.
         unsafe { &*(self.base.add(8 * i) as *const AtomicU64) }
     }
@@ -199,6 +211,43 @@ impl Expected {
     fn word(&self, k: u32) -> &AtomicU64 {
         assert!(k < self.keys, "key {k} outside the key space");
         self.slot(HEADER / 8 + k as usize)
+    }
+
+    /// Word `i` of writer `w`'s slot.
+    fn writer_slot<'a>(&'a self, w: usize) -> impl Fn(usize) -> &'a AtomicU64 + 'a {
+        assert!(w < MAX_WRITERS, "writer {w} beyond {MAX_WRITERS}");
+        let first = (HEADER / 8) + self.keys as usize + w * SLOT_WORDS;
+        move |i| self.slot(first + i)
+    }
+
+    /// The writes in flight (not acknowledged) when the writers stopped: per writer, the
+    /// keys and the states the write gives them.
+    pub fn in_flight(&self) -> Vec<Vec<(u32, u32)>> {
+        (0..MAX_WRITERS)
+            .map(|w| {
+                let slot = self.writer_slot(w);
+                let n = usize::try_from(slot(0).load(SeqCst))
+                    .unwrap_or(0)
+                    .min(MAX_BATCH);
+                (1..=n)
+                    .map(|i| {
+                        let b = slot(i).load(SeqCst).to_le_bytes();
+                        (
+                            u32::from_le_bytes([b[4], b[5], b[6], b[7]]),
+                            u32::from_le_bytes([b[0], b[1], b[2], b[3]]),
+                        )
+                    })
+                    .collect()
+            })
+            .filter(|v: &Vec<(u32, u32)>| !v.is_empty())
+            .collect()
+    }
+
+    /// Forgets the writes in flight (after a crash was checked).
+    pub fn clear_in_flight(&self) {
+        for w in 0..MAX_WRITERS {
+            self.writer_slot(w)(0).store(0, SeqCst);
+        }
     }
 
     /// The number of keys.
@@ -216,8 +265,10 @@ impl Expected {
     }
 
     /// Marks a write of `muts` (key, puts?) pending; the caller holds every key's lock.
-    pub fn begin(&self, muts: &[(u32, bool)], sync: bool) -> Pending {
+    pub fn begin(&self, writer: usize, muts: &[(u32, bool)], sync: bool) -> Pending {
         let mut out = Vec::with_capacity(muts.len());
+        let slot = self.writer_slot(writer);
+        slot(0).store(0, SeqCst);
         for &(k, put) in muts {
             let (c, p) = self.state(k);
             let v = ver(c).max(ver(p)) + 1;
@@ -226,6 +277,11 @@ impl Expected {
                 .store((u64::from(s) << 32) | u64::from(c), SeqCst);
             out.push((k, s));
         }
+        for (i, &(k, s)) in out.iter().enumerate().take(MAX_BATCH) {
+            slot(1 + i).store((u64::from(k) << 32) | u64::from(s), SeqCst);
+        }
+        // The count last: a slot never names keys it has not recorded.
+        slot(0).store(out.len().min(MAX_BATCH) as u64, SeqCst);
         let event = self.log.as_ref().map(|log| {
             let start = self.clock.fetch_add(1, SeqCst);
             let mut g = log.lock();
@@ -237,7 +293,11 @@ impl Expected {
             });
             g.1.len() - 1
         });
-        Pending { event, muts: out }
+        Pending {
+            event,
+            muts: out,
+            writer,
+        }
     }
 
     /// The write was acknowledged: its states become the committed ones.
@@ -249,6 +309,7 @@ impl Expected {
         for (k, s) in p.muts {
             self.word(k).store(u64::from(s), SeqCst);
         }
+        self.writer_slot(p.writer)(0).store(0, SeqCst);
     }
 
     /// After a crash and its check: key `k` holds `found` (a version) or nothing; that is now

@@ -220,6 +220,16 @@ pub fn parse(args: &[String]) -> Result<Option<Flags>, String> {
     if total == 0 || f.key_space == 0 || f.cfg.threads == 0 {
         return Err("the operation weights, --key_space and --threads must not be 0".into());
     }
+    if f.cfg.threads as usize > crate::expected::MAX_WRITERS
+        || f.cfg.batch_keys as usize > crate::expected::MAX_BATCH
+    {
+        return Err(format!(
+            "--threads is at most {} and --batch_keys at most {} (the expected-state file's \
+             writer slots)",
+            crate::expected::MAX_WRITERS,
+            crate::expected::MAX_BATCH
+        ));
+    }
     if f.key_space > 99_999_999 {
         return Err("--key_space is at most 99999999 (keys are k + 8 digits)".into());
     }

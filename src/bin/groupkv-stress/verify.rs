@@ -97,18 +97,44 @@ fn scan(db: &DB, keys: u32, pad: u32, reverse: bool, bad: &mut Vec<String>) -> V
 /// After a process crash (or a clean close) every acknowledged write survives: each key holds
 /// its committed state or, if a write was in flight, the pending one.
 pub fn check_process_crash(exp: &Expected, found: &[Option<u32>]) -> Vec<String> {
-    found
-        .iter()
-        .zip(0u32..)
-        .filter_map(|(f, k)| {
-            let (c, p) = exp.state(k);
-            expected::check_after_process_crash(k, c, p, *f)
-        })
-        .collect()
+    let mut bad = check_in_flight(exp, found);
+    bad.extend(found.iter().zip(0u32..).filter_map(|(f, k)| {
+        let (c, p) = exp.state(k);
+        expected::check_after_process_crash(k, c, p, *f)
+    }));
+    bad
+}
+
+/// A write in flight at the crash (a batch above all) is there whole or not at all.
+pub fn check_in_flight(exp: &Expected, found: &[Option<u32>]) -> Vec<String> {
+    let mut bad = Vec::new();
+    for muts in exp.in_flight() {
+        // Per key: Some(true) if it shows the write, Some(false) if it shows the state before,
+        // None if both look the same (a delete of an absent key, a commit already stored).
+        let landed: Vec<Option<bool>> = muts
+            .iter()
+            .map(|&(k, s)| {
+                let f = found.get(k as usize).copied().flatten();
+                let (new, old) = (
+                    expected::matches(s, f),
+                    expected::matches(exp.state(k).0, f),
+                );
+                (new != old).then_some(new)
+            })
+            .collect();
+        if landed.contains(&Some(true)) && landed.contains(&Some(false)) {
+            bad.push(format!(
+                "a write in flight landed in part: keys {:?}, landed {landed:?}",
+                muts.iter().map(|m| m.0).collect::<Vec<_>>()
+            ));
+        }
+    }
+    bad
 }
 
 /// Makes what was found the committed state (in-doubt writes resolved either way).
 pub fn resolve(exp: &Expected, found: &[Option<u32>]) {
+    exp.clear_in_flight();
     for (f, k) in found.iter().zip(0u32..) {
         exp.resolve(k, *f);
     }

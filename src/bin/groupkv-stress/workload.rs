@@ -139,6 +139,7 @@ pub fn run(db: &Arc<DB>, exp: &Arc<Expected>, cfg: &Config, stop: &Arc<AtomicBoo
                 cfg: cfg.clone(),
                 report: Arc::clone(&report),
                 locks: Arc::clone(&locks),
+                writer: t as usize,
                 rng: Rng::new(cfg.seed.wrapping_mul(1000).wrapping_add(u64::from(t))),
             };
             let stop = Arc::clone(stop);
@@ -159,6 +160,7 @@ struct Worker {
     cfg: Config,
     report: Arc<Report>,
     locks: Arc<Vec<Mutex<()>>>,
+    writer: usize,
     rng: Rng,
 }
 
@@ -236,7 +238,7 @@ impl Worker {
             .iter()
             .map(|&k| self.locks[k as usize].lock())
             .collect();
-        let pending = self.exp.begin(&muts, sync);
+        let pending = self.exp.begin(self.writer, &muts, sync);
         let opts = WriteOptions {
             sync,
             ..WriteOptions::default()
