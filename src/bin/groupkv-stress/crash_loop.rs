@@ -48,7 +48,9 @@ pub fn run(f: &Flags, args: &[String]) -> Result<usize, String> {
         let before = exp.committed_writes();
         let out = std::fs::File::create(&log).map_err(|e| format!("{}: {e}", log.display()))?;
         let err = out.try_clone().map_err(|e| e.to_string())?;
-        let mut child = Command::new(&exe)
+        let mut cmd = Command::new(&exe);
+        die_with_parent(&mut cmd);
+        let mut child = cmd
             .args(&passed)
             .arg(format!("--seed={}", seed.wrapping_add(cycle + 1)))
             .arg(format!("--write_mode={mode}"))
@@ -124,6 +126,27 @@ pub fn run(f: &Flags, args: &[String]) -> Result<usize, String> {
     println!("  (absolute_consistency refused {refused} torn-tail directories, as it must)");
     Ok(violations)
 }
+
+/// A child left behind by a killed driver would write forever: on Linux it gets SIGKILL when
+/// the driver dies.
+#[cfg(target_os = "linux")]
+fn die_with_parent(cmd: &mut Command) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: the closure runs in the forked child before exec and only calls prctl, which is
+    // async-signal-safe; it touches no memory of the parent.
+    unsafe {
+        cmd.pre_exec(|| {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) == 0 {
+                Ok(())
+            } else {
+                Err(std::io::Error::last_os_error())
+            }
+        });
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn die_with_parent(_cmd: &mut Command) {}
 
 fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
     std::fs::create_dir_all(to)?;
