@@ -36,7 +36,7 @@ test-reliability:
 	@test "$$(grep -cE $(RELIABILITY_FIGURES) target/reliability.log)" -ge 19 \
 	  || { echo "some reliability harness did not report its figure"; exit 1; }
 
-crash-test:
+crash-test: stress-crash-test
 	@mkdir -p target
 	$(CARGO) build --release --quiet --example crash_child
 	GROUPKV_CRASH_CYCLES=$(CYCLES) GROUPKV_POWER_LOSS_CRASHES=6000 GROUPKV_DOUBLE_CRASH_SEEDS=600 \
