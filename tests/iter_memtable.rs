@@ -6,7 +6,7 @@
 
 mod iter_support;
 
-use std::sync::atomic::{AtomicBool, Ordering as AtomicOrdering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering as AtomicOrdering};
 use std::sync::Arc;
 
 use groupkv::dbformat::{compare_internal_keys, internal_key, parse_internal_key, ValueKind};
@@ -146,10 +146,14 @@ fn entries_carry_dbformat_tags() {
 fn a_cursor_walks_in_order_while_writers_insert() {
     let mem = Arc::new(MemTable::new());
     let stop = Arc::new(AtomicBool::new(false));
+    // Counts inserts that have returned: the skiplist's own length may count a node another
+    // thread is still linking, which a walk cannot see yet.
+    let inserted = Arc::new(AtomicUsize::new(0));
     let writers: Vec<_> = (0..2u64)
         .map(|t| {
             let mem = Arc::clone(&mem);
             let stop = Arc::clone(&stop);
+            let inserted = Arc::clone(&inserted);
             std::thread::spawn(move || {
                 let mut seq = 1 + t;
                 while !stop.load(AtomicOrdering::Relaxed) && seq < 400_000 {
@@ -157,13 +161,14 @@ fn a_cursor_walks_in_order_while_writers_insert() {
                     b.put(format!("k{:06}", (seq * 7919) % 100_000).as_bytes(), b"v")
                         .unwrap();
                     mem.insert_batch(&b, seq);
+                    inserted.fetch_add(1, AtomicOrdering::Release);
                     seq += 2;
                 }
             })
         })
         .collect();
     for _ in 0..20 {
-        let before = mem.len();
+        let before = inserted.load(AtomicOrdering::Acquire);
         let mut it = mem.iter();
         it.seek_to_first();
         let mut n = 0usize;
