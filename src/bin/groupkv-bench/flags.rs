@@ -12,7 +12,13 @@ pub const ALL_BENCHMARKS: [&str; 6] = [
 ];
 
 /// Benchmarks run only when named (not part of the default list).
-pub const EXTRA_BENCHMARKS: [&str; 1] = ["stats"];
+pub const EXTRA_BENCHMARKS: [&str; 5] = [
+    "readmissing",
+    "readseq_points",
+    "seekrandom",
+    "reopen",
+    "stats",
+];
 
 pub const HELP: &str = "\
 groupkv-bench: db_bench-style benchmark for groupkv
@@ -31,12 +37,20 @@ Benchmarks (--benchmarks, run in the order given):
   fillrandom        write uniformly random keys into a fresh database
   overwrite         write uniformly random keys into the existing database
   readrandom        point-read uniformly random keys (reports how many were found)
-  readseq           point-read keys 0, 1, 2, ... in order. groupkv has no iterator API yet, so
-                    this is a sequential-key scan made of point reads, NOT db_bench's iterator
-                    scan; compare it with db_bench's readseq only with that in mind
+  readmissing       point-read random keys that are absent: key k with its last byte '.',
+                    which sorts just before key k (needs --key_size of at least 9)
+  readseq           iterator scan: each thread seeks to the first key of its share of --reads
+                    and reads that many entries (key and value), wrapping to the first entry
+                    at the end; an operation is one entry, a latency sample 100 entries
+  readseq_points    point-read keys 0, 1, 2, ... in order (the old readseq)
+  seekrandom        per operation a new iterator, a seek to a random key (found when it lands
+                    on that key), then up to --seek_nexts entries read; the latency includes
+                    creating and dropping the iterator
   readwhilewriting  --threads threads point-read random keys while one extra thread writes
                     random keys until they finish; reports the reads
-  stats             print the database's level table (DB::property(\"groupkv.stats\"))
+  reopen            close the database if open (cleanly, untimed), then time opening it; as
+                    the first benchmark with --use_existing_db it times crash recovery
+  stats             print the database's statistics (DB::property(\"groupkv.stats\"))
 
 Flags:
   --benchmarks=LIST      comma-separated list of the benchmarks above
@@ -78,7 +92,8 @@ Flags:
   --block_restart_interval=N
                          entries between restart points in data blocks
   --bloom_bits=N         bloom filter bits per key; 0 writes no filter
-  --block_cache_size=N   bytes of table blocks cached; 0 caches nothing
+  --cache_size=N         bytes of table blocks cached; 0 caches nothing (peer_bench's name)
+  --block_cache_size=N   the same as --cache_size
   --max_open_files=N     table files kept open
   --compression=KIND     table blocks: none or snappy
   --target_file_size_base=N, --max_bytes_for_level_base=N
@@ -87,6 +102,7 @@ Flags:
   --db=DIR               database directory [$TMPDIR/groupkv-bench]
   --use_existing_db=BOOL keep the database in --db instead of starting from an empty one;
                          fillseq and fillrandom refuse to run with it [false]
+  --seek_nexts=N         seekrandom: entries read after each seek [0]
   --seed=N               seed of the key and value generators; thread i uses seed + i, so
                          runs with the same flags touch the same keys [301]
   --progress=BOOL        print '... finished N ops' to stderr every second [true]
@@ -95,12 +111,12 @@ Flags:
 BOOL is true/false/1/0; a boolean flag given alone (--sync) means true.
 
 Output, one block per benchmark (times are per write or read call):
-  NAME : X micros/op Y ops/sec Z MB/s (N ops, S s)
+  NAME : X micros/op Y ops/sec Z MB/s (N ops, S s[; F of N found])
   NAME : latency us p50 A p99 B p99.9 C max D (K calls)
   NAME : group commit: G groups, mean group size M, W WAL syncs per write
   NAME : peak RSS R KiB
 micros/op is thread-seconds per operation (as in db_bench); ops/sec is operations per second of
-wall-clock time; MB/s counts key and value bytes (1 MB = 2^20 bytes). The latency is measured
+wall-clock time, from the first thread's start to the last thread's end; MB/s counts key and value bytes (1 MB = 2^20 bytes). The latency is measured
 around every call by the benchmark itself. The group-commit line (writes only) comes from
 DB::stats: write groups committed, writers per group, and WAL fdatasyncs per write call.
 Peak RSS is the process's VmHWM after the benchmark.
@@ -127,6 +143,7 @@ pub struct Flags {
     pub db: PathBuf,
     pub use_existing_db: bool,
     pub seed: u64,
+    pub seek_nexts: u64,
     pub progress: bool,
     /// The storage engine's knobs: `None` keeps `Options`' default (defined once there).
     pub engine: EngineFlags,
@@ -199,6 +216,7 @@ impl Default for Flags {
             db: std::env::temp_dir().join("groupkv-bench"),
             use_existing_db: false,
             seed: 301,
+            seek_nexts: 0,
             progress: true,
             engine: EngineFlags::default(),
         }
@@ -261,8 +279,9 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, String> 
                         && !EXTRA_BENCHMARKS.contains(&b.as_str())
                     {
                         return Err(format!(
-                            "unknown benchmark {b:?}; expected some of {}",
-                            ALL_BENCHMARKS.join(",")
+                            "unknown benchmark {b:?}; expected some of {},{}",
+                            ALL_BENCHMARKS.join(","),
+                            EXTRA_BENCHMARKS.join(",")
                         ));
                     }
                 }
@@ -311,6 +330,7 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, String> 
             "db" => f.db = PathBuf::from(need(value)?),
             "use_existing_db" => f.use_existing_db = boolean(value)?,
             "seed" => f.seed = parse_num(name, &need(value)?)?,
+            "seek_nexts" => f.seek_nexts = parse_num(name, &need(value)?)?,
             "progress" => f.progress = boolean(value)?,
             "write_buffer_size" => {
                 f.engine.write_buffer_size = Some(parse_num(name, &need(value)?)?)
@@ -332,7 +352,9 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, String> 
                 f.engine.block_restart_interval = Some(parse_num(name, &need(value)?)?)
             }
             "bloom_bits" => f.engine.bloom_bits = Some(parse_num(name, &need(value)?)?),
-            "block_cache_size" => f.engine.block_cache_size = Some(parse_num(name, &need(value)?)?),
+            "block_cache_size" | "cache_size" => {
+                f.engine.block_cache_size = Some(parse_num(name, &need(value)?)?)
+            }
             "max_open_files" => f.engine.max_open_files = Some(parse_num(name, &need(value)?)?),
             "compression" => {
                 f.engine.compression = Some(match need(value)?.as_str() {
@@ -356,6 +378,12 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, String> 
     if f.key_size < 8 {
         return Err(format!(
             "--key_size={} is too small: keys hold an 8-byte index, so use at least 8",
+            f.key_size
+        ));
+    }
+    if f.key_size < 9 && f.benchmarks.iter().any(|b| b == "readmissing") {
+        return Err(format!(
+            "--key_size={}: readmissing needs at least 9 (its keys end in '.')",
             f.key_size
         ));
     }
@@ -426,6 +454,9 @@ mod tests {
         assert_eq!(o.compression, groupkv::Compression::Snappy);
         assert_eq!(o.block_cache_size, 0);
         assert_eq!(o.level0_stop_writes_trigger, 40);
+        let c = run(&["--cache_size=0", "--seek_nexts=10"]).unwrap();
+        assert_eq!(c.engine.apply(d.clone()).block_cache_size, 0);
+        assert_eq!(c.seek_nexts, 10);
         assert_eq!(o.max_write_buffer_number, d.max_write_buffer_number);
         assert_eq!(o.block_size, d.block_size);
         assert_eq!(o.target_file_size_base, d.target_file_size_base);
@@ -443,6 +474,11 @@ mod tests {
             (&["--num=abc"][..], "whole number"),
             (&["--sync=maybe"][..], "expected true"),
             (&["--key_size=4"][..], "at least 8"),
+            (
+                &["--benchmarks=readmissing", "--key_size=8"][..],
+                "readmissing needs at least 9",
+            ),
+            (&["--benchmarks=compact"][..], "unknown benchmark"),
             (&["--sync", "--disable_wal"][..], "needs the WAL"),
             (&["fillseq"][..], "unexpected argument"),
         ] {

@@ -4,6 +4,7 @@
 
 mod flags;
 mod histogram;
+mod reads;
 mod workload;
 
 use std::io::{IsTerminal, Write};
@@ -16,6 +17,7 @@ use groupkv::{Options, Stats, WriteBatch, WriteOptions, DB};
 
 use flags::{Command, Flags};
 use histogram::Histogram;
+use reads::Points;
 use workload::{key_buffer, make_key, Rng, Values};
 
 type BenchResult<T> = Result<T, String>;
@@ -54,25 +56,14 @@ fn run(f: &Flags) -> BenchResult<()> {
     if !f.use_existing_db {
         destroy_db(&f.db)?;
     }
-    let mut db = Some(open_db(f)?);
+    // Opened by the first benchmark that needs it, so that a first `reopen` times the
+    // recovery of what the previous process left.
+    let mut db: Option<DB> = None;
     for name in &f.benchmarks {
-        if name == "stats" {
-            let handle = db.as_ref().ok_or("the database is not open")?;
-            let table = handle
-                .property("groupkv.stats")
-                .ok_or("the database has no groupkv.stats property")?;
-            println!("stats :\n{table}");
+        if name == "reopen" {
+            reopen(f, &mut db)?;
             continue;
         }
-        let kind = match name.as_str() {
-            "fillseq" => Kind::Write { seq: true },
-            "fillrandom" => Kind::Write { seq: false },
-            "overwrite" => Kind::Write { seq: false },
-            "readrandom" => Kind::Read { seq: false },
-            "readseq" => Kind::Read { seq: true },
-            "readwhilewriting" => Kind::ReadWhileWriting,
-            other => return Err(format!("unknown benchmark {other:?}")),
-        };
         if name.starts_with("fill") {
             // A fill starts from an empty database, as in db_bench.
             if let Some(old) = db.take() {
@@ -80,9 +71,30 @@ fn run(f: &Flags) -> BenchResult<()> {
                     .map_err(|e| format!("closing before {name}: {e}"))?;
             }
             destroy_db(&f.db)?;
+        }
+        if db.is_none() {
             db = Some(open_db(f)?);
         }
         let handle = db.as_ref().ok_or("the database is not open")?;
+        if name == "stats" {
+            let table = handle
+                .property("groupkv.stats")
+                .ok_or("the database has no groupkv.stats property")?;
+            println!("{name:<12} : groupkv statistics follow\n{table}");
+            continue;
+        }
+        let kind = match name.as_str() {
+            "fillseq" => Kind::Write { seq: true },
+            "fillrandom" => Kind::Write { seq: false },
+            "overwrite" => Kind::Write { seq: false },
+            "readrandom" => Kind::Points(Points::Random),
+            "readmissing" => Kind::Points(Points::Missing),
+            "readseq_points" => Kind::Points(Points::Sequential),
+            "readseq" => Kind::Scan,
+            "seekrandom" => Kind::Seek,
+            "readwhilewriting" => Kind::ReadWhileWriting,
+            other => return Err(format!("unknown benchmark {other:?}")),
+        };
         let report = run_benchmark(f, handle, name, kind)?;
         report.print(name);
     }
@@ -129,6 +141,32 @@ fn open_db(f: &Flags) -> BenchResult<DB> {
     DB::open(&f.db, options).map_err(|e| format!("opening {}: {e}", f.db.display()))
 }
 
+/// `reopen`: a clean close of the open database (untimed), then the open alone is timed.
+fn reopen(f: &Flags, db: &mut Option<DB>) -> BenchResult<()> {
+    if let Some(old) = db.take() {
+        old.close()
+            .map_err(|e| format!("closing before reopen: {e}"))?;
+    }
+    let t0 = Instant::now();
+    let opened = open_db(f)?;
+    let wall = t0.elapsed();
+    *db = Some(opened);
+    let mut hist = Histogram::new();
+    hist.record(nanos(wall));
+    Report {
+        ops: 1,
+        found: None,
+        bytes: 0,
+        wall,
+        thread_seconds: wall.as_secs_f64(),
+        hist,
+        group: None,
+        background_writes: None,
+    }
+    .print("reopen");
+    Ok(())
+}
+
 /// Removes the database in `dir`, refusing to touch a directory holding anything else (so a
 /// mistyped `--db` cannot delete someone's files).
 fn destroy_db(dir: &Path) -> BenchResult<()> {
@@ -159,12 +197,14 @@ fn destroy_db(dir: &Path) -> BenchResult<()> {
 #[derive(Clone, Copy)]
 enum Kind {
     Write { seq: bool },
-    Read { seq: bool },
+    Points(Points),
+    Scan,
+    Seek,
     ReadWhileWriting,
 }
 
 /// What one thread did.
-struct ThreadResult {
+pub(crate) struct ThreadResult {
     ops: u64,
     found: u64,
     bytes: u64,
@@ -280,7 +320,7 @@ fn share(total: u64, threads: usize, t: usize) -> (u64, u64) {
 }
 
 /// Counts finished operations for the progress line without a shared write per operation.
-struct Progress<'a> {
+pub(crate) struct Progress<'a> {
     shared: &'a AtomicU64,
     local: u64,
 }
@@ -306,7 +346,7 @@ fn run_benchmark(f: &Flags, db: &DB, name: &str, kind: Kind) -> BenchResult<Repo
     let reads = if f.reads < 0 { f.num } else { f.reads as u64 };
     let total = match kind {
         Kind::Write { .. } => f.num,
-        Kind::Read { .. } | Kind::ReadWhileWriting => reads,
+        Kind::Points(_) | Kind::Scan | Kind::Seek | Kind::ReadWhileWriting => reads,
     };
     let wopts = WriteOptions {
         sync: f.sync,
@@ -325,22 +365,26 @@ fn run_benchmark(f: &Flags, db: &DB, name: &str, kind: Kind) -> BenchResult<Repo
         let workers: Vec<_> = (0..f.threads)
             .map(|t| {
                 let (barrier, done) = (&barrier, &done);
-                s.spawn(move || -> BenchResult<ThreadResult> {
+                s.spawn(move || -> BenchResult<(Instant, Instant, ThreadResult)> {
                     let (first, count) = share(total, f.threads, t);
                     let progress = Progress {
                         shared: done,
                         local: 0,
                     };
                     barrier.wait();
-                    match kind {
+                    let begin = Instant::now();
+                    let r = match kind {
                         Kind::Write { seq } => {
                             write_loop(f, db, &wopts, t, seq, first, count, progress)
                         }
-                        Kind::Read { seq } => read_loop(f, db, t, seq, first, count, progress),
+                        Kind::Points(p) => reads::point_loop(f, db, t, p, first, count, progress),
+                        Kind::Scan => reads::scan_loop(f, db, first, count, progress),
+                        Kind::Seek => reads::seek_loop(f, db, t, count, progress),
                         Kind::ReadWhileWriting => {
-                            read_loop(f, db, t, false, first, count, progress)
+                            reads::point_loop(f, db, t, Points::Random, first, count, progress)
                         }
-                    }
+                    };
+                    Ok((begin, Instant::now(), r?))
                 })
             })
             .collect();
@@ -356,12 +400,20 @@ fn run_benchmark(f: &Flags, db: &DB, name: &str, kind: Kind) -> BenchResult<Repo
             s.spawn(move || progress_monitor(name, total, done, finished))
         });
         barrier.wait();
-        let start = Instant::now();
         let mut results = Vec::with_capacity(f.threads);
         let mut first_error = None;
+        // The wall time runs from the first thread's start to the last one's end: this thread
+        // may wake from the barrier after a short share has already ended.
+        let mut span: Option<(Instant, Instant)> = None;
         for w in workers {
             match w.join() {
-                Ok(Ok(r)) => results.push(r),
+                Ok(Ok((begin, end, r))) => {
+                    span = Some(match span {
+                        None => (begin, end),
+                        Some((b, e)) => (b.min(begin), e.max(end)),
+                    });
+                    results.push(r);
+                }
                 Ok(Err(e)) => {
                     first_error.get_or_insert(e);
                 }
@@ -370,7 +422,7 @@ fn run_benchmark(f: &Flags, db: &DB, name: &str, kind: Kind) -> BenchResult<Repo
                 }
             }
         }
-        let wall = start.elapsed();
+        let wall = span.map_or(Duration::ZERO, |(b, e)| e.duration_since(b));
         writer_stop.store(true, Relaxed);
         finished.store(true, Relaxed);
         if let Some(w) = writer {
@@ -406,7 +458,7 @@ fn run_benchmark(f: &Flags, db: &DB, name: &str, kind: Kind) -> BenchResult<Repo
     let writes = matches!(kind, Kind::Write { .. } | Kind::ReadWhileWriting);
     Ok(Report {
         ops,
-        found: matches!(kind, Kind::Read { .. } | Kind::ReadWhileWriting).then_some(found),
+        found: (!matches!(kind, Kind::Write { .. })).then_some(found),
         bytes,
         wall,
         thread_seconds,
@@ -456,47 +508,6 @@ fn write_loop(
         ops: count,
         found: 0,
         bytes: count * (f.key_size + f.value_size) as u64,
-        elapsed: start.elapsed(),
-        hist,
-    })
-}
-
-fn read_loop(
-    f: &Flags,
-    db: &DB,
-    t: usize,
-    seq: bool,
-    first: u64,
-    count: u64,
-    mut progress: Progress<'_>,
-) -> BenchResult<ThreadResult> {
-    // Readers draw from their own stream so readrandom after fillrandom does not just replay
-    // the fill's keys.
-    let mut rng = Rng::new(f.seed ^ 0x7265_6164, t);
-    let mut key = key_buffer(f.key_size);
-    let mut hist = Histogram::new();
-    let (mut found, mut bytes) = (0u64, 0u64);
-    let start = Instant::now();
-    for i in 0..count {
-        let k = if seq {
-            (first + i) % f.num
-        } else {
-            rng.below(f.num)
-        };
-        make_key(&mut key, k);
-        let t0 = Instant::now();
-        let v = db.get(&key).map_err(|e| format!("read: {e}"))?;
-        hist.record(nanos(t0.elapsed()));
-        if let Some(v) = v {
-            found += 1;
-            bytes += (key.len() + v.len()) as u64;
-        }
-        progress.add(1);
-    }
-    Ok(ThreadResult {
-        ops: count,
-        found,
-        bytes,
         elapsed: start.elapsed(),
         hist,
     })
