@@ -180,3 +180,96 @@ pub fn seek_loop(
         hist,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use groupkv::{Options, WriteOptions};
+    use std::sync::atomic::AtomicU64;
+
+    /// A database holding keys `0..n` (every `step`-th one) with 10-byte values.
+    fn db_with(dir: &std::path::Path, n: u64, step: usize) -> DB {
+        let db = DB::open(dir.join("db"), Options::default()).unwrap();
+        let mut key = key_buffer(16);
+        for k in (0..n).step_by(step) {
+            make_key(&mut key, k);
+            db.put(&WriteOptions::default(), &key, b"0123456789")
+                .unwrap();
+        }
+        db
+    }
+
+    fn flags(num: u64) -> Flags {
+        Flags {
+            num,
+            ..Flags::default()
+        }
+    }
+
+    fn progress(done: &AtomicU64) -> Progress<'_> {
+        Progress {
+            shared: done,
+            local: 0,
+        }
+    }
+
+    #[test]
+    fn scan_reads_count_entries_wrapping_to_the_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = db_with(dir.path(), 10, 1);
+        let done = AtomicU64::new(0);
+        // From key 7: 7, 8, 9, then 0..10 twice, then 0..2: 25 entries in one latency sample.
+        let r = scan_loop(&flags(10), &db, 7, 25, progress(&done)).unwrap();
+        assert_eq!((r.ops, r.found), (25, 25));
+        assert_eq!(r.bytes, 25 * 26);
+        assert_eq!(r.hist.count(), 1);
+        let r = scan_loop(&flags(10), &db, 0, 250, progress(&done)).unwrap();
+        assert_eq!((r.ops, r.hist.count()), (250, 3));
+        assert_eq!(done.load(std::sync::atomic::Ordering::Relaxed), 275);
+    }
+
+    #[test]
+    fn scan_of_an_empty_database_stops_at_zero_entries() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = db_with(dir.path(), 0, 1);
+        let r = scan_loop(&flags(10), &db, 3, 50, progress(&AtomicU64::new(0))).unwrap();
+        assert_eq!((r.ops, r.found, r.bytes), (0, 0, 0));
+    }
+
+    #[test]
+    fn seek_finds_only_exact_keys_and_reads_the_nexts() {
+        let dir = tempfile::tempdir().unwrap();
+        // Only the even keys: a seek to an odd key lands on the next even key, not found.
+        let db = db_with(dir.path(), 1000, 2);
+        let f = Flags {
+            seek_nexts: 3,
+            ..flags(1000)
+        };
+        let r = seek_loop(&f, &db, 0, 400, progress(&AtomicU64::new(0))).unwrap();
+        assert_eq!(r.ops, 400);
+        assert!(r.found > 100 && r.found < 300, "{} of 400 found", r.found);
+        let mut rng = Rng::new(f.seed ^ SEEK_SEED, 0);
+        let even = (0..400).filter(|_| rng.below(1000) % 2 == 0).count() as u64;
+        assert_eq!(r.found, even);
+        // Three entries after each seek, fewer only past the last key (998).
+        assert!(
+            r.bytes <= 400 * 3 * 26 && r.bytes > 390 * 3 * 26,
+            "{}",
+            r.bytes
+        );
+    }
+
+    #[test]
+    fn missing_keys_are_never_found_and_present_ones_are() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = db_with(dir.path(), 500, 1);
+        let f = flags(500);
+        let done = AtomicU64::new(0);
+        let r = point_loop(&f, &db, 0, Points::Missing, 0, 300, progress(&done)).unwrap();
+        assert_eq!((r.ops, r.found, r.bytes), (300, 0, 0));
+        let r = point_loop(&f, &db, 1, Points::Random, 0, 300, progress(&done)).unwrap();
+        assert_eq!((r.ops, r.found), (300, 300));
+        let r = point_loop(&f, &db, 0, Points::Sequential, 450, 100, progress(&done)).unwrap();
+        assert_eq!((r.ops, r.found), (100, 100));
+    }
+}
