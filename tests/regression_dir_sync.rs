@@ -50,6 +50,12 @@ impl FileSystem for Recording {
     fn open_sequential(&self, path: &Path) -> io::Result<Box<dyn SequentialFile>> {
         self.inner.open_sequential(path)
     }
+    fn open_random_access(
+        &self,
+        path: &Path,
+    ) -> io::Result<Box<dyn groupkv::fs::RandomAccessFile>> {
+        self.inner.open_random_access(path)
+    }
     fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
         self.inner.rename(from, to)
     }
