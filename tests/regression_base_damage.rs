@@ -3,8 +3,7 @@
 //! Before the fix, one flipped bit in a base made `point_in_time` (the default) open an empty
 //! database: replay kept the base's records before the damage, dropped the next WAL (it "did
 //! not continue the sequence") with its acknowledged synced write, wrote a new empty base and
-//! deleted the damaged base and the WAL. Now damage anywhere in a base, including a missing
-//! final marker (a truncated base), fails `open` with `Corruption` naming the file and offset
+//! deleted the damaged base and the WAL. Now damage anywhere in a base's records fails `open` with `Corruption` naming the file and offset
 //! in every mode but `skip_any_corrupted_records`, and changes no file; salvage keeps what is
 //! readable plus every WAL write, and keeps the damaged base as `<name>.corrupt`. No later open
 //! reads or removes a quarantined file.
@@ -153,8 +152,35 @@ fn damages() -> Vec<Damage> {
         Damage::Flip(900),                   // somewhere in the middle
         Damage::Flip(usize::MAX),            // the last byte of the records
         Damage::Cut(700),                    // a truncation inside a record
-        Damage::DropMarker,                  // a truncation at a record boundary
     ]
+}
+
+/// Issue 13's migration policy: a first-layout base without its final marker (as 6983a4f
+/// wrote them) was synced before its rename, so it is complete and accepted whole, in every
+/// mode, and the directory is converted.
+#[test]
+fn a_base_without_its_final_marker_is_accepted_whole() {
+    for mode in [
+        WalRecoveryMode::AbsoluteConsistency,
+        WalRecoveryMode::PointInTime,
+        WalRecoveryMode::TolerateCorruptedTailRecords,
+    ] {
+        let fs = MemFs::new();
+        let base = setup(&fs);
+        damage(&fs, &base, Damage::DropMarker);
+        let db = open(&fs, mode).expect("accepted");
+        for i in 0..KEYS {
+            assert_eq!(db.get(&key(i)).expect("get"), Some(value(i)), "{mode}");
+        }
+        assert_eq!(
+            db.get(b"late").expect("get"),
+            Some(b"acknowledged".to_vec())
+        );
+        db.close().expect("close");
+        let names: Vec<String> = snapshot(&fs).into_keys().collect();
+        assert!(names.iter().all(|n| !n.contains(".base")), "{names:?}");
+        assert!(names.contains(&"CURRENT".to_string()), "{names:?}");
+    }
 }
 
 #[test]

@@ -24,7 +24,7 @@ use crate::memtable::MemTable;
 use crate::options::Options;
 use crate::stats::Statistics;
 use crate::table::{LruBlockCache, TableCache, TableCacheOptions};
-use crate::version::filename::{current_file_name, parse_file_name, FileType};
+use crate::version::filename::{current_file_name, manifest_file_name, parse_file_name, FileType};
 use crate::version::{VersionSet, VersionSetOptions};
 use crate::write_thread::WriteThread;
 
@@ -49,43 +49,13 @@ pub(super) fn open_locked(
     lock: Box<dyn FileLock>,
     fork_generation: u64,
 ) -> Result<DB> {
-    let has_current = fs
+    let mut has_current = fs
         .exists(&current_file_name(&path))
         .map_err(|e| Error::io(format!("checking {}", path.display()), e))?;
     let mut inv = recovery::inventory(fs.as_ref(), &path)?;
     let mut versions = VersionSet::new(Arc::clone(&fs), &path, VersionSetOptions::default());
-    if has_current {
-        if options.error_if_exists {
-            return Err(Error::invalid_argument(format!(
-                "a database already exists in {} (error_if_exists is set)",
-                path.display()
-            )));
-        }
-        versions.recover()?;
-        // WALs below the log number are in tables; a first-layout base cannot be live here.
-        let log_number = versions.log_number();
-        inv.base = None;
-        inv.logs.retain(|&n| n >= log_number);
-        inv.trust_first_marker = true;
-    } else {
-        // Tables or a MANIFEST without CURRENT: CURRENT was lost, and opening as a new (or
-        // first-layout) database would delete the tables as obsolete.
-        let names = fs
-            .list(&path)
-            .map_err(|e| Error::io(format!("listing {}", path.display()), e))?;
-        if let Some(orphan) = names.iter().find(|n| {
-            matches!(
-                parse_file_name(n),
-                Some((_, FileType::Manifest | FileType::Table))
-            )
-        }) {
-            return Err(Error::corruption(format!(
-                "{} is missing but {} exists: the database's CURRENT file was lost; nothing \
-                 was changed",
-                current_file_name(&path).display(),
-                path.join(orphan).display()
-            )));
-        }
+    let mut created = false;
+    if !has_current {
         if inv.is_empty() && !options.create_if_missing {
             return Err(Error::invalid_argument(format!(
                 "{} holds no database (set create_if_missing to create one)",
@@ -98,6 +68,60 @@ pub(super) fn open_locked(
                 path.display()
             )));
         }
+        // Tables or MANIFESTs without CURRENT.
+        let names = fs
+            .list(&path)
+            .map_err(|e| Error::io(format!("listing {}", path.display()), e))?;
+        let orphans: Vec<PathBuf> = names
+            .iter()
+            .filter(|n| {
+                matches!(
+                    parse_file_name(n),
+                    Some((_, FileType::Manifest | FileType::Table))
+                )
+            })
+            .map(|n| path.join(n))
+            .collect();
+        if inv.base.is_some() {
+            // A first-layout directory with a base (never beside a MANIFEST of ours): what
+            // is beside it was left by a conversion that crashed before writing CURRENT. The
+            // conversion starts over; they are kept aside as `.corrupt`, never deleted.
+            recovery::quarantine(fs.as_ref(), &path, &orphans)?;
+        } else {
+            // A new database, or a first-layout one of WALs only: CURRENT and an empty
+            // MANIFEST (log number 0) come first, as LevelDB's NewDB, so that from here on
+            // a MANIFEST without CURRENT can only mean a lost CURRENT. The only exception is
+            // this very step cut short: a lone MANIFEST-000001.
+            let stray = manifest_file_name(&path, 1);
+            if orphans.len() == 1 && orphans[0] == stray {
+                fs.remove_file(&stray)
+                    .map_err(|e| Error::io(format!("removing {}", stray.display()), e))?;
+            } else if let Some(orphan) = orphans.first() {
+                return Err(Error::corruption(format!(
+                    "{} is missing but {} exists: the database's CURRENT file was lost; \
+                     nothing was changed",
+                    current_file_name(&path).display(),
+                    orphan.display()
+                )));
+            }
+            versions.create_new_db()?;
+            has_current = true;
+            created = true;
+        }
+    }
+    if has_current {
+        if options.error_if_exists && !created {
+            return Err(Error::invalid_argument(format!(
+                "a database already exists in {} (error_if_exists is set)",
+                path.display()
+            )));
+        }
+        versions.recover()?;
+        // WALs below the log number are in tables; a first-layout base cannot be live here.
+        let log_number = versions.log_number();
+        inv.base = None;
+        inv.logs.retain(|&n| n >= log_number);
+        inv.trust_first_marker = true;
     }
     versions.mark_file_number_used(inv.max_number);
 

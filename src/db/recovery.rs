@@ -1,9 +1,10 @@
 //! Replaying a directory's WALs (and, in a first-layout directory, its base) into a memtable,
 //! and quarantining what replay did not take whole. Open (`open.rs`) flushes the result.
 //!
-//! A base is a snapshot, not a history: it is replayed whole or not at all. Any damage in it,
-//! including a missing final marker (a truncated base), fails the open with `Corruption` in
-//! every recovery mode but `skip_any_corrupted_records`, which salvages what is readable. WALs
+//! A base is a snapshot, not a history: it is replayed whole or not at all. Any damage in its
+//! records fails the open with `Corruption` in every recovery mode but
+//! `skip_any_corrupted_records`, which salvages what is readable. A missing final marker is
+//! not damage (see `replay_base`). WALs
 //! are replayed under the recovery mode. Whatever recovery did not take whole is quarantined by
 //! rename once a table holds what was recovered (see `files.rs`), never removed.
 
@@ -285,14 +286,11 @@ fn replay_base(
     if let Some(c) = reader.first_damage() {
         damage.note(c.offset, c.to_string());
     }
-    if !complete && damage.first.is_none() {
-        damage.note(
-            reader.last_record_offset(),
-            "the final marker (an empty batch) is missing after the last record: the base is \
-             truncated"
-                .into(),
-        );
-    }
+    // A base without its final marker is accepted whole (issue 13's migration policy): a
+    // first-layout base is found only under its final name, and it was synced before it was
+    // renamed to it, so it is complete; 6983a4f wrote bases without the marker. Damage inside
+    // the records is still refused.
+    let _ = complete;
     let Some((offset, what)) = damage.first else {
         return Ok(BaseReplay {
             next_sequence,
