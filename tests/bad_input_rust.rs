@@ -138,6 +138,7 @@ fn keys_and_values_above_4_gib_are_rejected_without_copying() {
 }
 
 fn crash(db: DB) {
+    db.halt_background_work_for_test();
     std::mem::forget(db);
 }
 
@@ -372,6 +373,7 @@ fn a_directory_locked_by_another_process_is_busy() {
     if pid == 0 {
         let ok = DB::open(dir.path(), Options::default()).map(|db| {
             let _ = db.put(&WriteOptions::synced(), b"child", b"1");
+            db.halt_background_work_for_test();
             std::mem::forget(db);
         });
         let byte = [u8::from(ok.is_ok())];

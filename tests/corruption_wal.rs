@@ -179,8 +179,8 @@ fn build(root: &Path, n: usize) -> (PathBuf, PathBuf, Vec<u8>, Vec<usize>) {
         db.write(&WriteOptions::default(), &b).expect("write");
         lens.push(len);
     }
-    // The directory a crashed session leaves: its WAL and nothing else. (A clean close would
-    // fold the WAL into a base, leaving no WAL to damage.)
+    // The directory a crashed first-layout session leaves: its WAL and nothing else. (A clean
+    // close would flush the WAL into a table, leaving no WAL to damage.)
     // The records, without the zeroed space the writer allocated after them (the reader's
     // handling of that space is tested in wal_log and wal_torn_tail).
     let mut bytes = std::fs::read(&wal).expect("read WAL");
@@ -188,7 +188,7 @@ fn build(root: &Path, n: usize) -> (PathBuf, PathBuf, Vec<u8>, Vec<usize>) {
     db.close().expect("close");
     for entry in std::fs::read_dir(&dir).expect("list") {
         let p = entry.expect("entry").path();
-        if p.extension().is_some_and(|x| x == "log" || x == "base") {
+        if p.file_name().is_some_and(|n| n != "LOCK") {
             std::fs::remove_file(&p).expect("remove");
         }
     }

@@ -66,6 +66,7 @@ fn run(mem: &MemFs, kind: FaultKind, nth: u64) -> (usize, usize, u64) {
         }
     }
     let switches = db.stats().memtable_switches;
+    db.halt_background_work_for_test();
     std::mem::forget(db);
     (acked, synced, switches)
 }

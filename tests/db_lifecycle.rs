@@ -184,9 +184,15 @@ fn recovery_continues_the_sequence_across_reopens() {
             drop(db);
         }
     }
-    // Reopens accumulate WALs; a base folds them so the directory stays small.
-    let files = std::fs::read_dir(dir.path()).unwrap().count();
-    assert!(files <= 12, "{files} files");
+    // Each open flushes what it replayed and deletes the WALs and MANIFESTs it replaces:
+    // besides level-0 tables (no compaction yet), only LOCK, CURRENT, one MANIFEST and one
+    // WAL remain.
+    let others: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| !n.ends_with(".sst"))
+        .collect();
+    assert!(others.len() <= 4, "{others:?}");
 }
 
 #[test]

@@ -203,7 +203,10 @@ fn fail_every_io_operation_of_a_workload() {
                         if kind == FaultKind::Allocate && o.saw_error {
                             why.push("a refused allocation failed a call".into());
                         }
-                        if kind != FaultKind::Allocate && !o.saw_error {
+                        // A failed removal of an obsolete file by the flush thread only costs
+                        // space (the next flush or open removes it), so it need not surface.
+                        if kind != FaultKind::Allocate && kind != FaultKind::Remove && !o.saw_error
+                        {
                             why.push("the injected failure was never reported".into());
                         }
                         mem.clear_faults();

@@ -406,6 +406,12 @@ impl FileSystem for PanicFs {
     fn open_sequential(&self, path: &Path) -> io::Result<Box<dyn SequentialFile>> {
         PosixFs.open_sequential(path)
     }
+    fn open_random_access(
+        &self,
+        path: &Path,
+    ) -> io::Result<Box<dyn groupkv::fs::RandomAccessFile>> {
+        PosixFs.open_random_access(path)
+    }
     fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
         PosixFs.rename(from, to)
     }

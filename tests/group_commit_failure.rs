@@ -110,7 +110,11 @@ fn failed_wal_append_poisons_and_reopen_recovers_exactly_the_acked() {
                     .unwrap_err();
                 assert!(matches!(err, Error::Poisoned { .. }), "{err}");
                 fs.process_crash();
-                std::mem::forget(Arc::try_unwrap(db).ok());
+                let db = Arc::try_unwrap(db).ok();
+                if let Some(db) = &db {
+                    db.halt_background_work_for_test();
+                }
+                std::mem::forget(db);
                 let db = open(&fs, mode);
                 assert_eq!(present(&db), acked, "mode {} nth {nth}", mode.name);
                 assert_eq!(db.get(b"after").unwrap(), None);
@@ -133,7 +137,11 @@ fn failed_wal_sync_poisons_and_power_loss_keeps_exactly_the_acked() {
             assert!(acked.len() < THREADS * WRITES, "the fault fired");
             assert!(db.stats().wal_syncs >= nth - 1);
             fs.power_loss(PowerLoss::DropUnsynced);
-            std::mem::forget(Arc::try_unwrap(db).ok());
+            let db = Arc::try_unwrap(db).ok();
+            if let Some(db) = &db {
+                db.halt_background_work_for_test();
+            }
+            std::mem::forget(db);
             let db = open(&fs, mode);
             assert_eq!(present(&db), acked, "mode {} nth {nth}", mode.name);
         }
@@ -155,7 +163,11 @@ fn failed_sync_then_process_crash_loses_nothing_acked() {
         ));
         let acked = workload(&db, true);
         fs.process_crash();
-        std::mem::forget(Arc::try_unwrap(db).ok());
+        let db = Arc::try_unwrap(db).ok();
+        if let Some(db) = &db {
+            db.halt_background_work_for_test();
+        }
+        std::mem::forget(db);
         let db = open(&fs, mode);
         let got = present(&db);
         assert!(got.is_superset(&acked), "mode {}", mode.name);

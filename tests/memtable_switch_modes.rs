@@ -107,7 +107,8 @@ fn switches_lose_duplicate_and_reorder_nothing_in_every_mode() {
                 "{what}: only {} switches",
                 stats.memtable_switches
             );
-            assert!(stats.immutable_memtables >= 1, "{what}");
+            // Switched memtables wait for the flush thread or are in tables already.
+            assert!(stats.immutable_memtables + stats.flushes >= 1, "{what}");
             check_complete(&db, &what);
             db.close().unwrap();
             let db = DB::open(dir.path(), options).unwrap();

@@ -31,12 +31,14 @@ fn scenario(how: PowerLoss) {
     db.put(&WriteOptions::default(), b"older", &[b'x'; 300])
         .expect("unsynced put");
     // The process dies: no close; the OS keeps the bytes, unsynced.
+    db.halt_background_work_for_test();
     std::mem::forget(db);
     mem.process_crash();
 
     let db = open(&mem);
     db.put(&WriteOptions::synced(), b"newer", b"synced")
         .expect("synced put");
+    db.halt_background_work_for_test();
     std::mem::forget(db);
     mem.power_loss(how);
 

@@ -423,7 +423,9 @@ fn damaged_files_removed(
 ) -> Vec<String> {
     before
         .iter()
-        .filter(|(n, _)| !n.ends_with(".tmp") && !after.contains_key(*n))
+        // Only WALs and bases hold writes; an old MANIFEST (even with a torn tail) is
+        // superseded by the new one's snapshot.
+        .filter(|(n, _)| (n.ends_with(".log") || n.ends_with(".base")) && !after.contains_key(*n))
         .filter(|(n, data)| after.get(&format!("{n}.corrupt")) != Some(*data) && log_damaged(data))
         .map(|(n, _)| n.clone())
         .collect()

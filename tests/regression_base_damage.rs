@@ -3,8 +3,7 @@
 //! Before the fix, one flipped bit in a base made `point_in_time` (the default) open an empty
 //! database: replay kept the base's records before the damage, dropped the next WAL (it "did
 //! not continue the sequence") with its acknowledged synced write, wrote a new empty base and
-//! deleted the damaged base and the WAL. Now damage anywhere in a base, including a missing
-//! final marker (a truncated base), fails `open` with `Corruption` naming the file and offset
+//! deleted the damaged base and the WAL. Now damage anywhere in a base's records fails `open` with `Corruption` naming the file and offset
 //! in every mode but `skip_any_corrupted_records`, and changes no file; salvage keeps what is
 //! readable plus every WAL write, and keeps the damaged base as `<name>.corrupt`. No later open
 //! reads or removes a quarantined file.
@@ -15,7 +14,7 @@ use std::sync::Arc;
 
 use groupkv::fs::{FileSystem, MemFs};
 use groupkv::wal::format::HEADER_SIZE;
-use groupkv::{Error, Options, WalRecoveryMode, WriteOptions, DB};
+use groupkv::{Error, Options, WalRecoveryMode, WriteBatch, WriteOptions, DB};
 
 const DIR: &str = "/db";
 const KEYS: usize = 100;
@@ -55,26 +54,60 @@ fn snapshot(fs: &MemFs) -> BTreeMap<String, Vec<u8>> {
         .collect()
 }
 
-/// Session 1 writes `KEYS` keys and closes cleanly (a base); session 2 makes one synced write
-/// and crashes (its WAL stays). Returns the base's path.
-fn setup(fs: &MemFs) -> PathBuf {
-    let db = open(fs, WalRecoveryMode::PointInTime).expect("create");
-    for i in 0..KEYS {
-        db.put(&WriteOptions::default(), &key(i), &value(i))
-            .expect("put");
+/// A batch's bytes with its header's sequence set to `sequence`.
+fn batch_at(batch: &WriteBatch, sequence: u64) -> Vec<u8> {
+    let mut data = batch.data().to_vec();
+    data[..8].copy_from_slice(&sequence.to_le_bytes());
+    data
+}
+
+/// A record file (IEEE CRC-32 framing, as the first layout wrote) holding `records`.
+fn write_records(fs: &MemFs, path: &Path, records: &[Vec<u8>]) {
+    let mut w = groupkv::wal::Writer::new(fs.create(path).expect("create"));
+    for r in records {
+        w.add_record(&[r]).expect("append");
     }
+    w.sync().expect("sync");
+}
+
+/// Bases exist only in first-layout directories (a database writes tables and a MANIFEST
+/// now), so the directory is assembled as the first layout left it after a clean close
+/// (`000002.base`: every key in one record, then its final marker) and a crashed session
+/// that made one synced write (`000003.log`: its marker, then the write). Returns the base's
+/// path.
+fn setup(fs: &MemFs) -> PathBuf {
+    fs.create_dir_all(Path::new(DIR)).expect("mkdir");
+    let mut all = WriteBatch::new();
+    for i in 0..KEYS {
+        all.put(&key(i), &value(i)).expect("put");
+    }
+    let next = KEYS as u64 + 1;
+    let marker = batch_at(&WriteBatch::new(), next);
+    let base = Path::new(DIR).join("000002.base");
+    write_records(fs, &base, &[batch_at(&all, 1), marker.clone()]);
+    let mut late = WriteBatch::new();
+    late.put(b"late", b"acknowledged").expect("put");
+    write_records(
+        fs,
+        &Path::new(DIR).join("000003.log"),
+        &[marker, batch_at(&late, next)],
+    );
+    // The undamaged directory opens (and is converted) with every write.
+    let copy = MemFs::new();
+    copy.create_dir_all(Path::new(DIR)).expect("mkdir");
+    for (n, data) in snapshot(fs) {
+        let mut f = copy.create(&Path::new(DIR).join(n)).expect("create");
+        f.append(&data).expect("append");
+        f.sync().expect("sync");
+    }
+    let db = open(&copy, WalRecoveryMode::PointInTime).expect("an undamaged base opens");
+    assert_eq!(db.get(&key(KEYS - 1)).expect("get"), Some(value(KEYS - 1)));
+    assert_eq!(
+        db.get(b"late").expect("get"),
+        Some(b"acknowledged".to_vec())
+    );
     db.close().expect("close");
-    let db = open(fs, WalRecoveryMode::PointInTime).expect("reopen");
-    db.put(&WriteOptions::synced(), b"late", b"acknowledged")
-        .expect("put");
-    std::mem::forget(db);
-    fs.process_crash();
-    let bases: Vec<String> = snapshot(fs)
-        .into_keys()
-        .filter(|n| n.ends_with(".base"))
-        .collect();
-    assert_eq!(bases.len(), 1, "one base: {bases:?}");
-    Path::new(DIR).join(&bases[0])
+    base
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -119,8 +152,35 @@ fn damages() -> Vec<Damage> {
         Damage::Flip(900),                   // somewhere in the middle
         Damage::Flip(usize::MAX),            // the last byte of the records
         Damage::Cut(700),                    // a truncation inside a record
-        Damage::DropMarker,                  // a truncation at a record boundary
     ]
+}
+
+/// Issue 13's migration policy: a first-layout base without its final marker (as 6983a4f
+/// wrote them) was synced before its rename, so it is complete and accepted whole, in every
+/// mode, and the directory is converted.
+#[test]
+fn a_base_without_its_final_marker_is_accepted_whole() {
+    for mode in [
+        WalRecoveryMode::AbsoluteConsistency,
+        WalRecoveryMode::PointInTime,
+        WalRecoveryMode::TolerateCorruptedTailRecords,
+    ] {
+        let fs = MemFs::new();
+        let base = setup(&fs);
+        damage(&fs, &base, Damage::DropMarker);
+        let db = open(&fs, mode).expect("accepted");
+        for i in 0..KEYS {
+            assert_eq!(db.get(&key(i)).expect("get"), Some(value(i)), "{mode}");
+        }
+        assert_eq!(
+            db.get(b"late").expect("get"),
+            Some(b"acknowledged".to_vec())
+        );
+        db.close().expect("close");
+        let names: Vec<String> = snapshot(&fs).into_keys().collect();
+        assert!(names.iter().all(|n| !n.contains(".base")), "{names:?}");
+        assert!(names.contains(&"CURRENT".to_string()), "{names:?}");
+    }
 }
 
 #[test]
@@ -221,6 +281,7 @@ fn a_wal_recovery_stopped_in_is_quarantined_not_removed() {
         db.put(&WriteOptions::default(), &key(i), &value(i))
             .expect("put");
     }
+    db.halt_background_work_for_test();
     std::mem::forget(db);
     fs.process_crash();
     let logs: Vec<String> = snapshot(&fs)

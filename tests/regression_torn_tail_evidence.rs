@@ -36,6 +36,7 @@ fn a_damaged_synced_record_ending_in_zero_is_not_a_torn_tail() {
         counter.push(last);
         db.put(&WriteOptions::synced(), b"counter", &counter)
             .expect("put");
+        db.halt_background_work_for_test();
         std::mem::forget(db);
         fs.process_crash();
         let wal = fs

@@ -44,6 +44,7 @@ fn a_sync_write_after_a_switch_makes_the_retired_wal_durable() {
         db.put(&WriteOptions::synced(), b"newer", b"synced")
             .unwrap();
         assert_eq!(db.stats().memtable_switches, 1, "{how:?}");
+        db.halt_background_work_for_test();
         std::mem::forget(db);
         mem.power_loss(how);
 
@@ -72,6 +73,7 @@ fn unsynced_writes_across_a_switch_recover_a_prefix() {
         db.put(&WriteOptions::default(), b"b", b"after the switch")
             .unwrap();
         assert_eq!(db.stats().memtable_switches, 1, "{how:?}");
+        db.halt_background_work_for_test();
         std::mem::forget(db);
         mem.power_loss(how);
 

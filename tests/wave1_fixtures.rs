@@ -2,16 +2,14 @@
 //! open with every acknowledged key. The fixtures are copied first: opening rewrites a
 //! directory.
 //!
-//! Today's behaviour for its bases: a 6983a4f base has no empty final marker, so the default
-//! mode refuses it as truncated (`Corruption` naming the base; docs/RELIABILITY.md, Limits)
-//! and `skip_any_corrupted_records` replays it whole. The migration of issue 13 is to accept
-//! those bases (a first-layout base was renamed into place only once synced) and convert the
-//! directory; these expectations change with it.
+//! A 6983a4f base has no empty final marker; issue 13's migration accepts it whole (a
+//! first-layout base was renamed into place only once synced, so it is complete) and converts
+//! the directory to tables, a MANIFEST and CURRENT (docs/RELIABILITY.md).
 #![allow(clippy::unwrap_used)]
 
 use std::path::{Path, PathBuf};
 
-use groupkv::{Error, Options, WalRecoveryMode, DB};
+use groupkv::{Options, WalRecoveryMode, DB};
 
 fn copy_fixture(name: &str) -> (tempfile::TempDir, PathBuf) {
     let src = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -99,29 +97,35 @@ fn check_base_then_wal(db: &DB) {
     }
 }
 
+/// Issue 13's migration policy: a first-layout base under its final name was synced before
+/// its rename, so a base without the final marker (all 6983a4f wrote) is complete: the default
+/// mode accepts it, and open converts the directory (tables, MANIFEST, CURRENT; the legacy
+/// files gone), which then reopens with the same contents.
 #[test]
-fn first_layout_bases_are_refused_by_default_and_salvaged_whole() {
+fn first_layout_bases_are_accepted_and_the_directory_converted() {
     for (name, check) in [
         ("clean", check_clean as fn(&DB)),
         ("base_then_wal", check_base_then_wal),
     ] {
         let (_tmp, dir) = copy_fixture(name);
-        let before = files(&dir);
-        match DB::open(&dir, options(WalRecoveryMode::PointInTime)) {
-            Err(Error::Corruption { message }) => {
-                assert!(message.contains("000002.base"), "{name}: {message}")
-            }
-            other => panic!("{name}: expected Corruption naming the base, got {other:?}"),
-        }
-        assert!(
-            before == files(&dir),
-            "{name}: a refused open changes no file"
-        );
-        let db = DB::open(&dir, options(WalRecoveryMode::SkipAnyCorruptedRecords)).unwrap();
+        let db = DB::open(&dir, options(WalRecoveryMode::PointInTime)).unwrap();
         check(&db);
         db.close().unwrap();
-        // Salvaged into a new base: the default mode opens it now, with the same contents.
-        let db = DB::open(&dir, options(WalRecoveryMode::PointInTime)).unwrap();
+        let after: Vec<String> = files(&dir).into_keys().collect();
+        assert!(
+            after.iter().all(|n| !n.ends_with(".base")),
+            "{name}: legacy base left: {after:?}"
+        );
+        assert!(after.contains(&"CURRENT".to_string()), "{name}: {after:?}");
+        assert!(
+            after.iter().any(|n| n.ends_with(".sst")),
+            "{name}: no table: {after:?}"
+        );
+        assert!(
+            after.iter().any(|n| n.starts_with("MANIFEST-")),
+            "{name}: {after:?}"
+        );
+        let db = DB::open(&dir, options(WalRecoveryMode::AbsoluteConsistency)).unwrap();
         check(&db);
         db.close().unwrap();
     }

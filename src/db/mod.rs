@@ -3,15 +3,13 @@
 
 mod error_handler;
 mod files;
-// Wired in by the flush thread and open (issue 13's next step); tested on their own.
-#[allow(dead_code)]
 mod flush;
-#[allow(dead_code)]
 pub(crate) mod flush_job;
+mod flush_thread;
 mod fork;
 mod make_room;
-#[allow(dead_code)]
 mod obsolete;
+mod open;
 mod properties;
 mod read;
 mod recovery;
@@ -26,31 +24,29 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release};
 use std::sync::atomic::{AtomicBool, AtomicU64};
 use std::sync::Arc;
+use std::thread::JoinHandle;
 use std::time::Instant;
 
 use parking_lot::Mutex;
 
 use crate::error::{Error, Result};
-use crate::fs::{FileLock, FileOptions, FileSystem};
-use crate::memtable::{Lookup, MemTable};
+use crate::fs::{FileLock, FileSystem};
+use crate::memtable::Lookup;
 use crate::options::{Options, WriteOptions};
 use crate::stats::{Statistics, Stats};
-use crate::table::{BlockReadOptions, LruBlockCache, TableCache, TableCacheOptions};
-use crate::version::{Version, NUM_LEVELS};
+use crate::table::{BlockReadOptions, TableCache};
+use crate::version::{VersionSet, NUM_LEVELS};
 use crate::write_batch::{encode_header, sequence_range_ok, WriteBatch, MAX_KV_LEN};
 use crate::write_thread::{WriteGroup, WriteThread, Writer};
 use error_handler::ErrorHandler;
+use flush_thread::FlushQueue;
 use make_room::SvCell;
 pub use read::{DbIterator, Entries};
 pub use snapshot::Snapshot;
 use snapshot::SnapshotList;
-use super_version::SuperVersion;
-use wal_set::{Wal, WalSet};
+use wal_set::WalSet;
 use write_controller::WriteController;
 use write_impl::{write_impl, AbortOnUnwind, WriteBackend};
-
-/// Reopening with more WAL files than this folds them into a base first.
-const MAX_LOGS_AT_OPEN: usize = 8;
 
 /// An open database. `DB` is `Send + Sync`: share it (`&DB`, `Arc<DB>`) between threads, and
 /// concurrent writers are committed together in groups.
@@ -77,10 +73,18 @@ pub struct DB {
     write_thread: WriteThread,
     /// The read sources (memtables, version), loaded lock-free after `published` (I10);
     /// stored only under `mu`.
-    sv: SvCell,
-    /// The DB mutex, for rare work: the memtable switch. Lock order: `mu` → `wals.current` →
-    /// the retired WALs.
-    mu: Mutex<()>,
+    sv: Arc<SvCell>,
+    /// The DB mutex, for rare work: the memtable switch and the flush's install. Lock order:
+    /// `mu` → `versions` → `wals.current` → the retired WALs.
+    mu: Arc<Mutex<()>>,
+    /// The MANIFEST's state; file numbers come from it.
+    versions: Arc<Mutex<VersionSet>>,
+    /// Memtables waiting for the flush thread.
+    flush_queue: Arc<FlushQueue>,
+    /// The flush thread, joined by close.
+    flush_thread: Mutex<Option<JoinHandle<()>>>,
+    /// `Options::max_write_buffer_number`: writes stop while this many memtables are full.
+    max_write_buffer_number: usize,
     /// Open tables (and the block cache they share), for reads through the version.
     tables: Arc<TableCache>,
     /// `Options::write_buffer_size`: the memtable size that triggers a switch.
@@ -88,19 +92,15 @@ pub struct DB {
     /// `Options::allow_mmap_writes`, for the WALs created by switches.
     allow_mmap_writes: bool,
     /// The last sequence visible to readers (release on publish, acquire on read).
-    published: AtomicU64,
+    published: Arc<AtomicU64>,
     /// The last sequence handed to a group (leader only).
     allocated: AtomicU64,
     /// The current WAL (`None` once closed) and the retired ones. Only the (WAL) leader, the
     /// switch (as leader) and close lock them.
-    wals: WalSet,
-    /// WAL files replay read at open (close folds them into a base).
-    logs_at_open: usize,
-    /// `published` at open: close writes a base only if something was written since.
-    opened_at: u64,
+    wals: Arc<WalSet>,
     /// The sticky error: set when a WAL write or sync (or a switch) fails; every later write
     /// fails with it (its own lock; see `error_handler.rs`).
-    bg_error: ErrorHandler,
+    bg_error: Arc<ErrorHandler>,
     /// Shared with iterators, which stop working once it is set.
     closed: Arc<AtomicBool>,
     /// Live snapshots' sequences.
@@ -108,12 +108,9 @@ pub struct DB {
     /// Serializes `close` calls.
     close_mu: Mutex<()>,
     /// Write stalls (its own lock; see `write_controller.rs`).
-    controller: WriteController,
-    /// Some write skipped the WAL: close must write a base to keep it.
-    unpersisted: AtomicBool,
-    next_file_number: AtomicU64,
+    controller: Arc<WriteController>,
     lock: Mutex<Option<Box<dyn FileLock>>>,
-    stats: Statistics,
+    stats: Arc<Statistics>,
     /// The fork generation of the process that opened the database.
     fork_generation: u64,
 }
@@ -178,108 +175,7 @@ impl DB {
             }
         })?;
 
-        let inv = recovery::inventory(fs.as_ref(), &path)?;
-        if inv.is_empty() && !options.create_if_missing {
-            return Err(Error::invalid_argument(format!(
-                "{} holds no database (set create_if_missing to create one)",
-                path.display()
-            )));
-        }
-        if !inv.is_empty() && options.error_if_exists {
-            return Err(Error::invalid_argument(format!(
-                "a database already exists in {} (error_if_exists is set)",
-                path.display()
-            )));
-        }
-        let memtable = Arc::new(MemTable::new());
-        let replayed = recovery::replay(
-            fs.as_ref(),
-            &path,
-            &inv,
-            options.wal_recovery_mode,
-            &memtable,
-        )?;
-        let last = replayed.last_sequence;
-        let mut next_number = inv.max_number + 1;
-        let mut live_logs = inv.logs.len();
-        if replayed.must_fold || inv.logs.len() > MAX_LOGS_AT_OPEN {
-            // Fold the replayed state into one durable base before anything new is written:
-            // the WALs of a crashed session may be unsynced or damaged (see `Replayed`), and
-            // the WAL count stays bounded. What replay did not take whole is quarantined.
-            let clean: Vec<PathBuf> = inv
-                .live(&path)
-                .into_iter()
-                .filter(|p| !replayed.quarantine.contains(p))
-                .collect();
-            let retire = recovery::Retire {
-                quarantine: &replayed.quarantine,
-                clean: &clean,
-                all_clean: false,
-            };
-            recovery::write_base(
-                fs.as_ref(),
-                &path,
-                next_number,
-                std::slice::from_ref(&memtable),
-                last,
-                &retire,
-            )?;
-            next_number += 1;
-            live_logs = 0;
-        } else {
-            recovery::remove_obsolete(fs.as_ref(), &path, &inv.obsolete, &[])?;
-        }
-        let number = next_number;
-        let log_path = files::log_name(&path, number);
-        let file_options = FileOptions {
-            allow_mmap_writes: options.allow_mmap_writes,
-        };
-        let file = fs
-            .create_with(&log_path, &file_options)
-            .map_err(|e| Error::io(format!("creating WAL {}", log_path.display()), e))?;
-        let wal = Wal::create(file, number, last + 1, &log_path)?;
-        // The new WAL's directory entry must be durable, or a synced write could vanish with it.
-        fs.sync_dir(&path)
-            .map_err(|e| Error::io(format!("syncing directory {}", path.display()), e))?;
-        let sv = SuperVersion::new(memtable, Arc::new(Version::new()));
-
-        let tables = Arc::new(TableCache::new(
-            Arc::clone(&fs),
-            path.clone(),
-            TableCacheOptions {
-                max_open_files: options.max_open_files,
-                verify_checksums: true,
-                block_cache: (options.block_cache_size > 0)
-                    .then(|| Arc::new(LruBlockCache::new(options.block_cache_size))),
-            },
-        ));
-
-        Ok(DB {
-            fs,
-            allow_concurrent_memtable_write: options.allow_concurrent_memtable_write,
-            write_thread: WriteThread::new(&options),
-            sv: SvCell::from_pointee(sv),
-            tables,
-            mu: Mutex::new(()),
-            write_buffer_size: options.write_buffer_size,
-            allow_mmap_writes: options.allow_mmap_writes,
-            published: AtomicU64::new(last),
-            allocated: AtomicU64::new(last),
-            wals: WalSet::new(&path, wal),
-            logs_at_open: live_logs,
-            opened_at: last,
-            bg_error: ErrorHandler::default(),
-            closed: Arc::new(AtomicBool::new(false)),
-            snapshots: Arc::new(SnapshotList::default()),
-            close_mu: Mutex::new(()),
-            controller: WriteController::default(),
-            unpersisted: AtomicBool::new(false),
-            next_file_number: AtomicU64::new(number + 1),
-            lock: Mutex::new(Some(lock)),
-            stats: Statistics::new(),
-            fork_generation,
-            path,
-        })
+        open::open_locked(path, options, fs, lock, fork_generation)
     }
 
     /// The directory this database lives in.
@@ -371,12 +267,13 @@ impl DB {
         self.sv.load().memtable_bytes()
     }
 
-    /// Closes the database: waits for in-flight writes, syncs the WAL, folds the session's writes
-    /// (every memtable, the immutable ones included, and `disable_wal` writes) into a durable
-    /// base, and releases the directory.
+    /// Closes the database: waits for in-flight writes, flushes the memtables (the immutable
+    /// ones and, if it holds anything, the current one, `disable_wal` writes included) into
+    /// level-0 tables recorded in the MANIFEST, stops the flush thread, syncs the WAL and
+    /// releases the directory.
     /// Idempotent: a second call returns `Ok`. Every later call on this `DB` fails with
-    /// [`Error::Closed`]. If an earlier WAL write failed, close writes nothing and returns
-    /// [`Error::Poisoned`]: reopen to recover the acknowledged writes.
+    /// [`Error::Closed`]. If an earlier WAL write or flush failed, close flushes nothing more
+    /// and returns [`Error::Poisoned`]: reopen to recover the acknowledged writes.
     pub fn close(&self) -> Result<()> {
         if fork::generation() != self.fork_generation {
             // The parent owns the files and the LOCK; the child's copy just stops working.
@@ -389,51 +286,74 @@ impl DB {
         }
         // Wake a leader waiting out a stall: it will see `closed` and give up.
         self.controller.wake_all();
+        self.wake_memtable_stall();
         let me = Writer::new(None, &WriteOptions::default());
         // From linking `me` until it is unlinked, other writers may point at it.
         let _guard = AbortOnUnwind::new("close");
         self.write_thread.enter_unbatched(&me);
         // Every earlier write is done and later leaders see `closed`: the files are ours.
-        let result = self.finish_files();
+        // The last memtable goes to a table like the others (not after a failure: reopen
+        // replays its WAL instead).
+        let switched = if self.bg_error.check().is_ok() && !self.sv.load().mem.is_empty() {
+            self.switch_memtable_locked()
+        } else {
+            Ok(())
+        };
+        let drained = self.flush_queue.wait_drained();
+        self.flush_queue.stop();
+        if let Some(t) = self.flush_thread.lock().take() {
+            let _ = t.join();
+        }
+        let result = self.finish_files(switched, drained);
         *self.lock.lock() = None;
         self.write_thread.exit_unbatched(&me);
         result
     }
 
-    fn finish_files(&self) -> Result<()> {
+    fn finish_files(&self, switched: Result<()>, drained: bool) -> Result<()> {
         let mut guard = self.wals.current.lock();
-        let live_wals = self.wals.live(&guard);
         let Some(mut wal) = guard.take() else {
             return Ok(());
         };
         // Nothing more is written after a failure; reopening recovers what is durable. Say
         // so: a clean Ok would suggest every write was persisted.
         self.bg_error.check()?;
+        switched?;
+        if !drained {
+            return Err(Error::Closed);
+        }
         let name = files::log_name(&self.path, wal.number);
         wal.writer
             .sync()
             .map_err(|e| Error::io(format!("syncing WAL {}", name.display()), e))?;
-        // Every session that wrote ends in a base, so the next open replays one file and writes
-        // nothing (a session that crashed is folded by the next open instead).
-        if self.unpersisted.load(Acquire)
-            || self.published.load(Acquire) != self.opened_at
-            || self.logs_at_open > 0
-            || live_wals > 1
-        {
-            let number = self.next_file_number.fetch_add(1, Relaxed);
-            drop(wal);
-            self.wals.drop_retired();
-            let sv = self.sv.load_full();
-            let mems: Vec<Arc<MemTable>> = sv.memtables().cloned().collect();
-            let last = self.published.load(Acquire);
-            // Every file below the new base was replayed whole at open or written since.
-            let retire = recovery::Retire {
-                all_clean: true,
-                ..recovery::Retire::default()
-            };
-            recovery::write_base(self.fs.as_ref(), &self.path, number, &mems, last, &retire)?;
-        }
         Ok(())
+    }
+
+    /// Flushes every memtable holding writes into level-0 tables and waits until they are
+    /// recorded in the MANIFEST (their WALs are then deleted). Fails with the background
+    /// error ([`Error::Poisoned`]) if a flush failed.
+    pub fn flush(&self) -> Result<()> {
+        self.check_usable()?;
+        self.bg_error.check()?;
+        self.switch_unbatched()?;
+        self.flush_queue.wait_drained();
+        self.bg_error.check()?;
+        self.check_usable()
+    }
+
+    /// Switches the memtable if it holds anything, as the write thread's only writer (so no
+    /// group is between its WAL write and its insert).
+    fn switch_unbatched(&self) -> Result<()> {
+        let me = Writer::new(None, &WriteOptions::default());
+        let _guard = AbortOnUnwind::new("flush");
+        self.write_thread.enter_unbatched(&me);
+        let result = if self.sv.load().mem.is_empty() {
+            Ok(())
+        } else {
+            self.switch_memtable()
+        };
+        self.write_thread.exit_unbatched(&me);
+        result
     }
 
     /// Test hook: turns a write stall on or off (RocksDB's `BeginWriteStall`/`EndWriteStall`).
@@ -443,6 +363,17 @@ impl DB {
     #[doc(hidden)]
     pub fn set_write_stall_for_test(&self, on: bool) {
         self.controller.request_stall(on);
+    }
+
+    /// Test hook for crash simulations: stops the flush thread before its next job (a job in
+    /// progress completes), as a process crash would stop it, so that a `DB` leaked with
+    /// `std::mem::forget` no longer touches its files.
+    #[doc(hidden)]
+    pub fn halt_background_work_for_test(&self) {
+        self.flush_queue.halt();
+        if let Some(t) = self.flush_thread.lock().take() {
+            let _ = t.join();
+        }
     }
 
     pub(crate) fn check_usable(&self) -> Result<()> {
@@ -509,7 +440,7 @@ impl WriteBackend for DB {
             )));
         }
         if leader.disable_wal {
-            self.unpersisted.store(true, Release);
+            // Kept by the flush of its memtable (close flushes a non-empty memtable).
             return Ok(());
         }
         // The open options cap the group size so the total count fits the header.

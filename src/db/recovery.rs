@@ -1,26 +1,24 @@
-//! Opening a directory: replaying the base and WALs into a memtable, writing bases, and
-//! retiring the files a base makes obsolete (removing the clean ones, quarantining the rest).
+//! Replaying a directory's WALs (and, in a first-layout directory, its base) into a memtable,
+//! and quarantining what replay did not take whole. Open (`open.rs`) flushes the result.
 //!
-//! A base is a snapshot, not a history: it is replayed whole or not at all. Any damage in it,
-//! including a missing final marker (a truncated base), fails the open with `Corruption` in
-//! every recovery mode but `skip_any_corrupted_records`, which salvages what is readable. WALs
+//! A base is a snapshot, not a history: it is replayed whole or not at all. Any damage in its
+//! records fails the open with `Corruption` in every recovery mode but
+//! `skip_any_corrupted_records`, which salvages what is readable. A missing final marker is
+//! not damage (see `replay_base`). WALs
 //! are replayed under the recovery mode. Whatever recovery did not take whole is quarantined by
-//! rename once a new base holds what was recovered (see `files.rs`), never removed.
+//! rename once a table holds what was recovered (see `files.rs`), never removed.
 
-use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use super::files::{self, Kind};
 use crate::error::{Error, Result};
 use crate::fs::FileSystem;
-use std::sync::Arc;
 
-use crate::iter::{DbIter, DbIterOptions, MergingIterator};
-use crate::memtable::{MemTable, MemTableIter};
+use crate::memtable::MemTable;
 use crate::options::WalRecoveryMode;
 use crate::wal::reader::{CorruptionKind, Flow};
-use crate::wal::{Reader, Writer as LogWriter};
-use crate::write_batch::{encode_header, sequence_range_ok, WriteBatch, SEQUENCE_LIMIT};
+use crate::wal::Reader;
+use crate::write_batch::{sequence_range_ok, WriteBatch};
 
 /// What a directory holds.
 #[derive(Debug, Default)]
@@ -32,19 +30,14 @@ pub(crate) struct Inventory {
     pub(crate) obsolete: Vec<PathBuf>,
     /// The highest number in use, quarantined files included.
     pub(crate) max_number: u64,
+    /// The first WAL's marker sets where the sequence starts (a MANIFEST directory: a flush
+    /// may have recorded a last sequence past the WALs' start, so nothing is checked against it).
+    pub(crate) trust_first_marker: bool,
 }
 
 impl Inventory {
     pub(crate) fn is_empty(&self) -> bool {
         self.base.is_none() && self.logs.is_empty()
-    }
-
-    /// The files replay reads: the base, then the WALs.
-    pub(crate) fn live(&self, dir: &Path) -> Vec<PathBuf> {
-        let base = self.base.map(|b| files::base_name(dir, b));
-        base.into_iter()
-            .chain(self.logs.iter().map(|&n| files::log_name(dir, n)))
-            .collect()
     }
 }
 
@@ -122,6 +115,7 @@ pub(crate) fn replay(
     let mut record = Vec::new();
     // `next_sequence` is where the base (or an empty database, at 1) or the WALs replayed so
     // far end: a WAL's marker must continue it.
+    let mut first_log = inv.trust_first_marker;
     for &n in &inv.logs {
         let path = files::log_name(dir, n);
         if dropping {
@@ -173,6 +167,9 @@ pub(crate) fn replay(
                 reader.damage(c)?;
                 continue;
             }
+            if first && first_log && count == 0 {
+                next_sequence = sequence;
+            }
             if first && stopped {
                 if sequence != next_sequence {
                     dropping = true;
@@ -208,6 +205,7 @@ pub(crate) fn replay(
             let end = mem.insert_batch(&batch, sequence);
             next_sequence = next_sequence.max(end);
         }
+        first_log = false;
         if dropping || reader.first_damage().is_some() {
             out.quarantine.push(path);
             out.must_fold = true;
@@ -288,14 +286,11 @@ fn replay_base(
     if let Some(c) = reader.first_damage() {
         damage.note(c.offset, c.to_string());
     }
-    if !complete && damage.first.is_none() {
-        damage.note(
-            reader.last_record_offset(),
-            "the final marker (an empty batch) is missing after the last record: the base is \
-             truncated"
-                .into(),
-        );
-    }
+    // A base without its final marker is accepted whole (issue 13's migration policy): a
+    // first-layout base is found only under its final name, and it was synced before it was
+    // renamed to it, so it is complete; 6983a4f wrote bases without the marker. Damage inside
+    // the records is still refused.
+    let _ = complete;
     let Some((offset, what)) = damage.first else {
         return Ok(BaseReplay {
             next_sequence,
@@ -340,112 +335,6 @@ fn file_name(path: &Path) -> String {
         .unwrap_or_default()
 }
 
-/// Bytes of puts per base record.
-const BASE_RECORD_BYTES: usize = 1 << 20;
-
-/// How to retire the files a new base makes obsolete.
-#[derive(Debug, Default)]
-pub(crate) struct Retire<'a> {
-    /// Renamed into quarantine, never removed: replay did not take them whole.
-    pub(crate) quarantine: &'a [PathBuf],
-    /// Read whole and clean by this process (replayed at open, or written by this session):
-    /// removed without reading them again.
-    pub(crate) clean: &'a [PathBuf],
-    /// Every obsolete file is this session's (a clean close): remove them all.
-    pub(crate) all_clean: bool,
-}
-
-/// Writes the state of `mem` as of `last_sequence` to base `number`, durably: a temporary
-/// file, synced, renamed into place, directory synced. Then retires every older WAL and base
-/// as `retire` says.
-///
-/// The puts get consecutive sequences ending at `last_sequence`, then a final empty batch
-/// carries `last_sequence + 1`: replay resumes the sequence exactly, and a base without that
-/// marker is known to be truncated.
-pub(crate) fn write_base(
-    fs: &dyn FileSystem,
-    dir: &Path,
-    number: u64,
-    mems: &[Arc<MemTable>],
-    last_sequence: u64,
-    retire: &Retire<'_>,
-) -> Result<()> {
-    // The newest visible version of every key across the memtables (newest memtable first).
-    let live_entries = || {
-        let children: Vec<MemTableIter> = mems.iter().map(|m| m.iter()).collect();
-        let mut it = DbIter::new(
-            MergingIterator::new(children),
-            DbIterOptions {
-                sequence: last_sequence,
-                ..DbIterOptions::default()
-            },
-        );
-        it.seek_to_first();
-        it
-    };
-    let tmp = files::temp_name(dir, number);
-    let io = |what: &str, e| Error::io(format!("{what} base {}", tmp.display()), e);
-    let mut live = 0u64;
-    let mut it = live_entries();
-    while it.valid() {
-        live += 1;
-        it.next();
-    }
-    it.status()?;
-    if !sequence_range_ok(last_sequence + 1, 0) {
-        return Err(Error::invalid_argument(format!(
-            "sequence {last_sequence} leaves no room below {SEQUENCE_LIMIT}"
-        )));
-    }
-    let file = fs.create(&tmp).map_err(|e| io("creating", e))?;
-    let mut log = LogWriter::new(file);
-    let mut seq = last_sequence + 1 - live;
-    let mut batch = WriteBatch::new();
-    let mut result: Result<()> = Ok(());
-    let mut flush = |batch: &mut WriteBatch, seq: &mut u64| -> Result<()> {
-        let header = encode_header(*seq, batch.count());
-        log.add_record(&[&header, batch.body()])
-            .map_err(|e| io("writing", e))?;
-        *seq += u64::from(batch.count());
-        batch.clear();
-        Ok(())
-    };
-    let mut it = live_entries();
-    while it.valid() && result.is_ok() {
-        result = batch.put(it.key(), it.value());
-        if result.is_ok() && batch.approximate_size() >= BASE_RECORD_BYTES {
-            result = flush(&mut batch, &mut seq);
-        }
-        it.next();
-    }
-    result?;
-    it.status()?;
-    if !batch.is_empty() {
-        flush(&mut batch, &mut seq)?;
-    }
-    // The final marker: an empty batch saying where the sequence resumes.
-    flush(&mut batch, &mut seq)?;
-    log.sync().map_err(|e| io("syncing", e))?;
-    drop(log);
-    let dest = files::base_name(dir, number);
-    fs.rename(&tmp, &dest).map_err(|e| io("renaming", e))?;
-    fs.sync_dir(dir)
-        .map_err(|e| io("syncing the directory of", e))?;
-    // The base is durable; everything older is obsolete. What replay did not take whole is
-    // kept (a crash before this point leaves it obsolete, and the next open reads it before
-    // removing it: see `remove_obsolete`).
-    quarantine(fs, dir, retire.quarantine)?;
-    let inv = inventory(fs, dir)?;
-    let clean: HashSet<&PathBuf> = retire.clean.iter().collect();
-    let trusted: Vec<PathBuf> = inv
-        .obsolete
-        .iter()
-        .filter(|p| retire.all_clean || clean.contains(p))
-        .cloned()
-        .collect();
-    remove_obsolete(fs, dir, &inv.obsolete, &trusted)
-}
-
 /// Renames each of `paths` to its quarantine name (`files::quarantine_name`), then syncs the
 /// directory. An existing quarantined file is never replaced.
 pub(crate) fn quarantine(fs: &dyn FileSystem, dir: &Path, paths: &[PathBuf]) -> Result<()> {
@@ -473,60 +362,4 @@ pub(crate) fn quarantine(fs: &dyn FileSystem, dir: &Path, paths: &[PathBuf]) -> 
     }
     fs.sync_dir(dir)
         .map_err(|e| Error::io(format!("syncing directory {}", dir.display()), e))
-}
-
-/// Removes the obsolete files `paths`. Those in `trusted` were read whole (or written) by this
-/// process; any other WAL or base (left by a crash before an earlier open could retire it) is
-/// read first and quarantined instead if it holds any damage. Temporaries are removed unread.
-pub(crate) fn remove_obsolete(
-    fs: &dyn FileSystem,
-    dir: &Path,
-    paths: &[PathBuf],
-    trusted: &[PathBuf],
-) -> Result<()> {
-    if paths.is_empty() {
-        return Ok(());
-    }
-    let mut damaged = Vec::new();
-    for p in paths {
-        let temp = p
-            .file_name()
-            .and_then(|n| n.to_str())
-            .and_then(files::parse)
-            .is_some_and(|(_, k)| k == Kind::Temp);
-        if !temp && !trusted.contains(p) && !is_clean(fs, p)? {
-            damaged.push(p.clone());
-            continue;
-        }
-        fs.remove_file(p)
-            .map_err(|e| Error::io(format!("removing obsolete {}", p.display()), e))?;
-    }
-    if !damaged.is_empty() {
-        return quarantine(fs, dir, &damaged);
-    }
-    fs.sync_dir(dir)
-        .map_err(|e| Error::io(format!("syncing directory {}", dir.display()), e))
-}
-
-/// True if every record of the log file `path` is intact and a valid batch (and, for a base,
-/// the last one is its final marker).
-fn is_clean(fs: &dyn FileSystem, path: &Path) -> Result<bool> {
-    let file = fs
-        .open_sequential(path)
-        .map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
-    let mut reader = Reader::new(
-        file,
-        file_name(path),
-        WalRecoveryMode::SkipAnyCorruptedRecords,
-    );
-    let mut record = Vec::new();
-    let mut last_count = None;
-    while reader.read_record(&mut record)? {
-        match WriteBatch::from_data(&record) {
-            Ok(b) => last_count = Some(b.count()),
-            Err(_) => return Ok(false),
-        }
-    }
-    let is_base = path.extension().is_some_and(|e| e == "base");
-    Ok(reader.first_damage().is_none() && (!is_base || last_count == Some(0)))
 }

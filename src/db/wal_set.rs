@@ -143,11 +143,6 @@ impl WalSet {
         Ok(())
     }
 
-    /// How many WALs replay would read now (current and retired).
-    pub(crate) fn live(&self, current: &Option<Wal>) -> usize {
-        self.retired.lock().len() + usize::from(current.is_some())
-    }
-
     /// Retired WALs whose file is still open (not yet synced).
     #[cfg(test)]
     pub(crate) fn open_retired(&self) -> usize {
@@ -158,9 +153,20 @@ impl WalSet {
             .count()
     }
 
-    /// Forgets every retired WAL (their contents are in a durable base or table now).
-    pub(crate) fn drop_retired(&self) {
-        self.retired.lock().clear();
-        self.has_unsynced_retired.store(false, Release);
+    /// Forgets the retired WALs numbered below `number`: a flush put their writes in a table.
+    pub(crate) fn forget_below(&self, number: u64) {
+        let mut retired = self.retired.lock();
+        retired.retain(|r| r.number >= number);
+        let unsynced = retired.iter().any(|r| r.writer.is_some());
+        self.has_unsynced_retired.store(unsynced, Release);
+    }
+
+    /// The numbers of the WALs in use (current and retired): never obsolete.
+    pub(crate) fn numbers(&self) -> std::collections::BTreeSet<u64> {
+        let current = self.current.lock().as_ref().map(|w| w.number);
+        let mut out: std::collections::BTreeSet<u64> =
+            self.retired.lock().iter().map(|r| r.number).collect();
+        out.extend(current);
+        out
     }
 }

@@ -334,6 +334,12 @@ impl FileSystem for CrashFs {
     fn open_sequential(&self, path: &Path) -> io::Result<Box<dyn SequentialFile>> {
         self.inner.open_sequential(path)
     }
+    fn open_random_access(
+        &self,
+        path: &Path,
+    ) -> io::Result<Box<dyn groupkv::fs::RandomAccessFile>> {
+        self.inner.open_random_access(path)
+    }
     fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
         self.step()?;
         self.inner.rename(from, to)
@@ -392,5 +398,6 @@ pub fn options_on(fs: Arc<dyn FileSystem>) -> groupkv::Options {
 /// no base). Its memory is leaked on purpose; the file lock is released by the file system's
 /// `process_crash`/`power_loss`.
 pub fn crash(db: DB) {
+    db.halt_background_work_for_test();
     std::mem::forget(db);
 }

@@ -1,0 +1,258 @@
+//! Opening a locked directory through the MANIFEST (storage-engine.md sections 3.3 and 3.9):
+//!
+//! 1. `CURRENT` → MANIFEST → the version (its tables), the log number and the last sequence;
+//!    damage there fails the open with `Corruption` naming the file, and nothing is changed.
+//!    Without `CURRENT`, the directory is new, or of the first layout (a base and WALs): it
+//!    is read with the first layout's rules.
+//! 2. The WALs at or above the log number are replayed under the recovery mode.
+//! 3. A new WAL starts (its marker carries the next sequence).
+//! 4. What was replayed becomes an L0 table, recorded with the new WAL's number as the log
+//!    number in a new MANIFEST, and `CURRENT` points at it: the commit point. A crash before
+//!    it leaves the previous state, which opens the same way.
+//! 5. Then the files nothing needs are deleted (replayed WALs, old MANIFESTs, first-layout
+//!    bases), and damaged files replay did not take whole are quarantined.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+
+use crate::error::{Error, Result};
+use crate::fs::{FileLock, FileOptions, FileSystem};
+use crate::memtable::MemTable;
+use crate::options::Options;
+use crate::stats::Statistics;
+use crate::table::{LruBlockCache, TableCache, TableCacheOptions};
+use crate::version::filename::{current_file_name, manifest_file_name, parse_file_name, FileType};
+use crate::version::{VersionSet, VersionSetOptions};
+use crate::write_thread::WriteThread;
+
+use super::error_handler::ErrorHandler;
+use super::files;
+use super::flush::{run_flush, FlushJob};
+use super::flush_job::table_options;
+use super::flush_thread::{delete_obsolete, FlushContext, FlushQueue};
+use super::make_room::SvCell;
+use super::recovery;
+use super::snapshot::SnapshotList;
+use super::super_version::SuperVersion;
+use super::wal_set::{Wal, WalSet};
+use super::write_controller::WriteController;
+use super::DB;
+
+/// Recovers the directory `path` (locked by `lock`) and starts the flush thread.
+pub(super) fn open_locked(
+    path: PathBuf,
+    options: Options,
+    fs: Arc<dyn FileSystem>,
+    lock: Box<dyn FileLock>,
+    fork_generation: u64,
+) -> Result<DB> {
+    let mut has_current = fs
+        .exists(&current_file_name(&path))
+        .map_err(|e| Error::io(format!("checking {}", path.display()), e))?;
+    let mut inv = recovery::inventory(fs.as_ref(), &path)?;
+    let mut versions = VersionSet::new(Arc::clone(&fs), &path, VersionSetOptions::default());
+    let mut created = false;
+    if !has_current {
+        if inv.is_empty() && !options.create_if_missing {
+            return Err(Error::invalid_argument(format!(
+                "{} holds no database (set create_if_missing to create one)",
+                path.display()
+            )));
+        }
+        if !inv.is_empty() && options.error_if_exists {
+            return Err(Error::invalid_argument(format!(
+                "a database already exists in {} (error_if_exists is set)",
+                path.display()
+            )));
+        }
+        // Tables or MANIFESTs without CURRENT.
+        let names = fs
+            .list(&path)
+            .map_err(|e| Error::io(format!("listing {}", path.display()), e))?;
+        let orphans: Vec<PathBuf> = names
+            .iter()
+            .filter(|n| {
+                matches!(
+                    parse_file_name(n),
+                    Some((_, FileType::Manifest | FileType::Table))
+                )
+            })
+            .map(|n| path.join(n))
+            .collect();
+        if inv.base.is_some() {
+            // A first-layout directory with a base (never beside a MANIFEST of ours): what
+            // is beside it was left by a conversion that crashed before writing CURRENT. The
+            // conversion starts over; they are kept aside as `.corrupt`, never deleted.
+            recovery::quarantine(fs.as_ref(), &path, &orphans)?;
+        } else {
+            // A new database, or a first-layout one of WALs only: CURRENT and an empty
+            // MANIFEST (log number 0) come first, as LevelDB's NewDB, so that from here on
+            // a MANIFEST without CURRENT can only mean a lost CURRENT. The only exception is
+            // this very step cut short: a lone MANIFEST-000001.
+            let stray = manifest_file_name(&path, 1);
+            if orphans.len() == 1 && orphans[0] == stray {
+                fs.remove_file(&stray)
+                    .map_err(|e| Error::io(format!("removing {}", stray.display()), e))?;
+            } else if let Some(orphan) = orphans.first() {
+                return Err(Error::corruption(format!(
+                    "{} is missing but {} exists: the database's CURRENT file was lost; \
+                     nothing was changed",
+                    current_file_name(&path).display(),
+                    orphan.display()
+                )));
+            }
+            versions.create_new_db()?;
+            has_current = true;
+            created = true;
+        }
+    }
+    if has_current {
+        if options.error_if_exists && !created {
+            return Err(Error::invalid_argument(format!(
+                "a database already exists in {} (error_if_exists is set)",
+                path.display()
+            )));
+        }
+        versions.recover()?;
+        // WALs below the log number are in tables; a first-layout base cannot be live here.
+        let log_number = versions.log_number();
+        inv.base = None;
+        inv.logs.retain(|&n| n >= log_number);
+        inv.trust_first_marker = true;
+    }
+    versions.mark_file_number_used(inv.max_number);
+
+    let memtable = Arc::new(MemTable::new());
+    let replayed = recovery::replay(
+        fs.as_ref(),
+        &path,
+        &inv,
+        options.wal_recovery_mode,
+        &memtable,
+    )?;
+    let last = replayed.last_sequence.max(versions.last_sequence());
+
+    // The new WAL, with its marker, durable before the MANIFEST names it.
+    let number = versions.new_file_number();
+    let log_path = files::log_name(&path, number);
+    let file_options = FileOptions {
+        allow_mmap_writes: options.allow_mmap_writes,
+    };
+    let file = fs
+        .create_with(&log_path, &file_options)
+        .map_err(|e| Error::io(format!("creating WAL {}", log_path.display()), e))?;
+    let mut wal = Wal::create(file, number, last + 1, &log_path)?;
+    wal.writer
+        .sync()
+        .map_err(|e| Error::io(format!("syncing WAL {}", log_path.display()), e))?;
+    fs.sync_dir(&path)
+        .map_err(|e| Error::io(format!("syncing directory {}", path.display()), e))?;
+
+    // What was replayed goes to L0 with the new log number, in a new MANIFEST (the commit
+    // point; for a new or first-layout directory, its first MANIFEST and CURRENT).
+    let table_options = table_options(&options);
+    let versions = Arc::new(Mutex::new(versions));
+    let job = FlushJob {
+        mem: Arc::clone(&memtable),
+        wal_after: number,
+        last_sequence: last,
+    };
+    let stats = Arc::new(Statistics::new());
+    let flushed = run_flush(fs.as_ref(), &path, &versions, &job, &table_options, None)?;
+    if let Some(f) = &flushed.file {
+        stats
+            .flushes
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        stats
+            .flush_bytes
+            .fetch_add(f.file_size, std::sync::atomic::Ordering::Relaxed);
+    }
+    // Committed: what replay did not take whole is kept aside, the rest removed.
+    recovery::quarantine(fs.as_ref(), &path, &replayed.quarantine)?;
+    let legacy: Vec<PathBuf> = inv
+        .base
+        .map(|b| files::base_name(&path, b))
+        .into_iter()
+        .chain(inv.obsolete.iter().cloned())
+        .filter(|p| !replayed.quarantine.contains(p))
+        .collect();
+    for p in &legacy {
+        fs.remove_file(p)
+            .map_err(|e| Error::io(format!("removing obsolete {}", p.display()), e))?;
+    }
+    let wals = Arc::new(WalSet::new(&path, wal));
+    delete_obsolete(fs.as_ref(), &path, &versions, &wals)?;
+    fs.sync_dir(&path)
+        .map_err(|e| Error::io(format!("syncing directory {}", path.display()), e))?;
+
+    let sv = Arc::new(SvCell::from_pointee(SuperVersion::new(
+        Arc::new(MemTable::new()),
+        flushed.version,
+    )));
+    let tables = Arc::new(TableCache::new(
+        Arc::clone(&fs),
+        path.clone(),
+        TableCacheOptions {
+            max_open_files: options.max_open_files,
+            verify_checksums: true,
+            block_cache: (options.block_cache_size > 0)
+                .then(|| Arc::new(LruBlockCache::new(options.block_cache_size))),
+        },
+    ));
+    let mu = Arc::new(Mutex::new(()));
+    let bg_error = Arc::new(ErrorHandler::default());
+    let snapshots = Arc::new(SnapshotList::default());
+    let published = Arc::new(AtomicU64::new(last));
+    let flush_queue = Arc::new(FlushQueue::default());
+    let controller = Arc::new(WriteController::default());
+    let wake = Arc::clone(&controller);
+    let ctx = FlushContext {
+        fs: Arc::clone(&fs),
+        dir: path.clone(),
+        sv: Arc::clone(&sv),
+        mu: Arc::clone(&mu),
+        wals: Arc::clone(&wals),
+        versions: Arc::clone(&versions),
+        bg_error: Arc::clone(&bg_error),
+        snapshots: Arc::clone(&snapshots),
+        published: Arc::clone(&published),
+        stats: Arc::clone(&stats),
+        queue: Arc::clone(&flush_queue),
+        table_options,
+        wake_writers: Box::new(move || wake.wake_all()),
+    };
+    let thread = std::thread::Builder::new()
+        .name("groupkv-flush".into())
+        .spawn(move || ctx.run())
+        .map_err(|e| Error::io("starting the flush thread".to_string(), e))?;
+
+    Ok(DB {
+        fs,
+        allow_concurrent_memtable_write: options.allow_concurrent_memtable_write,
+        write_thread: WriteThread::new(&options),
+        sv,
+        tables,
+        mu,
+        versions,
+        flush_queue,
+        flush_thread: Mutex::new(Some(thread)),
+        max_write_buffer_number: options.max_write_buffer_number,
+        write_buffer_size: options.write_buffer_size,
+        allow_mmap_writes: options.allow_mmap_writes,
+        published,
+        allocated: AtomicU64::new(last),
+        wals,
+        bg_error,
+        closed: Arc::new(AtomicBool::new(false)),
+        snapshots,
+        close_mu: Mutex::new(()),
+        controller,
+        lock: Mutex::new(Some(lock)),
+        stats,
+        fork_generation,
+        path,
+    })
+}
