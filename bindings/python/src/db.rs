@@ -600,8 +600,8 @@ impl PyDB {
         Ok(())
     }
 
-    /// Closes the database: waits for in-flight writes, syncs the log, folds the session's
-    /// writes into a durable base and releases the directory. Idempotent. Writes racing with
+    /// Closes the database: waits for in-flight writes, flushes the memtables to tables, syncs
+    /// the log and releases the directory. Idempotent. Writes racing with
     /// ``close`` either complete or raise ``ClosedError``; every later call raises
     /// ``ClosedError``. Raises ``PoisonedError`` (once) if an earlier WAL write failed: nothing
     /// more was written; reopen to recover every acknowledged write.
