@@ -446,8 +446,8 @@ enum groupkv_status groupkv_db_open(const struct groupkv_options *options,
                                     char **errmsg);
 
 /**
- * Closes the database: waits for in-flight writes, syncs the WAL, folds the session's writes
- * into a durable base and releases the directory.
+ * Closes the database: waits for in-flight writes, flushes the memtables to tables (so the next
+ * open replays nothing), syncs the WAL and releases the directory.
  * Writes racing with it either finish or get GROUPKV_CLOSED. The handle stays allocated:
  * later calls get GROUPKV_CLOSED (a second close returns GROUPKV_OK) until
  * groupkv_db_destroy frees it. In a fork()ed child the parent's handle just stops working
