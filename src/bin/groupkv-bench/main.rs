@@ -179,10 +179,12 @@ fn destroy_db(dir: &Path) -> BenchResult<()> {
         let entry = entry.map_err(|e| format!("reading {}: {e}", dir.display()))?;
         let name = entry.file_name();
         let name = name.to_string_lossy();
-        let ours = name == "LOCK"
-            || name.ends_with(".log")
+        // Every name the engine writes (CURRENT, MANIFEST-*, *.log, *.sst, *.dbtmp, LOCK),
+        // plus the first layout's bases and quarantined copies.
+        let ours = groupkv::version::filename::parse_file_name(&name).is_some()
             || name.ends_with(".base")
-            || name.ends_with(".base.tmp");
+            || name.ends_with(".base.tmp")
+            || name.ends_with(".corrupt");
         if !ours {
             return Err(format!(
                 "{} holds {name:?}, which is not part of a groupkv database; refusing to delete \
