@@ -543,6 +543,20 @@ enum groupkv_status groupkv_db_get(const struct groupkv_db *db,
                                    char **errmsg);
 
 /**
+ * Flushes every memtable holding writes into level-0 tables and returns once they are
+ * recorded in the MANIFEST (their WALs are then deleted), so the data no longer depends on
+ * WAL replay. An empty memtable is fine (nothing is written). Blocks the calling thread
+ * while the flush thread works; writes from other threads go on meanwhile.
+ *
+ * Errors: GROUPKV_INVALID_ARGUMENT (NULL `db`, fork()ed child), GROUPKV_CLOSED,
+ * GROUPKV_POISONED (an earlier WAL write or a flush failed: reopen), GROUPKV_IO_ERROR.
+ *
+ * # Safety
+ * `db` is NULL or live; `errmsg` is NULL or writable.
+ */
+enum groupkv_status groupkv_db_flush(const struct groupkv_db *db, char **errmsg);
+
+/**
  * Writes the last sequence number visible to readers to `*out` (it grows by one per record
  * written; works after close too). GROUPKV_INVALID_ARGUMENT for NULL `db` or `out`.
  *

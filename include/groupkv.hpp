@@ -10,6 +10,7 @@
 //   auto snap = db.snapshot();                      // reads at this point in time
 //   db.get(groupkv::ReadOptions().snapshot(snap), "key");
 //   for (auto [k, v] : db.iterator()) { ... }       // std::string_view pairs, in key order
+//   db.flush();                                     // memtables into level-0 tables
 //   db.close();                                     // or let the destructor close it
 //
 // Every failure throws groupkv::Error, which carries the groupkv_status and the library's
@@ -567,6 +568,14 @@ public:
         detail::check(groupkv_db_latest_sequence(h_.get(), &seq),
                       "this groupkv::DB is empty (moved from)");
         return seq;
+    }
+
+    // Writes every memtable holding data into level-0 tables and returns once they are in
+    // the MANIFEST (a no-op for an empty memtable). Throws Error like the other calls
+    // (GROUPKV_CLOSED after close()).
+    void flush() {
+        detail::Message msg;
+        detail::check(groupkv_db_flush(h_.get(), msg.out()), msg);
     }
 
     // Closes the database (idempotent); later calls throw Error(GROUPKV_CLOSED).

@@ -325,6 +325,9 @@ class DB:
         """The sequence number of the last write visible to readers."""
     def approximate_memory_usage(self) -> int:
         """Approximate bytes of memory held by the in-memory table."""
+    def flush(self) -> None:
+        """Writes the memtables into level-0 tables and waits until they are in the MANIFEST
+        (a no-op for an empty memtable). Releases the GIL while it waits."""
     def close(self) -> None:
         """Closes the database. Idempotent. Raises PoisonedError (once) if an earlier WAL write
         failed: nothing more was written; reopen to recover every acknowledged write."""

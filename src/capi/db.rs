@@ -1,4 +1,4 @@
-//! `groupkv_db`: open, write, read, close, destroy.
+//! `groupkv_db`: open, write, read, flush, close, destroy.
 //!
 //! Close and destroy are separate on purpose: groupkv_db_close may race with writes from other
 //! threads (they finish or get GROUPKV_CLOSED, because `DB::close` waits for in-flight writes and
@@ -269,6 +269,28 @@ pub unsafe extern "C" fn groupkv_db_get(
             *val = copy;
             *vallen = value.len();
         }
+        Ok(groupkv_status::GROUPKV_OK)
+    })
+}
+
+/// Flushes every memtable holding writes into level-0 tables and returns once they are
+/// recorded in the MANIFEST (their WALs are then deleted), so the data no longer depends on
+/// WAL replay. An empty memtable is fine (nothing is written). Blocks the calling thread
+/// while the flush thread works; writes from other threads go on meanwhile.
+///
+/// Errors: GROUPKV_INVALID_ARGUMENT (NULL `db`, fork()ed child), GROUPKV_CLOSED,
+/// GROUPKV_POISONED (an earlier WAL write or a flush failed: reopen), GROUPKV_IO_ERROR.
+///
+/// # Safety
+/// `db` is NULL or live; `errmsg` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn groupkv_db_flush(
+    db: *const groupkv_db,
+    errmsg: *mut *mut c_char,
+) -> groupkv_status {
+    ffi_status(errmsg, || {
+        // SAFETY: forwarded contract.
+        unsafe { handle(db) }?.flush()?;
         Ok(groupkv_status::GROUPKV_OK)
     })
 }

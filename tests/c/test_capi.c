@@ -1505,6 +1505,75 @@ static void test_snapshots_and_multi_get(void) {
     groupkv_db_destroy(db);
 }
 
+/* ---------------------------------------------------------------------------------------- */
+
+/* The integer value of property `name` (e.g. "groupkv.num-files-at-level0"), or -1. */
+static long int_property(groupkv_db *db, const char *name) {
+    char *prop = NULL;
+    if (groupkv_db_property(db, name, &prop, NULL) != GROUPKV_OK) return -1;
+    char *end = NULL;
+    long v = strtol(prop, &end, 10);
+    bool whole = end != prop && *end == '\0';
+    groupkv_free(prop);
+    return whole ? v : -1;
+}
+
+static size_t memtable_bytes(groupkv_db *db) {
+    size_t n = 0;
+    EXPECT(groupkv_db_approximate_memory_usage(db, &n), GROUPKV_OK);
+    return n;
+}
+
+static void test_flush(void) {
+    char dir[4096];
+    fresh_dir(dir, sizeof dir, "flush");
+    /* Default 64 MiB buffers: nothing reaches a table unless flush puts it there. */
+    groupkv_db *db = open_db(dir);
+    EXPECT(groupkv_db_flush(db, NULL), GROUPKV_OK); /* an empty memtable: nothing to do */
+    CHECK(int_property(db, "groupkv.num-files-at-level0") == 0);
+
+    char key[32], val[100];
+    memset(val, 'f', sizeof val - 1);
+    val[sizeof val - 1] = 0;
+    for (int i = 0; i < 100; i++) {
+        snprintf(key, sizeof key, "flush%03d", i);
+        put_str(db, key, val);
+    }
+    del_str(db, "flush050");
+    size_t before = memtable_bytes(db);
+    CHECK(before > 100 * sizeof val);
+
+    char *untouched = NULL;
+    EXPECT(groupkv_db_flush(db, &untouched), GROUPKV_OK);
+    CHECK(untouched == NULL);
+    CHECK(int_property(db, "groupkv.num-files-at-level0") >= 1);
+    CHECK(memtable_bytes(db) < before / 10);
+    CHECK(has_value(db, "flush000", val) && has_value(db, "flush099", val));
+    CHECK(get_str(db, "flush050", NULL) == NULL);
+    groupkv_stats *st = NULL;
+    uint64_t flushes = 0;
+    EXPECT(groupkv_db_stats(db, &st, NULL), GROUPKV_OK);
+    EXPECT(groupkv_stats_counter(st, "flushes", &flushes), GROUPKV_OK);
+    CHECK(flushes >= 1);
+    groupkv_stats_destroy(st);
+
+    /* A second flush with nothing new adds no table. */
+    long files = int_property(db, "groupkv.num-files-at-level0");
+    EXPECT(groupkv_db_flush(db, NULL), GROUPKV_OK);
+    CHECK(int_property(db, "groupkv.num-files-at-level0") == files);
+
+    /* Reopen: the flushed data (and the delete) come back from the table. */
+    EXPECT(groupkv_db_close(db, NULL), GROUPKV_OK);
+    EXPECT_ERR(groupkv_db_flush(db, &err), GROUPKV_CLOSED, "closed");
+    groupkv_db_destroy(db);
+    db = open_db(dir);
+    CHECK(int_property(db, "groupkv.num-files-at-level0") >= 1);
+    CHECK(has_value(db, "flush000", val) && has_value(db, "flush099", val));
+    CHECK(get_str(db, "flush050", NULL) == NULL);
+    EXPECT_ERR(groupkv_db_flush(NULL, &err), GROUPKV_INVALID_ARGUMENT, "db");
+    groupkv_db_destroy(db);
+}
+
 int main(void) {
     const char *tmp = getenv("TMPDIR");
     snprintf(base_dir, sizeof base_dir, "%s/groupkv-ctest-XXXXXX", tmp && *tmp ? tmp : "/tmp");
@@ -1530,6 +1599,7 @@ int main(void) {
     test_fork_during_writes();
     test_iterators();
     test_snapshots_and_multi_get();
+    test_flush();
 
     nftw(base_dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
     if (failures) {

@@ -244,6 +244,28 @@ int main() {
         // `it` and `snap` are destroyed after the close by RAII (valgrind checks them).
     }
     {
+        // flush(): the memtable goes to a level-0 table and survives a reopen; an empty
+        // memtable is fine; after close() it throws GROUPKV_CLOSED.
+        const std::string dir = base + "/flush";
+        auto level0 = [](groupkv::DB& db) {
+            return std::stol(db.property("groupkv.num-files-at-level0").value_or("-1"));
+        };
+        {
+            auto db = groupkv::DB::open(dir);
+            db.flush();
+            CHECK(level0(db) == 0);
+            for (int i = 0; i < 50; i++) db.put("f" + std::to_string(100 + i), std::string(64, 'v'));
+            db.flush();
+            CHECK(level0(db) >= 1);
+            CHECK(db.stats().counter("flushes") >= 1);
+            db.close();
+            expect_error(GROUPKV_CLOSED, [&] { db.flush(); }, "flush after close");
+        }
+        auto db = groupkv::DB::open(dir);
+        CHECK(level0(db) >= 1);
+        CHECK(db.get("f100") == std::string(64, 'v') && db.get("f149") == std::string(64, 'v'));
+    }
+    {
         // Moved-from handles are empty; the C layer reports NULL as INVALID_ARGUMENT.
         auto db = groupkv::DB::open(path);
         auto moved = std::move(db);

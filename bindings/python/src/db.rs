@@ -1,4 +1,4 @@
-//! `groupkv.DB` and `groupkv.PendingBatch` (what `DB.batch()` returns).
+//! `groupkv.DB`; `DB.batch()` returns a `PendingBatch` (`pending.rs`).
 //!
 //! Every call that may wait (for a write group, a WAL sync, the close of in-flight writes) runs
 //! with the GIL released, so Python threads writing at once really form write groups. Arguments
@@ -16,8 +16,9 @@ use pyo3::types::{PyBytes, PyDict, PyType};
 
 use crate::batch::PyWriteBatch;
 use crate::buffer::Bytes;
-use crate::errors::{closed, invalid_argument, py_err, type_error};
+use crate::errors::{invalid_argument, py_err, type_error};
 use crate::options::{self as opt, flag};
+use crate::pending::PendingBatch;
 use crate::reads::{self, IterArgs, PyIterator, PySnapshot};
 
 /// An open groupkv database.
@@ -69,7 +70,7 @@ use crate::reads::{self, IterArgs, PyIterator, PySnapshot};
 ///   level's is ten times more.
 #[pyclass(frozen, module = "groupkv", name = "DB")]
 pub(crate) struct PyDB {
-    inner: Arc<groupkv::DB>,
+    pub(crate) inner: Arc<groupkv::DB>,
     /// `os.fspath(path)` as given: `str` or `bytes`.
     path: Py<PyAny>,
     closed: AtomicBool,
@@ -534,15 +535,8 @@ impl PyDB {
     ) -> PyResult<Py<PendingBatch>> {
         let py = slf.py();
         slf.get().check_open(py)?;
-        let pending = PendingBatch {
-            db: slf.clone().unbind(),
-            options: write_options(sync, disable_wal, no_slowdown),
-            state: BatchState::Open,
-        };
-        Py::new(
-            py,
-            PyClassInitializer::from(PyWriteBatch::default()).add_subclass(pending),
-        )
+        let options = write_options(sync, disable_wal, no_slowdown);
+        PendingBatch::create(py, slf.clone().unbind(), options)
     }
 
     /// The database's statistics since open, as a dict: every counter as an int (the write
@@ -590,6 +584,17 @@ impl PyDB {
     fn approximate_memory_usage(&self, py: Python<'_>) -> PyResult<usize> {
         self.check_open(py)?;
         Ok(self.inner.approximate_memory_usage())
+    }
+
+    /// Writes every memtable holding data into level-0 tables and returns once they are
+    /// recorded in the MANIFEST (their WALs are then deleted); a no-op for an empty memtable.
+    /// Releases the GIL while it waits, so other threads keep reading and writing. Raises
+    /// ``ClosedError`` after ``close()``, ``PoisonedError`` if an earlier WAL write or flush
+    /// failed (reopen), ``groupkv.IOError`` if this flush fails.
+    fn flush(&self, py: Python<'_>) -> PyResult<()> {
+        self.check_open(py)?;
+        let inner = &self.inner;
+        py.detach(|| inner.flush()).map_err(py_err(py))
     }
 
     /// Test hook (not part of the API): turns a write stall on or off. While on, writers wait
@@ -711,142 +716,6 @@ impl PyDB {
         if self.closed() {
             return Err(py_err(py)(groupkv::Error::Closed));
         }
-        Ok(())
-    }
-}
-
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum BatchState {
-    Open,
-    Committed,
-    Discarded,
-}
-
-/// A batch bound to a ``DB``, returned by ``DB.batch()``: a ``WriteBatch`` that commits
-/// (with the write options given to ``batch()``) when its ``with`` block exits cleanly and is
-/// discarded when the block raises. ``db.write(b)`` commits it early. Once finished (committed
-/// or discarded) adding to it raises ``ClosedError``; its records stay readable.
-#[pyclass(extends = PyWriteBatch, module = "groupkv", name = "PendingBatch")]
-pub(crate) struct PendingBatch {
-    db: Py<PyDB>,
-    options: groupkv::WriteOptions,
-    state: BatchState,
-}
-
-#[pymethods]
-impl PendingBatch {
-    /// Adds a put of ``key`` = ``value``.
-    fn put(
-        mut slf: PyRefMut<'_, Self>,
-        key: &Bound<'_, PyAny>,
-        value: &Bound<'_, PyAny>,
-    ) -> PyResult<()> {
-        slf.check_open(key.py())?;
-        slf.as_super().add_put(key, value)
-    }
-
-    /// Adds a delete of ``key``.
-    fn delete(mut slf: PyRefMut<'_, Self>, key: &Bound<'_, PyAny>) -> PyResult<()> {
-        slf.check_open(key.py())?;
-        slf.as_super().add_delete(key)
-    }
-
-    /// Drops every operation added so far.
-    fn clear(mut slf: PyRefMut<'_, Self>) -> PyResult<()> {
-        slf.check_open(slf.py())?;
-        slf.as_super().inner_mut().clear();
-        Ok(())
-    }
-
-    /// Returns the batch itself.
-    fn __enter__(slf: PyRef<'_, Self>) -> PyResult<PyRef<'_, Self>> {
-        slf.check_open(slf.py())?;
-        Ok(slf)
-    }
-
-    /// Commits the batch if the block exited cleanly, discards it otherwise. A failed commit
-    /// raises (the batch is then discarded).
-    #[pyo3(signature = (exc_type, exc_value, traceback))]
-    fn __exit__(
-        mut slf: PyRefMut<'_, Self>,
-        exc_type: Option<&Bound<'_, PyType>>,
-        exc_value: Option<&Bound<'_, PyAny>>,
-        traceback: Option<&Bound<'_, PyAny>>,
-    ) -> PyResult<()> {
-        let _ = (exc_value, traceback);
-        if slf.state != BatchState::Open {
-            return Ok(());
-        }
-        if exc_type.is_some() {
-            slf.state = BatchState::Discarded;
-            return Ok(());
-        }
-        // A failed commit discards the batch: the block is over, it cannot be retried.
-        slf.state = BatchState::Discarded;
-        let db = Arc::clone(&slf.db.get().inner);
-        Self::commit(slf, &db, None)
-    }
-
-    fn __repr__(slf: PyRef<'_, Self>) -> String {
-        let state = match slf.state {
-            BatchState::Open => "open",
-            BatchState::Committed => "committed",
-            BatchState::Discarded => "discarded",
-        };
-        format!(
-            "<groupkv.PendingBatch {} operation(s) {state}>",
-            slf.as_super().inner().count()
-        )
-    }
-}
-
-impl PendingBatch {
-    fn check_open(&self, py: Python<'_>) -> PyResult<()> {
-        match self.state {
-            BatchState::Open => Ok(()),
-            BatchState::Committed => Err(closed(
-                py,
-                "this batch was already committed; start a new one with db.batch()".to_owned(),
-            )),
-            BatchState::Discarded => Err(closed(
-                py,
-                "this batch was discarded (its with block raised, or its commit failed); \
-                 start a new one with db.batch()"
-                    .to_owned(),
-            )),
-        }
-    }
-
-    /// Writes the batch to `db` with its own options, each flag also on if `extra` sets it,
-    /// and marks it committed on success. A batch already finished by a commit raises
-    /// `ClosedError`; one marked discarded by `__exit__` just before is written (that is the
-    /// block's own commit).
-    fn commit(
-        mut slf: PyRefMut<'_, Self>,
-        db: &Arc<groupkv::DB>,
-        extra: Option<groupkv::WriteOptions>,
-    ) -> PyResult<()> {
-        let py = slf.py();
-        if extra.is_some() {
-            slf.check_open(py)?;
-        }
-        let mut options = slf.options;
-        if let Some(e) = extra {
-            options.sync |= e.sync;
-            options.disable_wal |= e.disable_wal;
-            options.no_slowdown |= e.no_slowdown;
-        }
-        // Moved out while the GIL is released, so no Python object is touched meanwhile;
-        // put back afterwards so the records stay readable.
-        let batch = std::mem::take(slf.as_super().inner_mut());
-        let db = Arc::clone(db);
-        let (batch, result) = py.detach(move || {
-            let result = db.write(&options, &batch);
-            (batch, result)
-        });
-        *slf.as_super().inner_mut() = batch;
-        result.map_err(py_err(py))?;
-        slf.state = BatchState::Committed;
         Ok(())
     }
 }

@@ -6,6 +6,7 @@ mod buffer;
 mod db;
 mod errors;
 mod options;
+mod pending;
 mod reads;
 
 use pyo3::prelude::*;
@@ -21,7 +22,7 @@ fn _groupkv(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("COMPRESSIONS", options::COMPRESSIONS.map(|(name, _)| name))?;
     m.add("DEFAULT_OPTIONS", options::default_options(m.py())?)?;
     m.add_class::<db::PyDB>()?;
-    m.add_class::<db::PendingBatch>()?;
+    m.add_class::<pending::PendingBatch>()?;
     m.add_class::<batch::PyWriteBatch>()?;
     m.add_class::<reads::PyIterator>()?;
     m.add_class::<reads::PySnapshot>()?;
