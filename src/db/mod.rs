@@ -1,6 +1,8 @@
 //! The database: open and recover, the write path's I/O (WAL, memtable, publication), reads,
 //! and close.
 
+mod compact_range;
+mod compaction_thread;
 mod error_handler;
 mod files;
 mod flush;
@@ -38,6 +40,7 @@ use crate::table::{BlockReadOptions, TableCache};
 use crate::version::{VersionSet, NUM_LEVELS};
 use crate::write_batch::{encode_header, sequence_range_ok, WriteBatch, MAX_KV_LEN};
 use crate::write_thread::{WriteGroup, WriteThread, Writer};
+use compaction_thread::CompactionQueue;
 use error_handler::ErrorHandler;
 use flush_thread::FlushQueue;
 use make_room::SvCell;
@@ -83,6 +86,10 @@ pub struct DB {
     flush_queue: Arc<FlushQueue>,
     /// The flush thread, joined by close.
     flush_thread: Mutex<Option<JoinHandle<()>>>,
+    /// The compaction thread's requests and progress.
+    compaction_queue: Arc<CompactionQueue>,
+    /// The compaction thread, joined by close.
+    compaction_thread: Mutex<Option<JoinHandle<()>>>,
     /// `Options::max_write_buffer_number`: writes stop while this many memtables are full.
     max_write_buffer_number: usize,
     /// Open tables (and the block cache they share), for reads through the version.
@@ -269,7 +276,8 @@ impl DB {
 
     /// Closes the database: waits for in-flight writes, flushes the memtables (the immutable
     /// ones and, if it holds anything, the current one, `disable_wal` writes included) into
-    /// level-0 tables recorded in the MANIFEST, stops the flush thread, syncs the WAL and
+    /// level-0 tables recorded in the MANIFEST, stops the flush thread and the compaction thread
+    /// (a compaction in progress is abandoned without installing anything), syncs the WAL and
     /// releases the directory.
     /// Idempotent: a second call returns `Ok`. Every later call on this `DB` fails with
     /// [`Error::Closed`]. If an earlier WAL write or flush failed, close flushes nothing more
@@ -284,6 +292,9 @@ impl DB {
         if self.closed.swap(true, AcqRel) {
             return Ok(());
         }
+        // A running compaction is abandoned (it installs nothing): close does not wait for
+        // work the next open can redo.
+        self.compaction_queue.stop();
         // Wake a leader waiting out a stall: it will see `closed` and give up.
         self.controller.wake_all();
         self.wake_memtable_stall();
@@ -302,6 +313,9 @@ impl DB {
         let drained = self.flush_queue.wait_drained();
         self.flush_queue.stop();
         if let Some(t) = self.flush_thread.lock().take() {
+            let _ = t.join();
+        }
+        if let Some(t) = self.compaction_thread.lock().take() {
             let _ = t.join();
         }
         let result = self.finish_files(switched, drained);
@@ -370,8 +384,12 @@ impl DB {
     /// `std::mem::forget` no longer touches its files.
     #[doc(hidden)]
     pub fn halt_background_work_for_test(&self) {
+        self.compaction_queue.stop();
         self.flush_queue.halt();
         if let Some(t) = self.flush_thread.lock().take() {
+            let _ = t.join();
+        }
+        if let Some(t) = self.compaction_thread.lock().take() {
             let _ = t.join();
         }
     }
