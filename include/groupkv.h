@@ -557,6 +557,30 @@ enum groupkv_status groupkv_db_get(const struct groupkv_db *db,
 enum groupkv_status groupkv_db_flush(const struct groupkv_db *db, char **errmsg);
 
 /**
+ * Compacts the keys from `start` to `limit`, both included (NULL: unbounded on that side, so
+ * NULL, 0, NULL, 0 is the whole database): flushes the memtable, then merges the tables
+ * overlapping the range down to the deepest level holding data in it, dropping overwritten
+ * values and deletions no snapshot needs. Returns once that is done, blocking the calling
+ * thread (writes from other threads go on). A range with no data, or with `start` after
+ * `limit`, compacts nothing and is not an error.
+ *
+ * Errors: GROUPKV_INVALID_ARGUMENT (NULL `db`, a NULL bound with a non-zero length, a length
+ * above GROUPKV_MAX_KEY_VALUE_LEN, fork()ed child), GROUPKV_CLOSED (also if the database is
+ * closed meanwhile), GROUPKV_POISONED (a WAL write, flush or compaction failed: the database
+ * keeps its last good state; reopen), GROUPKV_IO_ERROR, GROUPKV_CORRUPTION.
+ *
+ * # Safety
+ * `db` is NULL or live; `start`/`limit` are NULL or point to `startlen`/`limitlen` readable
+ * bytes when those are within the limit; `errmsg` is NULL or writable.
+ */
+enum groupkv_status groupkv_db_compact_range(const struct groupkv_db *db,
+                                             const char *start,
+                                             size_t startlen,
+                                             const char *limit,
+                                             size_t limitlen,
+                                             char **errmsg);
+
+/**
  * Writes the last sequence number visible to readers to `*out` (it grows by one per record
  * written; works after close too). GROUPKV_INVALID_ARGUMENT for NULL `db` or `out`.
  *

@@ -11,6 +11,7 @@
 //   db.get(groupkv::ReadOptions().snapshot(snap), "key");
 //   for (auto [k, v] : db.iterator()) { ... }       // std::string_view pairs, in key order
 //   db.flush();                                     // memtables into level-0 tables
+//   db.compact_range();                             // or compact_range("a", "m")
 //   db.close();                                     // or let the destructor close it
 //
 // Every failure throws groupkv::Error, which carries the groupkv_status and the library's
@@ -576,6 +577,22 @@ public:
     void flush() {
         detail::Message msg;
         detail::check(groupkv_db_flush(h_.get(), msg.out()), msg);
+    }
+
+    // Compacts the keys from `start` to `limit`, both included (std::nullopt: unbounded on
+    // that side; compact_range() is the whole database) and returns once they are pushed down
+    // to the deepest level holding data in the range. Throws Error like the other calls.
+    void compact_range(std::optional<std::string_view> start = std::nullopt,
+                       std::optional<std::string_view> limit = std::nullopt) {
+        // An empty view may have a null data(); C reads NULL as "unbounded", so pass "" then.
+        auto ptr = [](const std::optional<std::string_view>& k) -> const char* {
+            if (!k) return nullptr;
+            return k->data() ? k->data() : "";
+        };
+        detail::Message msg;
+        detail::check(groupkv_db_compact_range(h_.get(), ptr(start), start ? start->size() : 0,
+                                               ptr(limit), limit ? limit->size() : 0, msg.out()),
+                      msg);
     }
 
     // Closes the database (idempotent); later calls throw Error(GROUPKV_CLOSED).

@@ -328,6 +328,11 @@ class DB:
     def flush(self) -> None:
         """Writes the memtables into level-0 tables and waits until they are in the MANIFEST
         (a no-op for an empty memtable). Releases the GIL while it waits."""
+    def compact_range(
+        self, start: Optional[Buffer] = None, stop: Optional[Buffer] = None
+    ) -> None:
+        """Compacts the keys from start to stop, both included (None: unbounded on that side),
+        down to the deepest level holding data in the range. Releases the GIL while it works."""
     def close(self) -> None:
         """Closes the database. Idempotent. Raises PoisonedError (once) if an earlier WAL write
         failed: nothing more was written; reopen to recover every acknowledged write."""

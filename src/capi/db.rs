@@ -1,4 +1,4 @@
-//! `groupkv_db`: open, write, read, flush, close, destroy.
+//! `groupkv_db`: open, write, read, flush, compact_range, close, destroy.
 //!
 //! Close and destroy are separate on purpose: groupkv_db_close may race with writes from other
 //! threads (they finish or get GROUPKV_CLOSED, because `DB::close` waits for in-flight writes and
@@ -291,6 +291,67 @@ pub unsafe extern "C" fn groupkv_db_flush(
     ffi_status(errmsg, || {
         // SAFETY: forwarded contract.
         unsafe { handle(db) }?.flush()?;
+        Ok(groupkv_status::GROUPKV_OK)
+    })
+}
+
+/// A range bound from C: NULL is unbounded (`len` must then be 0); otherwise `len` bytes, which
+/// may be 0 (the empty key, the smallest there is).
+///
+/// # Safety
+/// `ptr` is NULL or points to `len` readable bytes when `len` is within the key limit.
+unsafe fn range_bound<'a>(
+    ptr: *const c_char,
+    len: usize,
+    what: &str,
+) -> Result<Option<&'a [u8]>, Failure> {
+    if ptr.is_null() {
+        if len != 0 {
+            return Err(invalid(format!(
+                "{what} is NULL (unbounded) but its length is {len}"
+            )));
+        }
+        return Ok(None);
+    }
+    // SAFETY: forwarded contract (the length is checked first).
+    unsafe { kv_bytes(ptr, len, what) }.map(Some)
+}
+
+/// Compacts the keys from `start` to `limit`, both included (NULL: unbounded on that side, so
+/// NULL, 0, NULL, 0 is the whole database): flushes the memtable, then merges the tables
+/// overlapping the range down to the deepest level holding data in it, dropping overwritten
+/// values and deletions no snapshot needs. Returns once that is done, blocking the calling
+/// thread (writes from other threads go on). A range with no data, or with `start` after
+/// `limit`, compacts nothing and is not an error.
+///
+/// Errors: GROUPKV_INVALID_ARGUMENT (NULL `db`, a NULL bound with a non-zero length, a length
+/// above GROUPKV_MAX_KEY_VALUE_LEN, fork()ed child), GROUPKV_CLOSED (also if the database is
+/// closed meanwhile), GROUPKV_POISONED (a WAL write, flush or compaction failed: the database
+/// keeps its last good state; reopen), GROUPKV_IO_ERROR, GROUPKV_CORRUPTION.
+///
+/// # Safety
+/// `db` is NULL or live; `start`/`limit` are NULL or point to `startlen`/`limitlen` readable
+/// bytes when those are within the limit; `errmsg` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn groupkv_db_compact_range(
+    db: *const groupkv_db,
+    start: *const c_char,
+    startlen: usize,
+    limit: *const c_char,
+    limitlen: usize,
+    errmsg: *mut *mut c_char,
+) -> groupkv_status {
+    ffi_status(errmsg, || {
+        // SAFETY: forwarded contract.
+        let db = unsafe { handle(db) }?;
+        // SAFETY: per the contract (lengths are checked first).
+        let (start, limit) = unsafe {
+            (
+                range_bound(start, startlen, "start")?,
+                range_bound(limit, limitlen, "limit")?,
+            )
+        };
+        db.compact_range(start, limit)?;
         Ok(groupkv_status::GROUPKV_OK)
     })
 }

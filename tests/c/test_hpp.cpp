@@ -266,6 +266,38 @@ int main() {
         CHECK(db.get("f100") == std::string(64, 'v') && db.get("f149") == std::string(64, 'v'));
     }
     {
+        // compact_range(): the whole database empties level 0; a sub-range moves only the
+        // table overlapping it; an empty string_view is a bound (the empty key), not "none".
+        groupkv::Options o;
+        o.write_buffer_size(4096)
+            .level0_file_num_compaction_trigger(1000)
+            .level0_slowdown_writes_trigger(1000)
+            .level0_stop_writes_trigger(1000);
+        auto db = groupkv::DB::open(base + "/compact", o);
+        auto level0 = [&db] {
+            return std::stol(db.property("groupkv.num-files-at-level0").value_or("-1"));
+        };
+        db.put("a", "1");
+        db.flush();
+        db.put("m", "2");
+        db.del("a");
+        db.flush();
+        db.put("z", "3");
+        db.flush();
+        CHECK(level0() == 3);
+        db.compact_range("y", std::nullopt);
+        CHECK(level0() == 2);
+        db.compact_range(std::string_view(), std::string_view("b"));
+        CHECK(level0() == 0);
+        CHECK(!db.get("a") && db.get("m") == std::string("2") && db.get("z") == std::string("3"));
+        for (int i = 0; i < 100; i++) db.put("k" + std::to_string(1000 + i), std::string(100, 'k'));
+        db.compact_range();
+        CHECK(level0() == 0);
+        CHECK(db.get("k1099") == std::string(100, 'k'));
+        db.close();
+        expect_error(GROUPKV_CLOSED, [&] { db.compact_range(); }, "compact_range after close");
+    }
+    {
         // Moved-from handles are empty; the C layer reports NULL as INVALID_ARGUMENT.
         auto db = groupkv::DB::open(path);
         auto moved = std::move(db);

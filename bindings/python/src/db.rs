@@ -597,6 +597,31 @@ impl PyDB {
         py.detach(|| inner.flush()).map_err(py_err(py))
     }
 
+    /// Compacts the keys from ``start`` to ``stop``, both included (bytes-like, or None for
+    /// unbounded on that side; ``compact_range()`` is the whole database): flushes the
+    /// memtable, then merges the tables overlapping the range down to the deepest level holding
+    /// data in it, dropping overwritten values and deletions no snapshot needs. Returns once
+    /// that is done, with the GIL released meanwhile. An empty or reversed range compacts
+    /// nothing. Raises ``ClosedError`` after ``close()`` (or if it closes meanwhile),
+    /// ``PoisonedError`` if a WAL write, flush or compaction failed (reopen).
+    #[pyo3(signature = (start = None, stop = None))]
+    fn compact_range(
+        &self,
+        py: Python<'_>,
+        start: Option<&Bound<'_, PyAny>>,
+        stop: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<()> {
+        let copy = |key: Option<&Bound<'_, PyAny>>, what: &str| -> PyResult<Option<Vec<u8>>> {
+            key.map(|k| Ok(Bytes::borrow(k, what)?.as_slice().to_vec()))
+                .transpose()
+        };
+        let (start, stop) = (copy(start, "start")?, copy(stop, "stop")?);
+        self.check_open(py)?;
+        let inner = &self.inner;
+        py.detach(|| inner.compact_range(start.as_deref(), stop.as_deref()))
+            .map_err(py_err(py))
+    }
+
     /// Test hook (not part of the API): turns a write stall on or off. While on, writers wait
     /// and ``no_slowdown`` writes raise ``IncompleteError``.
     fn _set_write_stall_for_test(&self, py: Python<'_>, on: bool) -> PyResult<()> {
