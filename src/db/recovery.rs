@@ -55,7 +55,7 @@ pub(crate) fn inventory(fs: &dyn FileSystem, dir: &Path) -> Result<Inventory> {
     parsed.sort();
     // Tables and MANIFESTs count too: a crashed open may have left a table its MANIFEST does
     // not name (nothing is created under a name already in use).
-    let quarantined = names
+    let in_use = names
         .iter()
         .filter_map(|n| files::parse_quarantined(n))
         .chain(
@@ -69,7 +69,7 @@ pub(crate) fn inventory(fs: &dyn FileSystem, dir: &Path) -> Result<Inventory> {
             .filter(|(_, k)| *k == Kind::Base)
             .map(|(n, _)| *n)
             .max(),
-        max_number: quarantined.max().unwrap_or(0),
+        max_number: in_use.max().unwrap_or(0),
         wal_checksum: FIRST_LAYOUT_CHECKSUM,
         ..Inventory::default()
     };
