@@ -1,5 +1,6 @@
-# Compatibility with LevelDB and RocksDB (issue 12; docs/file-formats.md): LevelDB's own code
-# and RocksDB's sst_dump read the tables groupkv writes, and groupkv reads tables LevelDB wrote.
+# Compatibility with LevelDB and RocksDB (issues 12 and 13; docs/file-formats.md): LevelDB's own
+# code and RocksDB's sst_dump read the tables groupkv writes, and groupkv reads tables LevelDB
+# wrote; LevelDB opens whole groupkv directories and groupkv opens LevelDB's.
 #
 #   make test-compat        part of `make test`: every step of tests/compat/run.sh
 #   make test-compat-self   only the checkers, on tables LevelDB itself writes (needs no
@@ -12,7 +13,8 @@
 COMPAT_BUILD := target/compat
 COMPAT_CXX ?= g++
 COMPAT_CXXFLAGS := -std=c++17 -O1 -g -Wall -Wextra -Werror
-COMPAT_PROGRAMS := $(COMPAT_BUILD)/leveldb_check $(COMPAT_BUILD)/leveldb_write
+COMPAT_PROGRAMS := $(COMPAT_BUILD)/leveldb_check $(COMPAT_BUILD)/leveldb_write \
+                   $(COMPAT_BUILD)/leveldb_db
 
 TEST_TARGETS += test-compat
 
@@ -42,18 +44,25 @@ $(COMPAT_BUILD)/%: tests/compat/%.cc | compat-tools
 compat-programs: compat-tools $(COMPAT_PROGRAMS)
 
 # (a) LevelDB reads groupkv's sample tables, (b) sst_dump verifies and scans them, (c) groupkv
-# reads LevelDB's tables, (d) the hook for issue 13's MANIFEST and whole-directory checks.
+# reads LevelDB's tables, (d) LevelDB and RocksDB read groupkv's MANIFESTs, (e) whole
+# directories both ways: LevelDB's DB opens groupkv's (closed, and killed with -9), groupkv
+# opens LevelDB's and LevelDB reads back what groupkv added.
 # The grep proves every step reported: a step that checked nothing cannot pass silently.
 test-compat: compat-programs
 	@mkdir -p $(COMPAT_BUILD)
 	CARGO="$(CARGO)" bash -o pipefail -c 'bash tests/compat/run.sh $(COMPAT_BUILD) \
 	  $(COMPAT_BUILD)/work 2>&1 | tee $(COMPAT_BUILD)/test-compat.log'
 	@for want in '^self-test: ' '^leveldb-1\.23: .*\.sst identical' \
-	    '^rocksdb sst_dump: .* The file is ok' '^groupkv: read .* written by leveldb-1\.23, identical'; do \
+	    '^rocksdb sst_dump: .* The file is ok' '^groupkv: read .* written by leveldb-1\.23, identical' \
+	    '^leveldb-1\.23: opened .*closed (paranoid_checks): .* keys identical' \
+	    '^leveldb-1\.23: opened .*killed3 after kill -9 (paranoid_checks)' \
+	    '^groupkv: opened a directory written by leveldb-1\.23' \
+	    '^whole directories: leveldb-1\.23 and groupkv open each other'"'"'s directories'; do \
 	  grep -q "$$want" $(COMPAT_BUILD)/test-compat.log || \
 	    { echo "test-compat: no line matching $$want: a step checked nothing" >&2; exit 1; }; \
 	done
-	@echo "test-compat: LevelDB and RocksDB read groupkv's tables; groupkv reads LevelDB's"
+	@echo "test-compat: LevelDB and RocksDB read groupkv's tables; groupkv reads LevelDB's;" \
+	  "LevelDB and groupkv open each other's directories"
 
 test-compat-self: compat-programs
 	bash tests/compat/run.sh $(COMPAT_BUILD) $(COMPAT_BUILD)/work-self self

@@ -5,17 +5,19 @@
 #   make test-reliability        part of `make test`: 50 kill -9 cycles per recovery mode looped
 #                                (point_in_time, tolerate_corrupted_tail_records, 256 KiB
 #                                write buffers), the switch crash sweep, 600 power
-#                                losses, 200 images opened under every mode, ...
+#                                losses, 200 images opened under every mode, ..., and
+#                                fuzz_table at 10,000 cases per target (issue 12)
 #   make crash-test CYCLES=N     N kill -9 cycles (default 1000), 10x the simulated crashes, and
 #                                the slow tests (a 4 GiB - 1 value, needs 16 GiB of memory)
-#   make fuzz FUZZ_CASES=N       the proptest fuzz targets with N cases each (default 200000);
+#   make fuzz FUZZ_CASES=N       the proptest fuzz targets (WAL and batch parsers, tables,
+#                                MANIFEST/VersionEdit) with N cases each (default 200000);
 #                                cargo-fuzz needs nightly and is not part of the build
 #
 # Reproduce a failure with the seed it prints: GROUPKV_CRASH_SEED=<seed>.
 
 RELIABILITY_TESTS := --test crash_kill9 --test power_loss_sim --test fault_io_sweep \
                      --test corruption_wal --test fuzz_parsers \
-                     --test fuzz_table --test crash_sweep_switch
+                     --test crash_sweep_switch
 RELIABILITY_FIGURES := '^(kill -9|power loss|double crash|disable_wal|I/O error sweep|corruption|fuzz |switch crash sweep)'
 CYCLES ?= 1000
 FUZZ_CASES ?= 200000
@@ -31,6 +33,9 @@ test-reliability:
 	GROUPKV_POWER_LOSS_CONCURRENT=100 GROUPKV_FUZZ_CASES=2000 \
 	  $(CARGO) test --release $(RELIABILITY_TESTS) -- --nocapture > target/reliability.log 2>&1 \
 	  || { cat target/reliability.log; echo "reliability harness failed"; exit 1; }
+	GROUPKV_FUZZ_CASES=10000 $(CARGO) test --release --test fuzz_table -- --nocapture \
+	  >> target/reliability.log 2>&1 \
+	  || { cat target/reliability.log; echo "table fuzzer failed"; exit 1; }
 	@echo "== reliability figures (0 violations each):"
 	@grep -E $(RELIABILITY_FIGURES) target/reliability.log
 	@test "$$(grep -cE $(RELIABILITY_FIGURES) target/reliability.log)" -ge 19 \
@@ -47,4 +52,5 @@ crash-test: stress-crash-test
 	@grep -q "test result: ok" target/crash-test.log
 
 fuzz:
-	GROUPKV_FUZZ_CASES=$(FUZZ_CASES) $(CARGO) test --release --test fuzz_parsers -- --nocapture
+	GROUPKV_FUZZ_CASES=$(FUZZ_CASES) $(CARGO) test --release --test fuzz_parsers \
+	  --test fuzz_table --test version_manifest_fuzz -- --nocapture

@@ -179,18 +179,35 @@ fn build(root: &Path, n: usize) -> (PathBuf, PathBuf, Vec<u8>, Vec<usize>) {
         db.write(&WriteOptions::default(), &b).expect("write");
         lens.push(len);
     }
-    // The directory a crashed first-layout session leaves: its WAL and nothing else. (A clean
-    // close would flush the WAL into a table, leaving no WAL to damage.)
+    // The directory a crashed session leaves: CURRENT and the MANIFEST as open wrote them
+    // (its log number is the WAL's), and the WAL, whose records carry CRC-32C. (A clean close
+    // would flush the WAL into a table, leaving no WAL to damage.)
     // The records, without the zeroed space the writer allocated after them (the reader's
     // handling of that space is tested in wal_log and wal_torn_tail).
     let mut bytes = std::fs::read(&wal).expect("read WAL");
     bytes.truncate(records_end(&bytes));
+    let crashed: Vec<(PathBuf, Vec<u8>)> = std::fs::read_dir(&dir)
+        .expect("list")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.file_name().is_some_and(|n| n != "LOCK") && *p != wal)
+        .map(|p| {
+            let data = std::fs::read(&p).expect("read");
+            (p, data)
+        })
+        .collect();
+    assert!(
+        crashed.iter().any(|(p, _)| p.ends_with("CURRENT")),
+        "the crashed directory has CURRENT"
+    );
     db.close().expect("close");
     for entry in std::fs::read_dir(&dir).expect("list") {
         let p = entry.expect("entry").path();
         if p.file_name().is_some_and(|n| n != "LOCK") {
             std::fs::remove_file(&p).expect("remove");
         }
+    }
+    for (p, data) in &crashed {
+        std::fs::write(p, data).expect("restore");
     }
     std::fs::write(&wal, &bytes).expect("restore WAL");
     (dir, wal, bytes, lens)
@@ -334,7 +351,7 @@ fn damaged_wal_kept(work: &Path, wal: &Path, bytes: &[u8]) -> Result<(), String>
     let kept = [name.to_string(), format!("{name}.corrupt")]
         .iter()
         .any(|n| std::fs::read(work.join(n)).ok().as_deref() == Some(bytes));
-    if kept || !log_damaged(bytes) {
+    if kept || !log_damaged(bytes, groupkv::wal::format::WAL_CHECKSUM) {
         Ok(())
     } else {
         Err("the damaged WAL was removed".into())
@@ -633,7 +650,11 @@ fn damage_in_an_older_wal_never_yields_a_hole() {
     let encode = |recs: &[Vec<u8>]| {
         let m = MemFs::new();
         m.create_dir_all(Path::new("/x")).expect("mkdir");
-        let mut w = groupkv::wal::Writer::new(m.create(Path::new("/x/f")).expect("create"));
+        // The directory below has no CURRENT: a first-layout one, whose WALs carry IEEE CRCs.
+        let mut w = groupkv::wal::Writer::with_checksum(
+            m.create(Path::new("/x/f")).expect("create"),
+            groupkv::wal::format::FIRST_LAYOUT_CHECKSUM,
+        );
         for r in recs {
             w.add_record(&[r]).expect("add");
         }

@@ -17,7 +17,8 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
 
 use groupkv::fs::{FileSystem, MemFs, SequentialFile};
-use groupkv::wal::format::BLOCK_SIZE;
+use groupkv::log::Checksum;
+use groupkv::wal::format::{BLOCK_SIZE, FIRST_LAYOUT_CHECKSUM, WAL_CHECKSUM};
 use groupkv::wal::{Reader, Writer};
 use groupkv::{Options, WalRecoveryMode, WriteBatch, DB};
 use proptest::prelude::*;
@@ -183,10 +184,11 @@ fn read_all(log: &[u8], mode: WalRecoveryMode) -> Result<Option<Vec<Vec<u8>>>, T
     Ok(records)
 }
 
-fn encode_log(records: &[Vec<u8>]) -> Vec<u8> {
+/// `records` framed as a log whose fragments carry `checksum`.
+fn encode_log(records: &[Vec<u8>], checksum: Checksum) -> Vec<u8> {
     let m = MemFs::new();
     m.create_dir_all(Path::new("/x")).expect("mkdir");
-    let mut w = Writer::new(m.create(Path::new("/x/f")).expect("create"));
+    let mut w = Writer::with_checksum(m.create(Path::new("/x/f")).expect("create"), checksum);
     for r in records {
         w.add_record(&[r]).expect("add");
     }
@@ -277,7 +279,7 @@ fn fuzz_wal_reader_on_damaged_valid_logs() {
         "wal_reader_on_damaged_valid_logs",
         (records(), damage()),
         |(recs, d)| {
-            let log = encode_log(&recs);
+            let log = encode_log(&recs, WAL_CHECKSUM);
             for mode in MODES {
                 let back = read_all(&log, mode)?;
                 prop_assert_eq!(back.as_ref(), Some(&recs), "an intact log must round-trip");
@@ -316,7 +318,8 @@ fn fuzz_open_a_directory_with_a_damaged_wal() {
                     data
                 })
                 .collect();
-            let log = apply_damage(encode_log(&recs), &d);
+            // A directory without CURRENT is of the first layout: its WALs carry IEEE CRCs.
+            let log = apply_damage(encode_log(&recs, FIRST_LAYOUT_CHECKSUM), &d);
             let mem = MemFs::new();
             mem.create_dir_all(Path::new("/db")).expect("mkdir");
             let mut f = mem.create(Path::new("/db/000001.log")).expect("create");

@@ -8,8 +8,8 @@
 //! checksums verified, damage never invents an entry: what a damaged table yields was in the
 //! table that was written.
 //!
-//! `GROUPKV_FUZZ_CASES` sets the cases per target (default 300; `make test` runs 2000,
-//! `make fuzz` 200000).
+//! `GROUPKV_FUZZ_CASES` sets the cases per target (default 300; `make test-reliability`, part
+//! of `make test`, runs 10000; `make fuzz` 200000).
 // Test data: the casts take small numbers to bytes and offsets.
 #![allow(clippy::cast_possible_truncation)]
 

@@ -426,6 +426,13 @@ fn damaged_files_removed(
     after: &std::collections::BTreeMap<String, Vec<u8>>,
     flushed_below: u64,
 ) -> Vec<String> {
+    // The image's layout decides the checksum, as open decides it: CRC-32C once a commit
+    // recorded a log number, IEEE (the first layout's) before.
+    let checksum = if flushed_below > 0 {
+        groupkv::wal::format::WAL_CHECKSUM
+    } else {
+        groupkv::wal::format::FIRST_LAYOUT_CHECKSUM
+    };
     let obsolete_wal = |n: &str| {
         n.strip_suffix(".log")
             .and_then(|d| d.parse::<u64>().ok())
@@ -437,7 +444,9 @@ fn damaged_files_removed(
         // superseded by the new one's snapshot.
         .filter(|(n, _)| (n.ends_with(".log") || n.ends_with(".base")) && !after.contains_key(*n))
         .filter(|(n, _)| !obsolete_wal(n))
-        .filter(|(n, data)| after.get(&format!("{n}.corrupt")) != Some(*data) && log_damaged(data))
+        .filter(|(n, data)| {
+            after.get(&format!("{n}.corrupt")) != Some(*data) && log_damaged(data, checksum)
+        })
         .map(|(n, _)| n.clone())
         .collect()
 }

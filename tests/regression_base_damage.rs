@@ -63,7 +63,10 @@ fn batch_at(batch: &WriteBatch, sequence: u64) -> Vec<u8> {
 
 /// A record file (IEEE CRC-32 framing, as the first layout wrote) holding `records`.
 fn write_records(fs: &MemFs, path: &Path, records: &[Vec<u8>]) {
-    let mut w = groupkv::wal::Writer::new(fs.create(path).expect("create"));
+    let mut w = groupkv::wal::Writer::with_checksum(
+        fs.create(path).expect("create"),
+        groupkv::wal::format::FIRST_LAYOUT_CHECKSUM,
+    );
     for r in records {
         w.add_record(&[r]).expect("append");
     }

@@ -37,14 +37,15 @@ fn batch(sequence: u64, puts: &[(&[u8], &[u8])]) -> Vec<u8> {
     rep
 }
 
-/// A directory whose one WAL holds `records` (each a batch representation).
+/// A directory whose one WAL holds `records` (each a batch representation). Without
+/// `CURRENT` it is of the first layout, whose WALs carry IEEE CRCs.
 fn dir_with_wal(records: &[Vec<u8>]) -> MemFs {
     let fs = MemFs::new();
     fs.create_dir_all(Path::new(DIR)).expect("mkdir");
     let file = fs
         .create(&Path::new(DIR).join("000001.log"))
         .expect("create");
-    let mut w = Writer::new(file);
+    let mut w = Writer::with_checksum(file, groupkv::wal::format::FIRST_LAYOUT_CHECKSUM);
     for r in records {
         w.add_record(&[r]).expect("append");
     }

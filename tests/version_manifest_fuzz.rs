@@ -2,6 +2,8 @@
 //! only with `Corruption` or `InvalidArgument`, and on a damaged copy of a real MANIFEST it
 //! either fails or yields one of the states the MANIFEST went through (a prefix of its
 //! edits): damage never invents a file.
+//!
+//! `GROUPKV_FUZZ_CASES` sets the cases per property (default 400; `make fuzz` runs 200000).
 
 // Test code: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used)]
@@ -15,6 +17,14 @@ use groupkv::version::filename::manifest_file_name;
 use groupkv::version::{FileMetaData, VersionEdit, VersionSet, VersionSetOptions};
 use groupkv::Error;
 use proptest::prelude::*;
+
+/// Cases per property: `GROUPKV_FUZZ_CASES` (`make fuzz` sets 200000), else 400.
+fn cases() -> u32 {
+    std::env::var("GROUPKV_FUZZ_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(400)
+}
 
 fn dir() -> PathBuf {
     PathBuf::from("/db")
@@ -80,7 +90,7 @@ fn acceptable(e: &Error) -> bool {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(400))]
+    #![proptest_config(ProptestConfig::with_cases(cases()))]
 
     #[test]
     fn any_bytes_as_a_manifest_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..4000)) {

@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use groupkv::fs::{Fault, FaultKind, FileSystem, MemFs};
-use groupkv::wal::format::{BLOCK_SIZE, HEADER_SIZE};
+use groupkv::wal::format::{BLOCK_SIZE, FIRST_LAYOUT_CHECKSUM, HEADER_SIZE, WAL_CHECKSUM};
 use groupkv::wal::Reader;
 use groupkv::{Error, Options, WalRecoveryMode, WriteOptions, DB};
 
@@ -376,8 +376,36 @@ fn a_record_that_is_not_a_batch_is_damage() {
 // the directory is rebuilt to hold exactly those WALs, as a first-layout directory (no
 // MANIFEST, CURRENT or table), which open replays with the same rules.
 
-/// Replaces the directory's contents (but its LOCK) with `wals`, as `000001.log`,
-/// `000002.log`, ...
+/// `wal` (a session's WAL: CRC-32C) as a first-layout directory holds it: every fragment whose
+/// CRC-32C matches gets its IEEE CRC-32 instead, byte for byte otherwise, so what was intact
+/// stays intact and what was damaged (a torn tail, zeros) stays damaged.
+fn as_first_layout(wal: &[u8]) -> Vec<u8> {
+    let mut out = wal.to_vec();
+    let mut block = 0;
+    while block < out.len() {
+        let end = (block + BLOCK_SIZE).min(out.len());
+        let mut p = block;
+        while p + HEADER_SIZE <= end {
+            let len = usize::from(u16::from_le_bytes([out[p + 4], out[p + 5]]));
+            let next = p + HEADER_SIZE + len;
+            if next > end {
+                break;
+            }
+            let stored = u32::from_le_bytes([out[p], out[p + 1], out[p + 2], out[p + 3]]);
+            let body = &out[p + 6..next];
+            if stored == WAL_CHECKSUM.record_crc(body) {
+                let ieee = FIRST_LAYOUT_CHECKSUM.record_crc(body);
+                out[p..p + 4].copy_from_slice(&ieee.to_le_bytes());
+            }
+            p = next;
+        }
+        block += BLOCK_SIZE;
+    }
+    out
+}
+
+/// Replaces the directory's contents (but its LOCK) with `wals` (re-checksummed for the first
+/// layout, see `as_first_layout`), as `000001.log`, `000002.log`, ...
 fn rebuild_as_wals(fs: &MemFs, wals: &[Vec<u8>]) -> Vec<PathBuf> {
     for name in fs.list(Path::new(DIR)).expect("list") {
         if name != "LOCK" {
@@ -389,7 +417,7 @@ fn rebuild_as_wals(fs: &MemFs, wals: &[Vec<u8>]) -> Vec<PathBuf> {
         .map(|(i, bytes)| {
             let path = Path::new(DIR).join(format!("{:06}.log", i + 1));
             let mut f = fs.create(&path).expect("create");
-            f.append(bytes).expect("append");
+            f.append(&as_first_layout(bytes)).expect("append");
             f.sync().expect("sync");
             path
         })

@@ -4,11 +4,12 @@
 //!    damage there fails the open with `Corruption` naming the file, and nothing is changed.
 //!    Without `CURRENT`, the directory is new, or of the first layout (a base and WALs): it
 //!    is read with the first layout's rules.
-//! 2. The WALs at or above the log number are replayed under the recovery mode.
-//! 3. A new WAL starts (its marker carries the next sequence).
-//! 4. What was replayed becomes an L0 table, recorded with the new WAL's number as the log
+//! 2. The WALs at or above the log number are replayed under the recovery mode, with the
+//!    directory's checksum (CRC-32C once a commit happened, IEEE for the first layout).
+//! 3. What was replayed becomes an L0 table, recorded with a new WAL number as the log
 //!    number in a new MANIFEST, and `CURRENT` points at it: the commit point. A crash before
 //!    it leaves the previous state, which opens the same way.
+//! 4. The new WAL starts (its marker carries the next sequence), synced before any write.
 //! 5. Then the files nothing needs are deleted (replayed WALs, old MANIFESTs, first-layout
 //!    bases), and damaged files replay did not take whole are quarantined.
 
@@ -27,6 +28,7 @@ use crate::stats::Statistics;
 use crate::table::{LruBlockCache, TableCache, TableCacheOptions};
 use crate::version::filename::{current_file_name, manifest_file_name, parse_file_name, FileType};
 use crate::version::{VersionSet, VersionSetOptions};
+use crate::wal::format::WAL_CHECKSUM;
 use crate::write_thread::WriteThread;
 
 use super::compaction_thread::{CompactionContext, CompactionQueue};
@@ -120,11 +122,23 @@ pub(super) fn open_locked(
             )));
         }
         versions.recover()?;
-        // WALs below the log number are in tables; a first-layout base cannot be live here.
         let log_number = versions.log_number();
-        inv.base = None;
-        inv.logs.retain(|&n| n >= log_number);
-        inv.trust_first_marker = true;
+        if log_number > 0 {
+            // WALs below the log number are in tables; a first-layout base cannot be live.
+            inv.base = None;
+            inv.logs.retain(|&n| n >= log_number);
+            inv.trust_first_marker = true;
+            inv.wal_checksum = WAL_CHECKSUM;
+        } else if inv.base.is_none() {
+            // Log number 0: no open has committed here (any commit records the new WAL's
+            // number, and that WAL is created only after it). A new database, or a
+            // first-layout one whose conversion stopped after NewDB: its WALs are the first
+            // layout's (IEEE).
+            inv.trust_first_marker = true;
+        }
+        // Else a first-layout base beside a MANIFEST that never recorded a log number: the
+        // conversion died after a new MANIFEST's snapshot became current but before its edit
+        // (the table of the base's contents) was appended. The base is still the live state.
     }
     versions.mark_file_number_used(inv.max_number);
 
@@ -138,21 +152,11 @@ pub(super) fn open_locked(
     )?;
     let last = replayed.last_sequence.max(versions.last_sequence());
 
-    // The new WAL, with its marker, durable before the MANIFEST names it.
+    // The new WAL's number; the file is created once the commit below names it. Created
+    // before, a crash before the commit would leave a CRC-32C WAL in a directory whose other
+    // WALs are read as the first layout's (IEEE). A committed log number whose WAL does not
+    // exist yet is harmless: it only says the WALs below it are in tables.
     let number = versions.new_file_number();
-    let log_path = files::log_name(&path, number);
-    let file_options = FileOptions {
-        allow_mmap_writes: options.allow_mmap_writes,
-    };
-    let file = fs
-        .create_with(&log_path, &file_options)
-        .map_err(|e| Error::io(format!("creating WAL {}", log_path.display()), e))?;
-    let mut wal = Wal::create(file, number, last + 1, &log_path)?;
-    wal.writer
-        .sync()
-        .map_err(|e| Error::io(format!("syncing WAL {}", log_path.display()), e))?;
-    fs.sync_dir(&path)
-        .map_err(|e| Error::io(format!("syncing directory {}", path.display()), e))?;
 
     // What was replayed goes to L0 with the new log number, in a new MANIFEST (the commit
     // point; for a new or first-layout directory, its first MANIFEST and CURRENT).
@@ -173,6 +177,20 @@ pub(super) fn open_locked(
             .flush_bytes
             .fetch_add(f.file_size, std::sync::atomic::Ordering::Relaxed);
     }
+    // The new WAL, with its marker, durable before anything is written to it.
+    let log_path = files::log_name(&path, number);
+    let file_options = FileOptions {
+        allow_mmap_writes: options.allow_mmap_writes,
+    };
+    let file = fs
+        .create_with(&log_path, &file_options)
+        .map_err(|e| Error::io(format!("creating WAL {}", log_path.display()), e))?;
+    let mut wal = Wal::create(file, number, last + 1, &log_path)?;
+    wal.writer
+        .sync()
+        .map_err(|e| Error::io(format!("syncing WAL {}", log_path.display()), e))?;
+    fs.sync_dir(&path)
+        .map_err(|e| Error::io(format!("syncing directory {}", path.display()), e))?;
     // Committed: what replay did not take whole is kept aside, the rest removed.
     recovery::quarantine(fs.as_ref(), &path, &replayed.quarantine)?;
     let legacy: Vec<PathBuf> = inv

@@ -13,9 +13,12 @@ use std::path::{Path, PathBuf};
 use super::files::{self, Kind};
 use crate::error::{Error, Result};
 use crate::fs::FileSystem;
+use crate::log::Checksum;
+use crate::version::filename::parse_file_name;
 
 use crate::memtable::MemTable;
 use crate::options::WalRecoveryMode;
+use crate::wal::format::FIRST_LAYOUT_CHECKSUM;
 use crate::wal::reader::{CorruptionKind, Flow};
 use crate::wal::Reader;
 use crate::write_batch::{sequence_range_ok, WriteBatch};
@@ -28,11 +31,14 @@ pub(crate) struct Inventory {
     pub(crate) logs: Vec<u64>,
     /// Files that a completed base made obsolete, and leftover temporaries.
     pub(crate) obsolete: Vec<PathBuf>,
-    /// The highest number in use, quarantined files included.
+    /// The highest number in use, quarantined files, tables and MANIFESTs included.
     pub(crate) max_number: u64,
     /// The first WAL's marker sets where the sequence starts (a MANIFEST directory: a flush
     /// may have recorded a last sequence past the WALs' start, so nothing is checked against it).
     pub(crate) trust_first_marker: bool,
+    /// The checksum every WAL here carries, by the directory's layout (see `wal::format`):
+    /// IEEE until open finds a committed MANIFEST, CRC-32C from then on.
+    pub(crate) wal_checksum: Checksum,
 }
 
 impl Inventory {
@@ -47,14 +53,24 @@ pub(crate) fn inventory(fs: &dyn FileSystem, dir: &Path) -> Result<Inventory> {
         .map_err(|e| Error::io(format!("listing {}", dir.display()), e))?;
     let mut parsed: Vec<(u64, Kind)> = names.iter().filter_map(|n| files::parse(n)).collect();
     parsed.sort();
-    let quarantined = names.iter().filter_map(|n| files::parse_quarantined(n));
+    // Tables and MANIFESTs count too: a crashed open may have left a table its MANIFEST does
+    // not name (nothing is created under a name already in use).
+    let in_use = names
+        .iter()
+        .filter_map(|n| files::parse_quarantined(n))
+        .chain(
+            names
+                .iter()
+                .filter_map(|n| parse_file_name(n).map(|(n, _)| n)),
+        );
     let mut inv = Inventory {
         base: parsed
             .iter()
             .filter(|(_, k)| *k == Kind::Base)
             .map(|(n, _)| *n)
             .max(),
-        max_number: quarantined.max().unwrap_or(0),
+        max_number: in_use.max().unwrap_or(0),
+        wal_checksum: FIRST_LAYOUT_CHECKSUM,
         ..Inventory::default()
     };
     let base = inv.base.unwrap_or(0);
@@ -126,7 +142,7 @@ pub(crate) fn replay(
         let file = fs
             .open_sequential(&path)
             .map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
-        let mut reader = Reader::new(file, name.clone(), mode);
+        let mut reader = Reader::with_checksum(file, name.clone(), mode, inv.wal_checksum);
         let mut first = true;
         while reader.read_record(&mut record)? {
             let offset = reader.last_record_offset();
@@ -239,10 +255,12 @@ fn replay_base(
         .map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
     // Read on past damage in every mode: the first damage is reported (refused) or skipped
     // (salvage) below, so the reader itself must never stop early or fail.
-    let mut reader = Reader::new(
+    // Bases exist in first-layout directories only.
+    let mut reader = Reader::with_checksum(
         file,
         file_name(path),
         WalRecoveryMode::SkipAnyCorruptedRecords,
+        FIRST_LAYOUT_CHECKSUM,
     );
     let mut damage = Damage::default();
     let mut next_sequence = 1u64;

@@ -1,13 +1,22 @@
 //! The WAL's framing: LevelDB's log format (`crate::log::format`), with the checksum WALs of
 //! this layout carry.
+//!
+//! A WAL's checksum is a property of the directory, never guessed per record or per file:
+//! every WAL of a directory with `CURRENT` (ours or LevelDB's) carries CRC-32C, LevelDB's log
+//! format bit for bit, so LevelDB replays them; a first-layout directory (a base and WALs, no
+//! `CURRENT`, or one whose conversion stopped before its first commit) carries IEEE CRC-32.
 
 use crate::log::Checksum;
 
 pub use crate::checksum::{mask, unmask};
 pub use crate::log::format::{RecordType, BLOCK_SIZE, HEADER_SIZE, SECTOR};
 
-/// The checksum a WAL written by this version carries.
-pub const WAL_CHECKSUM: Checksum = Checksum::Crc32Ieee;
+/// The checksum a WAL written by this version carries (LevelDB's: CRC-32C, masked).
+pub const WAL_CHECKSUM: Checksum = Checksum::Crc32c;
+
+/// The checksum of the WALs and bases of a first-layout directory (written before `CURRENT`
+/// and the MANIFEST existed); read only, to convert such a directory.
+pub const FIRST_LAYOUT_CHECKSUM: Checksum = Checksum::Crc32Ieee;
 
 /// The stored checksum of a WAL fragment: the masked CRC over `type_and_payload`, the type byte
 /// immediately followed by the payload (as they lie in the file).

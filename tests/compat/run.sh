@@ -3,7 +3,8 @@
 # C++ programs first). Each step prints one line per file it checked and fails loudly — a
 # non-zero exit with the reason — if a check fails or if it checked nothing.
 #
-#   run.sh BIN WORK [STEP...]     STEP: self samples leveldb-tables manifests (default: all)
+#   run.sh BIN WORK [STEP...]     STEP: self samples leveldb-tables manifests directories
+#                                 (default: all)
 #
 #   self            the checkers on tables LevelDB itself writes: LevelDB's table reader agrees
 #                   with what was written, sst_dump reads them, and both reject a damaged copy;
@@ -18,25 +19,31 @@
 #                   builder, and prints exactly what LevelDB's reader prints
 #   manifests       (d) every MANIFEST groupkv's compat_manifest example writes is printed by
 #                   leveldb::DumpFile exactly as expected, and RocksDB's ldb manifest_dump reads
-#                   one; the hook for whole directories opened both ways
+#                   one
+#   directories     (e) whole directories with LevelDB 1.23's DB::Open (paranoid_checks, never
+#                   RepairDB): LevelDB reads exactly what groupkv's compat_db example wrote
+#                   after a clean close, and a prefix holding every acknowledged sync write
+#                   after kill -9 (three depths); groupkv reads a directory LevelDB left open
+#                   (Snappy tables, its WAL tail), writes more, and LevelDB reads that back
 #
-# BIN holds leveldb_check and leveldb_write; WORK is emptied and receives every file checked,
+# BIN holds leveldb_check, leveldb_write and leveldb_db; WORK is emptied and receives every file checked,
 # so a failure can be inspected there. CARGO (default cargo) builds and runs the examples.
 
 set -euo pipefail
 
 if [ $# -lt 2 ]; then
-  echo "usage: $0 BIN WORK [self|samples|leveldb-tables|manifests]..." >&2
+  echo "usage: $0 BIN WORK [self|samples|leveldb-tables|manifests|directories]..." >&2
   exit 2
 fi
 BIN=$1
 WORK=$2
 shift 2
 STEPS=("$@")
-[ ${#STEPS[@]} -gt 0 ] || STEPS=(self samples leveldb-tables manifests)
+[ ${#STEPS[@]} -gt 0 ] || STEPS=(self samples leveldb-tables manifests directories)
 CARGO=${CARGO:-cargo}
 CHECK="$BIN/leveldb_check"
 WRITE="$BIN/leveldb_write"
+DB="$BIN/leveldb_db"
 
 fail() {
   echo "test-compat FAILED: $*" >&2
@@ -220,10 +227,82 @@ step_manifests() {
   done
   grep -q '^log number: 8$' <<<"$out" || fail "ldb manifest_dump reads another log number"
   echo "rocksdb ldb: manifest_dump read basic/MANIFEST-000002 (log number 8, tables 6, 7, 9)"
-  # Still to come with the DB integration: LevelDB 1.23 opens a groupkv directory (after a clean
-  # close and after kill -9, paranoid_checks) and reads exactly the acknowledged keys, and
-  # groupkv opens the directory leveldb_write made.
-  echo "whole directories: not checked yet (they come with the DB integration)"
+}
+
+# The kill -9 writer for step_directories: starts `compat_db kill`, waits until it has
+# acknowledged $3 sync writes and flushed at least 3 tables, then kills it with SIGKILL.
+kill_writer() {
+  local dir=$1 log=$2 acks=$3 pid n t i
+  "$CARGO_EXAMPLES/compat_db" kill "$dir" "$log.order" "$log.acked" &
+  pid=$!
+  for i in $(seq 1 600); do
+    n=0
+    [ -f "$log.acked" ] && n=$(wc -l <"$log.acked")
+    t=$(find "$dir" -name '*.sst' 2>/dev/null | wc -l)
+    [ "$n" -ge "$acks" ] && [ "$t" -ge 3 ] && break
+    kill -0 "$pid" 2>/dev/null || { wait "$pid" || true; fail "compat_db kill exited by itself"; }
+    sleep 0.05
+  done
+  kill -9 "$pid"
+  wait "$pid" 2>/dev/null || true
+  [ "$(wc -l <"$log.acked")" -ge "$acks" ] || fail "compat_db kill acknowledged too few writes"
+}
+
+step_directories() {
+  # (e) Whole directories both ways with LevelDB 1.23's DB (paranoid_checks on; RepairDB is
+  # never used): LevelDB opens what groupkv wrote, after a clean close and after kill -9
+  # (replaying groupkv's CRC-32C WAL); groupkv opens what LevelDB wrote (Snappy tables, its
+  # log left unflushed), writes more, and LevelDB reads the result.
+  local dir="$WORK/directories" reader out round acks
+  mkdir -p "$dir"
+  reader=$("$CHECK" version)
+  "$CARGO" build --release --quiet --example compat_db || fail "cannot build compat_db"
+  CARGO_EXAMPLES=$("$CARGO" metadata --format-version 1 --no-deps 2>/dev/null |
+    sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')/release/examples
+  [ -x "$CARGO_EXAMPLES/compat_db" ] || fail "no compat_db in $CARGO_EXAMPLES"
+
+  # (a) A clean close: several tables, overwrites, deletes, the WAL with its marker.
+  "$CARGO_EXAMPLES/compat_db" write "$dir/closed" "$dir/closed.model" || fail "compat_db write failed"
+  [ "$(find "$dir/closed" -name '*.sst' | wc -l)" -ge 3 ] || fail "compat_db wrote fewer than 3 tables"
+  cp -r "$dir/closed" "$dir/closed.copy"
+  "$DB" read "$dir/closed" "$dir/closed.model" \
+    || fail "$reader does not read the directory groupkv closed as written"
+  # The check can fail: a model missing a live key is caught.
+  sed '$d' "$dir/closed.model" >"$dir/short.model"
+  cp "$dir/closed.model.deleted" "$dir/short.model.deleted"
+  if "$DB" read "$dir/closed.copy" "$dir/short.model" >/dev/null 2>&1; then
+    fail "leveldb_db read accepted a model missing a key"
+  fi
+
+  # (b) kill -9 mid-run, at three depths: what LevelDB reads is a prefix of the write order
+  # holding every acknowledged sync write.
+  round=0
+  for acks in 300 1500 4000; do
+    round=$((round + 1))
+    kill_writer "$dir/killed$round" "$dir/killed$round" "$acks"
+    cp -r "$dir/killed$round" "$dir/killed$round.copy"
+    "$DB" prefix "$dir/killed$round" "$dir/killed$round.order" "$dir/killed$round.acked" \
+      || fail "$reader does not read a prefix with every acknowledged write after kill -9 (round $round)"
+  done
+  # The check can fail: an acknowledgement past everything logged is caught.
+  cp "$dir/killed1.acked" "$dir/forged.acked"
+  echo 99999999 >>"$dir/forged.acked"
+  if "$DB" prefix "$dir/killed1.copy" "$dir/killed1.order" "$dir/forged.acked" >/dev/null 2>&1; then
+    fail "leveldb_db prefix accepted an acknowledged write that is not in the directory"
+  fi
+
+  # (c) LevelDB's directory (Snappy, 64 KiB write buffers, its log holding the last writes,
+  # the process gone without closing) → groupkv reads every key and writes more → LevelDB
+  # reads it again.
+  "$DB" write "$dir/leveldb" "$dir/leveldb.model" || fail "leveldb_db write failed"
+  [ "$(find "$dir/leveldb" -name '*.ldb' | wc -l)" -ge 2 ] || fail "LevelDB wrote fewer than 2 tables"
+  [ -n "$(find "$dir/leveldb" -name '*.log' -size +0)" ] || fail "LevelDB left no WAL tail"
+  out=$("$CARGO_EXAMPLES/compat_db" extend "$dir/leveldb" "$dir/leveldb.model") \
+    || fail "groupkv does not read the directory $reader wrote"
+  echo "groupkv: opened a directory written by $reader (Snappy tables, its WAL tail): ${out#compat_db: }"
+  "$DB" read "$dir/leveldb" "$dir/leveldb.model" \
+    || fail "$reader does not read back the directory groupkv extended"
+  echo "whole directories: $reader and groupkv open each other's directories"
 }
 
 rm -rf "$WORK"
@@ -234,6 +313,7 @@ for step in "${STEPS[@]}"; do
     samples) step_samples ;;
     leveldb-tables) step_leveldb_tables ;;
     manifests) step_manifests ;;
+    directories) step_directories ;;
     *) fail "unknown step $step" ;;
   esac
 done

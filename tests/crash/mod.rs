@@ -359,8 +359,9 @@ impl FileSystem for CrashFs {
 
 /// True if `bytes`, a file in the log format (a WAL or a base), holds any damage as
 /// absolute consistency sees it, or a record that is not a batch: a file recovery must never
-/// remove, only quarantine.
-pub fn log_damaged(bytes: &[u8]) -> bool {
+/// remove, only quarantine. `checksum` is the directory's (CRC-32C with `CURRENT`, IEEE for
+/// the first layout's WALs and bases): read with the other one, every record looks damaged.
+pub fn log_damaged(bytes: &[u8], checksum: groupkv::log::Checksum) -> bool {
     struct Bytes(Vec<u8>, usize);
     impl SequentialFile for Bytes {
         fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
@@ -370,10 +371,11 @@ pub fn log_damaged(bytes: &[u8]) -> bool {
             Ok(n)
         }
     }
-    let mut r = groupkv::wal::Reader::new(
+    let mut r = groupkv::wal::Reader::with_checksum(
         Box::new(Bytes(bytes.to_vec(), 0)),
         "log",
         groupkv::WalRecoveryMode::AbsoluteConsistency,
+        checksum,
     );
     let mut record = Vec::new();
     loop {
