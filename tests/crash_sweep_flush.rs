@@ -155,9 +155,7 @@ fn destroyed_evidence(
         .iter()
         .filter(|(n, _)| (n.ends_with(".log") || n.ends_with(".base")) && !after.contains_key(*n))
         .filter(|(n, _)| !obsolete_wal(n))
-        .filter(|(n, data)| {
-            after.get(&format!("{n}.corrupt")) != Some(*data) && log_damaged(data)
-        })
+        .filter(|(n, data)| after.get(&format!("{n}.corrupt")) != Some(*data) && log_damaged(data))
         .map(|(n, _)| n.clone())
         .collect()
 }

@@ -144,7 +144,10 @@ fn conversion_ops(name: &str) -> u64 {
     let cfs = CrashFs::new(mem, -1);
     let db = open_on(Arc::new(cfs.clone())).unwrap();
     let ops = cfs.ops();
-    assert!(differences(&db, name).is_empty(), "{name}: undisturbed open");
+    assert!(
+        differences(&db, name).is_empty(),
+        "{name}: undisturbed open"
+    );
     crash::crash(db);
     ops
 }
@@ -219,4 +222,3 @@ fn a_crash_at_every_operation_of_the_migration_leaves_a_directory_that_opens_who
     );
     assert!(violations.is_empty(), "{}", violations.join("\n"));
 }
-
