@@ -15,6 +15,8 @@ fn properties_describe_levels_memtables_and_switches() {
         },
     )
     .unwrap();
+    // Level 0 keeps every flushed table until compactions are released below.
+    db.hold_compactions_for_test(true);
     assert_eq!(
         db.property("groupkv.num-files-at-level0").as_deref(),
         Some("0")
@@ -70,5 +72,19 @@ fn properties_describe_levels_memtables_and_switches() {
         "{table}"
     );
     assert!(db.property("groupkv.sstables").is_some());
+    // A full compaction empties level 0 into level 1, and the properties follow it.
+    db.hold_compactions_for_test(false);
+    db.compact_range(None, None).unwrap();
+    assert_eq!(
+        db.property("groupkv.num-files-at-level0").as_deref(),
+        Some("0")
+    );
+    let level1: usize = db
+        .property("groupkv.num-files-at-level1")
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(level1 >= 1, "{}", db.property("groupkv.sstables").unwrap());
+    assert!(db.stats().compactions >= 1);
     db.close().unwrap();
 }

@@ -56,8 +56,22 @@ pub(crate) fn run_flush(
     smallest_snapshot: Option<u64>,
 ) -> Result<Flushed> {
     // The number is taken under the lock; the table is written without it (other installs
-    // go on meanwhile; obsolete-file deletion must treat the number as pending).
-    let number = versions.lock().new_file_number();
+    // go on meanwhile), as a pending output that obsolete-file deletion spares.
+    let number = versions.lock().new_pending_output();
+    let result = write_and_record(fs, dir, versions, job, options, smallest_snapshot, number);
+    versions.lock().release_pending_output(number);
+    result
+}
+
+fn write_and_record(
+    fs: &dyn FileSystem,
+    dir: &Path,
+    versions: &Mutex<VersionSet>,
+    job: &FlushJob,
+    options: &TableOptions,
+    smallest_snapshot: Option<u64>,
+    number: u64,
+) -> Result<Flushed> {
     let file = build_table(
         fs,
         dir,

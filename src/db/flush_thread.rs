@@ -11,7 +11,7 @@
 //! the thread stops flushing and deletes nothing until close; reopen recovers from the WALs,
 //! which were not deleted.
 
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::sync::atomic::AtomicU64;
 use std::sync::atomic::Ordering::Relaxed;
@@ -22,13 +22,13 @@ use parking_lot::{Condvar, Mutex};
 use crate::error::Result;
 use crate::fs::FileSystem;
 use crate::stats::Statistics;
-use crate::table::TableOptions;
+use crate::table::{TableCache, TableOptions};
 use crate::version::VersionSet;
 
 use super::error_handler::ErrorHandler;
 use super::flush::{run_flush, FlushJob};
 use super::make_room::SvCell;
-use super::obsolete::{obsolete_files, Live};
+use super::obsolete::delete_obsolete;
 use super::snapshot::SnapshotList;
 use super::wal_set::WalSet;
 
@@ -108,6 +108,8 @@ pub(crate) struct FlushContext {
     pub(crate) stats: Arc<Statistics>,
     pub(crate) queue: Arc<FlushQueue>,
     pub(crate) table_options: TableOptions,
+    /// Open tables: deleted ones are evicted.
+    pub(crate) tables: Arc<TableCache>,
     /// Called after each install or failure so stalled writers re-check.
     pub(crate) wake_writers: Box<dyn Fn() + Send + Sync>,
 }
@@ -173,45 +175,28 @@ impl FlushContext {
         }
         {
             let _mu = self.mu.lock();
-            let sv = self.sv.load().flushed(&job.mem, flushed.version);
+            // The current version, not `flushed.version`: a compaction may have installed
+            // after this flush's edit, and publishing the older version would undo it for
+            // readers.
+            let version = self.versions.lock().current();
+            drop(flushed);
+            let sv = self.sv.load().flushed(&job.mem, version);
             self.sv.store(Arc::new(sv));
             self.wals.forget_below(job.wal_after);
         }
         // A file that could not be deleted costs only space: the next flush or open deletes
         // it (the rule is recomputed from the listing each time), so this is not a reason
-        // to stop the database's writes.
-        let _ = delete_obsolete(self.fs.as_ref(), &self.dir, &self.versions, &self.wals);
+        // to stop the database's writes. Nothing is deleted after a background error (a
+        // compaction's included): the next open decides.
+        if self.bg_error.check().is_ok() {
+            let _ = delete_obsolete(
+                self.fs.as_ref(),
+                &self.dir,
+                &self.versions,
+                &self.wals,
+                Some(&self.tables),
+            );
+        }
         Ok(())
     }
-}
-
-/// Deletes the files nothing needs (never after a background error: the caller returns
-/// first). Tables are written only by the flush thread and open, never concurrently with
-/// this, so no table number is pending.
-pub(crate) fn delete_obsolete(
-    fs: &dyn FileSystem,
-    dir: &std::path::Path,
-    versions: &Mutex<VersionSet>,
-    wals: &WalSet,
-) -> Result<()> {
-    let live = {
-        let mut set = versions.lock();
-        Live {
-            log_number: set.log_number(),
-            wals_in_use: wals.numbers(),
-            manifest_number: set.manifest_file_number(),
-            live_tables: set.live_files(),
-            pending: BTreeSet::new(),
-        }
-    };
-    let listing = fs
-        .list(dir)
-        .map_err(|e| crate::error::Error::io(format!("listing {}", dir.display()), e))?;
-    for name in obsolete_files(&listing, &live) {
-        let path = dir.join(name);
-        fs.remove_file(&path).map_err(|e| {
-            crate::error::Error::io(format!("removing obsolete {}", path.display()), e)
-        })?;
-    }
-    Ok(())
 }

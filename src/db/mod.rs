@@ -1,12 +1,15 @@
 //! The database: open and recover, the write path's I/O (WAL, memtable, publication), reads,
 //! and close.
 
+mod compact_range;
+mod compaction_thread;
 mod error_handler;
 mod files;
 mod flush;
 pub(crate) mod flush_job;
 mod flush_thread;
 mod fork;
+mod level0_stall;
 mod make_room;
 mod obsolete;
 mod open;
@@ -38,6 +41,7 @@ use crate::table::{BlockReadOptions, TableCache};
 use crate::version::{VersionSet, NUM_LEVELS};
 use crate::write_batch::{encode_header, sequence_range_ok, WriteBatch, MAX_KV_LEN};
 use crate::write_thread::{WriteGroup, WriteThread, Writer};
+use compaction_thread::CompactionQueue;
 use error_handler::ErrorHandler;
 use flush_thread::FlushQueue;
 use make_room::SvCell;
@@ -83,8 +87,16 @@ pub struct DB {
     flush_queue: Arc<FlushQueue>,
     /// The flush thread, joined by close.
     flush_thread: Mutex<Option<JoinHandle<()>>>,
+    /// The compaction thread's requests and progress.
+    compaction_queue: Arc<CompactionQueue>,
+    /// The compaction thread, joined by close.
+    compaction_thread: Mutex<Option<JoinHandle<()>>>,
     /// `Options::max_write_buffer_number`: writes stop while this many memtables are full.
     max_write_buffer_number: usize,
+    /// `Options::level0_slowdown_writes_trigger`: each write group waits 1 ms from here.
+    level0_slowdown_writes_trigger: usize,
+    /// `Options::level0_stop_writes_trigger`: writes stop here (`level0_stall.rs`).
+    level0_stop_writes_trigger: usize,
     /// Open tables (and the block cache they share), for reads through the version.
     tables: Arc<TableCache>,
     /// `Options::write_buffer_size`: the memtable size that triggers a switch.
@@ -269,7 +281,8 @@ impl DB {
 
     /// Closes the database: waits for in-flight writes, flushes the memtables (the immutable
     /// ones and, if it holds anything, the current one, `disable_wal` writes included) into
-    /// level-0 tables recorded in the MANIFEST, stops the flush thread, syncs the WAL and
+    /// level-0 tables recorded in the MANIFEST, stops the flush thread and the compaction thread
+    /// (a compaction in progress is abandoned without installing anything), syncs the WAL and
     /// releases the directory.
     /// Idempotent: a second call returns `Ok`. Every later call on this `DB` fails with
     /// [`Error::Closed`]. If an earlier WAL write or flush failed, close flushes nothing more
@@ -284,6 +297,9 @@ impl DB {
         if self.closed.swap(true, AcqRel) {
             return Ok(());
         }
+        // A running compaction is abandoned (it installs nothing): close does not wait for
+        // work the next open can redo.
+        self.compaction_queue.stop();
         // Wake a leader waiting out a stall: it will see `closed` and give up.
         self.controller.wake_all();
         self.wake_memtable_stall();
@@ -302,6 +318,9 @@ impl DB {
         let drained = self.flush_queue.wait_drained();
         self.flush_queue.stop();
         if let Some(t) = self.flush_thread.lock().take() {
+            let _ = t.join();
+        }
+        if let Some(t) = self.compaction_thread.lock().take() {
             let _ = t.join();
         }
         let result = self.finish_files(switched, drained);
@@ -358,8 +377,8 @@ impl DB {
 
     /// Test hook: turns a write stall on or off (RocksDB's `BeginWriteStall`/`EndWriteStall`).
     /// While on, the next leader stalls the queue: new writers wait, and `no_slowdown` writers
-    /// fail with [`Error::Incomplete`]. The memtable and L0 stalls will use the same path
-    /// (`write_controller.rs`).
+    /// fail with [`Error::Incomplete`]. The memtable and L0 stalls stall the queue the same
+    /// way (`make_room.rs`, `level0_stall.rs`).
     #[doc(hidden)]
     pub fn set_write_stall_for_test(&self, on: bool) {
         self.controller.request_stall(on);
@@ -370,8 +389,12 @@ impl DB {
     /// `std::mem::forget` no longer touches its files.
     #[doc(hidden)]
     pub fn halt_background_work_for_test(&self) {
+        self.compaction_queue.stop();
         self.flush_queue.halt();
         if let Some(t) = self.flush_thread.lock().take() {
+            let _ = t.join();
+        }
+        if let Some(t) = self.compaction_thread.lock().take() {
             let _ = t.join();
         }
     }
@@ -412,6 +435,7 @@ impl WriteBackend for DB {
             return Err(Error::Closed);
         }
         self.bg_error.check()?;
+        self.wait_for_level0(wt, leader)?;
         self.make_room_for_write(wt, leader, false)?;
         self.controller
             .wait_out(wt, leader, &self.closed, &self.stats)

@@ -5,15 +5,25 @@
 //! |---|---|
 //! | `NNNNNN.log` | below the log number (its writes are in tables), and not a WAL in use |
 //! | `MANIFEST-NNNNNN` | not the current MANIFEST |
-//! | `NNNNNN.sst` / `.ldb` | in no live version and not being written |
-//! | `NNNNNN.dbtmp` | not being written |
+//! | `NNNNNN.sst` / `.ldb` | in no live version, not being written, numbered before the live state was read |
+//! | `NNNNNN.dbtmp` | not being written, numbered before the live state was read |
 //!
 //! `CURRENT`, `LOCK`, quarantined files (`*.corrupt`) and any name that is not ours are never
 //! obsolete. Deletion runs only after a successful install, never after a background error.
 
 use std::collections::BTreeSet;
+use std::io::ErrorKind;
+use std::path::Path;
 
+use parking_lot::Mutex;
+
+use crate::error::{Error, Result};
+use crate::fs::FileSystem;
+use crate::table::TableCache;
 use crate::version::filename::{parse_file_name, FileType};
+use crate::version::VersionSet;
+
+use super::wal_set::WalSet;
 
 /// What must be kept.
 #[derive(Debug, Clone, Default)]
@@ -28,6 +38,10 @@ pub(crate) struct Live {
     pub(crate) live_tables: BTreeSet<u64>,
     /// Numbers of files being written (a flush's or compaction's outputs, CURRENT's temp).
     pub(crate) pending: BTreeSet<u64>,
+    /// The next file number when the rest was read: a table or temp file numbered at or
+    /// above it was created after that, by a job the rest knows nothing of (the listing is
+    /// read later, without the lock).
+    pub(crate) next_file_number: u64,
 }
 
 /// The names in `listing` that are obsolete under `live`, in listing order.
@@ -43,13 +57,63 @@ pub(crate) fn obsolete_files<'a>(listing: &'a [String], live: &Live) -> Vec<&'a 
                 FileType::Log => number < live.log_number && !live.wals_in_use.contains(&number),
                 FileType::Manifest => number != live.manifest_number,
                 FileType::Table => {
-                    !live.live_tables.contains(&number) && !live.pending.contains(&number)
+                    number < live.next_file_number
+                        && !live.live_tables.contains(&number)
+                        && !live.pending.contains(&number)
                 }
-                FileType::Temp => !live.pending.contains(&number),
+                FileType::Temp => number < live.next_file_number && !live.pending.contains(&number),
                 FileType::Current | FileType::Lock => false,
             }
         })
         .collect()
+}
+
+/// Deletes the files nothing needs, and drops deleted tables from `tables`. The caller never
+/// calls it after a background error (what a failed job left must stay for the reopen to
+/// judge). Live tables are those of every version still held (the current one, old
+/// SuperVersions', iterators', a running compaction's input version: `VersionSet` tracks them
+/// by weak reference), and the pending outputs of running flushes and compactions, both read
+/// under the `VersionSet` lock that hands out the numbers: a table whose number is not pending
+/// when the listing is read either is live or was abandoned. Two threads may delete at once
+/// (flush and compaction): a file the other one removed first is not an error.
+pub(crate) fn delete_obsolete(
+    fs: &dyn FileSystem,
+    dir: &Path,
+    versions: &Mutex<VersionSet>,
+    wals: &WalSet,
+    tables: Option<&TableCache>,
+) -> Result<()> {
+    let live = {
+        let mut set = versions.lock();
+        Live {
+            log_number: set.log_number(),
+            wals_in_use: wals.numbers(),
+            manifest_number: set.manifest_file_number(),
+            live_tables: set.live_files(),
+            pending: set.pending_outputs().clone(),
+            next_file_number: set.next_file_number(),
+        }
+    };
+    let listing = fs
+        .list(dir)
+        .map_err(|e| Error::io(format!("listing {}", dir.display()), e))?;
+    for name in obsolete_files(&listing, &live) {
+        let path = dir.join(name);
+        match fs.remove_file(&path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == ErrorKind::NotFound => {}
+            Err(e) => {
+                return Err(Error::io(
+                    format!("removing obsolete {}", path.display()),
+                    e,
+                ))
+            }
+        }
+        if let (Some(tables), Some((number, FileType::Table))) = (tables, parse_file_name(name)) {
+            tables.evict(number);
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -86,6 +150,7 @@ mod tests {
             manifest_number: 10,
             live_tables: [6, 8].into(),
             pending: [11, 14].into(),
+            next_file_number: 15,
         };
         assert_eq!(
             obsolete_files(&listing, &live),
@@ -103,5 +168,12 @@ mod tests {
             ..live
         };
         assert!(!obsolete_files(&listing, &keep).contains(&"000003.log"));
+        // A table numbered after the live state was read belongs to a job that started since.
+        let older = Live {
+            next_file_number: 13,
+            ..keep
+        };
+        assert!(!obsolete_files(&listing, &older).contains(&"000013.dbtmp"));
+        assert!(obsolete_files(&listing, &older).contains(&"000005.sst"));
     }
 }

@@ -18,6 +18,7 @@ use std::sync::Arc;
 
 use parking_lot::Mutex;
 
+use crate::compaction::CompactionOptions;
 use crate::error::{Error, Result};
 use crate::fs::{FileLock, FileOptions, FileSystem};
 use crate::memtable::MemTable;
@@ -28,12 +29,14 @@ use crate::version::filename::{current_file_name, manifest_file_name, parse_file
 use crate::version::{VersionSet, VersionSetOptions};
 use crate::write_thread::WriteThread;
 
+use super::compaction_thread::{CompactionContext, CompactionQueue};
 use super::error_handler::ErrorHandler;
 use super::files;
 use super::flush::{run_flush, FlushJob};
 use super::flush_job::table_options;
-use super::flush_thread::{delete_obsolete, FlushContext, FlushQueue};
+use super::flush_thread::{FlushContext, FlushQueue};
 use super::make_room::SvCell;
+use super::obsolete::delete_obsolete;
 use super::recovery;
 use super::snapshot::SnapshotList;
 use super::super_version::SuperVersion;
@@ -184,7 +187,8 @@ pub(super) fn open_locked(
             .map_err(|e| Error::io(format!("removing obsolete {}", p.display()), e))?;
     }
     let wals = Arc::new(WalSet::new(&path, wal));
-    delete_obsolete(fs.as_ref(), &path, &versions, &wals)?;
+    // Leftovers too: tables of a compaction or flush a crash cut short, which no version names.
+    delete_obsolete(fs.as_ref(), &path, &versions, &wals, None)?;
     fs.sync_dir(&path)
         .map_err(|e| Error::io(format!("syncing directory {}", path.display()), e))?;
 
@@ -208,7 +212,33 @@ pub(super) fn open_locked(
     let published = Arc::new(AtomicU64::new(last));
     let flush_queue = Arc::new(FlushQueue::default());
     let controller = Arc::new(WriteController::default());
+    let compaction_queue = Arc::new(CompactionQueue::default());
     let wake = Arc::clone(&controller);
+    let wake_compaction = Arc::clone(&compaction_queue);
+    let cctx = CompactionContext {
+        fs: Arc::clone(&fs),
+        dir: path.clone(),
+        sv: Arc::clone(&sv),
+        mu: Arc::clone(&mu),
+        wals: Arc::clone(&wals),
+        versions: Arc::clone(&versions),
+        bg_error: Arc::clone(&bg_error),
+        snapshots: Arc::clone(&snapshots),
+        published: Arc::clone(&published),
+        stats: Arc::clone(&stats),
+        queue: Arc::clone(&compaction_queue),
+        tables: Arc::clone(&tables),
+        table_options: table_options.clone(),
+        options: CompactionOptions {
+            level0_file_num_compaction_trigger: options.level0_file_num_compaction_trigger,
+            max_bytes_for_level_base: options.max_bytes_for_level_base,
+            target_file_size_base: options.target_file_size_base,
+        },
+        wake_writers: {
+            let wake = Arc::clone(&controller);
+            Box::new(move || wake.wake_all())
+        },
+    };
     let ctx = FlushContext {
         fs: Arc::clone(&fs),
         dir: path.clone(),
@@ -222,12 +252,30 @@ pub(super) fn open_locked(
         stats: Arc::clone(&stats),
         queue: Arc::clone(&flush_queue),
         table_options,
-        wake_writers: Box::new(move || wake.wake_all()),
+        tables: Arc::clone(&tables),
+        // A flush adds an L0 file: the compaction thread re-scores.
+        wake_writers: Box::new(move || {
+            wake.wake_all();
+            wake_compaction.wake();
+        }),
     };
     let thread = std::thread::Builder::new()
         .name("groupkv-flush".into())
         .spawn(move || ctx.run())
         .map_err(|e| Error::io("starting the flush thread".to_string(), e))?;
+    // The first wake-up scores what open found (L0 may already be over its trigger).
+    compaction_queue.wake();
+    let compaction_thread = match std::thread::Builder::new()
+        .name("groupkv-compact".into())
+        .spawn(move || cctx.run())
+    {
+        Ok(t) => t,
+        Err(e) => {
+            flush_queue.stop();
+            let _ = thread.join();
+            return Err(Error::io("starting the compaction thread".to_string(), e));
+        }
+    };
 
     Ok(DB {
         fs,
@@ -239,7 +287,11 @@ pub(super) fn open_locked(
         versions,
         flush_queue,
         flush_thread: Mutex::new(Some(thread)),
+        compaction_queue,
+        compaction_thread: Mutex::new(Some(compaction_thread)),
         max_write_buffer_number: options.max_write_buffer_number,
+        level0_slowdown_writes_trigger: options.level0_slowdown_writes_trigger,
+        level0_stop_writes_trigger: options.level0_stop_writes_trigger,
         write_buffer_size: options.write_buffer_size,
         allow_mmap_writes: options.allow_mmap_writes,
         published,

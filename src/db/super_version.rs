@@ -1,8 +1,10 @@
 //! The SuperVersion: what a read consults (the mutable memtable, the immutable ones waiting
 //! for flush, newest first, and the current table version), swapped as one value.
 //!
-//! Readers load it without a lock (`ArcSwap::load`); only the memtable switch (and, with the
-//! flush thread, each flush install) stores a new one, under the DB mutex.
+//! Readers load it without a lock (`ArcSwap::load`); only the memtable switch, each flush
+//! install and each compaction install store a new one, under the DB mutex. Installs take
+//! the `VersionSet`'s *current* version at that moment (not the one their own edit made), so
+//! a flush and a compaction installing at once never publish an older version last.
 //!
 //! **Ordering (invariant I10 of `reference/storage-engine.md`):** a reader loads the published
 //! sequence (Acquire) *before* it loads the SuperVersion. A switch stores the new SuperVersion
@@ -56,8 +58,6 @@ impl SuperVersion {
     /// The SuperVersion after a flush installed `version`: `flushed` (now in a table) leaves
     /// the immutable list. The flush thread stores it under the DB mutex; a reader still
     /// holding this one keeps the memtable (and so its entries) until it lets go.
-    // Called by the flush thread (the next step of issue 13).
-    #[allow(dead_code)]
     pub(crate) fn flushed(&self, flushed: &Arc<MemTable>, version: Arc<Version>) -> Self {
         SuperVersion {
             mem: Arc::clone(&self.mem),
@@ -67,6 +67,15 @@ impl SuperVersion {
                 .filter(|m| !Arc::ptr_eq(m, flushed))
                 .cloned()
                 .collect(),
+            version,
+        }
+    }
+
+    /// The SuperVersion after a compaction installed `version`: the same memtables.
+    pub(crate) fn with_version(&self, version: Arc<Version>) -> Self {
+        SuperVersion {
+            mem: Arc::clone(&self.mem),
+            imm: self.imm.clone(),
             version,
         }
     }

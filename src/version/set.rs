@@ -87,6 +87,10 @@ pub struct VersionSet {
     prev_log_number: u64,
     manifest: Option<log::Writer>,
     compact_pointers: [Option<Vec<u8>>; NUM_LEVELS],
+    /// Numbers of tables being written (a flush's or compaction's outputs) and not yet
+    /// installed or abandoned (LevelDB's `pending_outputs_`): obsolete-file deletion, which
+    /// reads this under the same lock as the live files, must spare them.
+    pending_outputs: BTreeSet<u64>,
 }
 
 impl std::fmt::Debug for VersionSet {
@@ -122,6 +126,7 @@ impl VersionSet {
             prev_log_number: 0,
             manifest: None,
             compact_pointers: Default::default(),
+            pending_outputs: BTreeSet::new(),
         }
     }
 
@@ -473,6 +478,24 @@ impl VersionSet {
         let n = self.next_file_number;
         self.next_file_number += 1;
         n
+    }
+
+    /// Hands out a new file number for a table about to be written, recorded as a pending
+    /// output until [`release_pending_output`](Self::release_pending_output).
+    pub fn new_pending_output(&mut self) -> u64 {
+        let n = self.new_file_number();
+        self.pending_outputs.insert(n);
+        n
+    }
+
+    /// The table `number` is installed (now live) or abandoned (now obsolete).
+    pub fn release_pending_output(&mut self, number: u64) {
+        self.pending_outputs.remove(&number);
+    }
+
+    /// The tables being written: obsolete-file deletion must spare them.
+    pub fn pending_outputs(&self) -> &BTreeSet<u64> {
+        &self.pending_outputs
     }
 
     /// Makes sure `number` is never handed out (a file found on disk uses it).

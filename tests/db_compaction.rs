@@ -1,0 +1,184 @@
+//! The compaction thread and `DB::compact_range` in a running database: level 0 is kept near
+//! its trigger by background compactions, a manual compaction pushes a range down and drops
+//! what no reader can see, and neither ever changes what a reader reads (checked against a
+//! `BTreeMap`, before and after reopening).
+#![allow(clippy::unwrap_used)]
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use groupkv::{Options, ReadOptions, WriteOptions, DB};
+
+fn small_options() -> Options {
+    Options {
+        write_buffer_size: 16 << 10,
+        target_file_size_base: 32 << 10,
+        max_bytes_for_level_base: 128 << 10,
+        ..Options::default()
+    }
+}
+
+fn key(i: u32) -> Vec<u8> {
+    format!("key{i:06}").into_bytes()
+}
+
+/// Checks every key of `model` (and a few absent ones) with `get`, and a full scan.
+fn check(db: &DB, model: &BTreeMap<Vec<u8>, Vec<u8>>, universe: u32) {
+    for i in 0..universe {
+        let k = key(i);
+        assert_eq!(
+            db.get(&k).unwrap(),
+            model.get(&k).cloned(),
+            "key {}",
+            String::from_utf8_lossy(&k)
+        );
+    }
+    let scanned: BTreeMap<Vec<u8>, Vec<u8>> = db
+        .iter(&ReadOptions::default())
+        .unwrap()
+        .entries()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(scanned.len(), model.len());
+    assert!(scanned == *model, "the scan differs from the model");
+}
+
+/// Waits until level 0 is below `limit` files (background compaction caught up).
+fn wait_for_level0_below(db: &DB, limit: u64) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while db.stats().num_files_at_level[0] >= limit {
+        assert!(
+            Instant::now() < deadline,
+            "level 0 stayed at {:?}",
+            db.stats().num_files_at_level
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+fn table_bytes(dir: &Path) -> u64 {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(Result::unwrap)
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".sst"))
+        .map(|e| e.metadata().unwrap().len())
+        .sum()
+}
+
+/// Puts, overwrites and deletes over 3,000 keys in a pseudo-random order.
+fn churn(db: &DB, model: &mut BTreeMap<Vec<u8>, Vec<u8>>, rounds: u32, universe: u32) {
+    let w = WriteOptions::default();
+    let mut x: u32 = 12345;
+    for round in 0..rounds {
+        x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+        let k = key((x >> 8) % universe);
+        if round % 5 == 4 {
+            db.delete(&w, &k).unwrap();
+            model.remove(&k);
+        } else {
+            let v = format!("value-{round}-{}", "x".repeat(80)).into_bytes();
+            db.put(&w, &k, &v).unwrap();
+            model.insert(k, v);
+        }
+    }
+}
+
+#[test]
+fn background_compactions_keep_level0_near_its_trigger_and_lose_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = DB::open(dir.path(), small_options()).unwrap();
+    let mut model = BTreeMap::new();
+    churn(&db, &mut model, 30_000, 3000);
+    db.flush().unwrap();
+    wait_for_level0_below(&db, 4);
+    let stats = db.stats();
+    assert!(stats.flushes >= 20, "{stats:?}");
+    assert!(stats.compactions >= 5, "{stats:?}");
+    assert!(stats.compaction_bytes_read > 0 && stats.compaction_bytes_written > 0);
+    let deeper: u64 = stats.num_files_at_level[1..].iter().sum();
+    assert!(deeper >= 1, "{:?}", stats.num_files_at_level);
+    check(&db, &model, 3000);
+    db.close().unwrap();
+    let db = DB::open(dir.path(), small_options()).unwrap();
+    check(&db, &model, 3000);
+    db.close().unwrap();
+}
+
+#[test]
+fn compact_range_pushes_everything_down_and_reclaims_space() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = DB::open(dir.path(), small_options()).unwrap();
+    // Level 0 keeps every table until the manual compaction.
+    db.hold_compactions_for_test(true);
+    let mut model = BTreeMap::new();
+    churn(&db, &mut model, 20_000, 1000);
+    db.flush().unwrap();
+    let before = db.stats();
+    assert!(before.num_files_at_level[0] >= 8, "{before:?}");
+    let bytes_before = table_bytes(dir.path());
+    db.hold_compactions_for_test(false);
+    db.compact_range(None, None).unwrap();
+    let after = db.stats();
+    assert_eq!(after.num_files_at_level[0], 0, "{after:?}");
+    assert!(after.compactions >= 1);
+    // 1,000 keys, 4 in 5 live, ~100 bytes each: far less than the overwritten history.
+    let bytes_after = table_bytes(dir.path());
+    assert!(
+        bytes_after * 3 < bytes_before,
+        "tables {bytes_before} -> {bytes_after} bytes"
+    );
+    check(&db, &model, 1000);
+    db.close().unwrap();
+    let db = DB::open(dir.path(), small_options()).unwrap();
+    check(&db, &model, 1000);
+    db.close().unwrap();
+}
+
+#[test]
+fn compact_range_of_a_subrange_moves_only_overlapping_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = DB::open(dir.path(), small_options()).unwrap();
+    db.hold_compactions_for_test(true);
+    let w = WriteOptions::default();
+    let mut model = BTreeMap::new();
+    // Two disjoint key ranges, each flushed into its own level-0 tables.
+    for (lo, hi) in [(0u32, 500u32), (2000, 2500)] {
+        for i in lo..hi {
+            let v = vec![b'a' + (i % 26) as u8; 100];
+            db.put(&w, &key(i), &v).unwrap();
+            model.insert(key(i), v);
+        }
+        db.flush().unwrap();
+    }
+    let l0 = db.stats().num_files_at_level[0];
+    db.hold_compactions_for_test(false);
+    db.compact_range(Some(&key(0)), Some(&key(499))).unwrap();
+    let stats = db.stats();
+    assert!(stats.num_files_at_level[0] >= 1, "{stats:?}");
+    assert!(stats.num_files_at_level[0] < l0, "{stats:?}");
+    assert!(stats.num_files_at_level[1] >= 1, "{stats:?}");
+    check(&db, &model, 3000);
+    db.close().unwrap();
+}
+
+#[test]
+fn close_during_background_compaction_keeps_every_write() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut model = BTreeMap::new();
+    for round in 0..3 {
+        let db = DB::open(dir.path(), small_options()).unwrap();
+        churn(&db, &mut model, 8000 + round, 2000);
+        // Close at once: a compaction in progress is abandoned, nothing half-installed.
+        db.close().unwrap();
+    }
+    let db = DB::open(dir.path(), small_options()).unwrap();
+    check(&db, &model, 2000);
+    db.compact_range(None, None).unwrap();
+    check(&db, &model, 2000);
+    db.close().unwrap();
+    assert!(matches!(
+        db.compact_range(None, None),
+        Err(groupkv::Error::Closed)
+    ));
+}
