@@ -4,7 +4,8 @@
 #
 #   make test-reliability        part of `make test`: 50 kill -9 cycles per recovery mode looped
 #                                (point_in_time, tolerate_corrupted_tail_records, 256 KiB
-#                                write buffers), the switch crash sweep, 600 power
+#                                write buffers), the switch, migration, flush and compaction crash
+#                                sweeps (every crash mode at every point), 600 power
 #                                losses, 200 images opened under every mode, ..., and
 #                                fuzz_table at 10,000 cases per target (issue 12)
 #   make crash-test CYCLES=N     N kill -9 cycles (default 1000), 10x the simulated crashes, and
@@ -17,8 +18,9 @@
 
 RELIABILITY_TESTS := --test crash_kill9 --test power_loss_sim --test fault_io_sweep \
                      --test corruption_wal --test fuzz_parsers \
-                     --test crash_sweep_switch
-RELIABILITY_FIGURES := '^(kill -9|power loss|double crash|disable_wal|I/O error sweep|corruption|fuzz |switch crash sweep)'
+                     --test crash_sweep_switch --test migration_crash_sweep \
+                     --test crash_sweep_flush --test crash_sweep_compaction --test wal_checksum_layout
+RELIABILITY_FIGURES := '^(kill -9|power loss|double crash|disable_wal|I/O error sweep|corruption|fuzz |switch crash sweep|migration crash sweep|flush crash sweep|compaction crash sweep|first-layout conversion crash sweep)'
 CYCLES ?= 1000
 FUZZ_CASES ?= 200000
 
@@ -30,7 +32,8 @@ test-reliability:
 	@mkdir -p target
 	$(CARGO) build --release --quiet --example crash_child
 	GROUPKV_CRASH_CYCLES=50 GROUPKV_POWER_LOSS_CRASHES=600 GROUPKV_DOUBLE_CRASH_SEEDS=60 \
-	GROUPKV_POWER_LOSS_CONCURRENT=100 GROUPKV_FUZZ_CASES=2000 \
+	GROUPKV_POWER_LOSS_CONCURRENT=100 GROUPKV_FUZZ_CASES=2000 GROUPKV_MIGRATION_SECOND_CRASHES=4 \
+	GROUPKV_SWEEP_ALL_MODES=1 \
 	  $(CARGO) test --release $(RELIABILITY_TESTS) -- --nocapture > target/reliability.log 2>&1 \
 	  || { cat target/reliability.log; echo "reliability harness failed"; exit 1; }
 	GROUPKV_FUZZ_CASES=10000 $(CARGO) test --release --test fuzz_table -- --nocapture \
@@ -38,7 +41,7 @@ test-reliability:
 	  || { cat target/reliability.log; echo "table fuzzer failed"; exit 1; }
 	@echo "== reliability figures (0 violations each):"
 	@grep -E $(RELIABILITY_FIGURES) target/reliability.log
-	@test "$$(grep -cE $(RELIABILITY_FIGURES) target/reliability.log)" -ge 19 \
+	@test "$$(grep -cE $(RELIABILITY_FIGURES) target/reliability.log)" -ge 23 \
 	  || { echo "some reliability harness did not report its figure"; exit 1; }
 
 crash-test: stress-crash-test

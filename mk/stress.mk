@@ -1,7 +1,8 @@
 # groupkv-stress, the whole-engine stress and crash test (issue 16; docs/RELIABILITY.md,
 # "Whole-engine stress"). Three cargo integration tests drive it:
 #   stress_crash_loop   groupkv-stress --crash_loop: kill -9 cycles, every recovery mode
-#   stress_power_loss   the stress mix in process on MemFs, power loss at random points
+#   stress_power_loss   the stress mix in process on MemFs, power loss at random points; each
+#                       image opened under all four recovery modes
 #   stress_io_errors    the stress mix on a MemFs that fails with ENOSPC or EIO for good
 #
 #   make test-stress                          part of `make test` (about a minute)

@@ -13,6 +13,21 @@
 //! * a batch survives whole or not at all;
 //! * no value that was never written, no older value over a newer durable one.
 //!
+//! Every image a power loss leaves is opened under all four recovery modes: the run itself
+//! goes on under the round's mode (rotating), the three others open copies (an open mutates
+//! the directory, so one mode never destroys another's evidence). The rules per mode:
+//! * `point_in_time`: all of the above; never refuses.
+//! * `absolute_consistency` and `tolerate_corrupted_tail_records`: may refuse an image with
+//!   damage (a torn or reordered unsynced tail) with `Corruption`, changing no file; when they
+//!   open, all of the above. A refused run goes on under `point_in_time`.
+//! * `skip_any_corrupted_records`: never refuses; salvage may drop an unsynced record whose
+//!   page was lost while a later one survived, so survivors need not be a prefix, but the
+//!   other rules hold (durable writes, whole batches, no foreign or older values).
+//!
+//! Power failing during recovery itself (one round in four) happens under `point_in_time`,
+//! `absolute_consistency` or `tolerate_corrupted_tail_records` (never salvage, whose holes
+//! the next round's prefix rule would report).
+//!
 //! `GROUPKV_STRESS_POWER_LOSSES` rounds (default 60), `GROUPKV_CRASH_SEED` to reproduce.
 
 #[path = "crash/mod.rs"]
@@ -34,8 +49,8 @@ use std::time::Duration;
 
 use crash::{count_from_env, seed_from_env, CrashFs, Rng};
 use expected::{present, ver, Event, Expected};
-use groupkv::fs::{MemFs, PowerLoss};
-use groupkv::DB;
+use groupkv::fs::{FileSystem, MemFs, PowerLoss};
+use groupkv::{Error, WalRecoveryMode, DB};
 
 const KEYS: u32 = 400;
 const PAD: u32 = 40;
@@ -57,8 +72,13 @@ fn config(seed: u64) -> workload::Config {
 }
 
 fn options(cfs: &CrashFs, round: u64) -> groupkv::Options {
+    options_in(cfs, round, WalRecoveryMode::PointInTime)
+}
+
+fn options_in(cfs: &CrashFs, round: u64, mode: WalRecoveryMode) -> groupkv::Options {
     let (pipelined, concurrent) = MODES[(round % 4) as usize];
     groupkv::Options {
+        wal_recovery_mode: mode,
         enable_pipelined_write: pipelined,
         allow_concurrent_memtable_write: concurrent,
         write_buffer_size: 16 << 10,
@@ -80,9 +100,38 @@ fn power_loss_mode(r: &mut Rng) -> PowerLoss {
     }
 }
 
-/// The power-loss rules of the module doc; returns the violations and the number of
-/// acknowledged key writes the check covered.
+/// The recovery modes in the order rounds rotate through them.
+const RECOVERY: [WalRecoveryMode; 4] = [
+    WalRecoveryMode::PointInTime,
+    WalRecoveryMode::AbsoluteConsistency,
+    WalRecoveryMode::TolerateCorruptedTailRecords,
+    WalRecoveryMode::SkipAnyCorruptedRecords,
+];
+
+/// Whether `mode` may refuse an image a power loss left (damage in an unsynced tail).
+fn may_refuse(mode: WalRecoveryMode) -> bool {
+    matches!(
+        mode,
+        WalRecoveryMode::AbsoluteConsistency | WalRecoveryMode::TolerateCorruptedTailRecords
+    )
+}
+
+/// The power-loss rules of the module doc under `point_in_time` (and the modes that open
+/// only what it would); returns the violations and the number of acknowledged key writes the
+/// check covered.
 fn check_power_loss(base: &[u32], log: &[Event], found: &[Option<u32>]) -> (Vec<String>, u64) {
+    check_in(base, log, found, WalRecoveryMode::PointInTime)
+}
+
+/// The rules of the module doc for recovery mode `mode`: salvage
+/// (`skip_any_corrupted_records`) is exempt from the prefix rule only.
+fn check_in(
+    base: &[u32],
+    log: &[Event],
+    found: &[Option<u32>],
+    mode: WalRecoveryMode,
+) -> (Vec<String>, u64) {
+    let prefix = mode != WalRecoveryMode::SkipAnyCorruptedRecords;
     let mut bad = Vec::new();
     // Per key: the states it may hold (its base and every logged write), by version.
     let mut hist: Vec<Vec<u32>> = base.iter().map(|&s| vec![s]).collect();
@@ -151,7 +200,7 @@ fn check_power_loss(base: &[u32], log: &[Event], found: &[Option<u32>]) -> (Vec<
                 "write {:?} acknowledged before a synced write was issued is lost",
                 e.muts
             ));
-        } else if e.ack < newest {
+        } else if prefix && e.ack < newest {
             bad.push(format!(
                 "write {:?} is lost but a later one survived (a hole, not a prefix)",
                 e.muts
@@ -163,6 +212,78 @@ fn check_power_loss(base: &[u32], log: &[Event], found: &[Option<u32>]) -> (Vec<
 
 /// Rounds on one file system before the next starts afresh.
 const EPOCH: u64 = 100;
+
+/// A separate file system holding a copy of `mem`'s database directory, every file synced.
+fn copy_image(mem: &MemFs) -> MemFs {
+    let dir = std::path::Path::new("/db");
+    let copy = MemFs::new();
+    copy.create_dir_all(dir).expect("mkdir");
+    for name in mem.list(dir).unwrap_or_default() {
+        if name == "LOCK" {
+            continue;
+        }
+        let data = mem.read(&dir.join(&name)).expect("read");
+        let mut f = copy.create(&dir.join(&name)).expect("create");
+        f.append(&data).expect("append");
+        f.sync().expect("sync");
+    }
+    copy.sync_dir(dir).expect("sync dir");
+    copy
+}
+
+/// Every file of the image with its bytes (but the LOCK).
+fn image_files(mem: &MemFs) -> Vec<(String, Vec<u8>)> {
+    let dir = std::path::Path::new("/db");
+    let mut names = mem.list(dir).unwrap_or_default();
+    names.retain(|n| n != "LOCK");
+    names.sort();
+    names
+        .into_iter()
+        .map(|n| {
+            let data = mem.read(&dir.join(&n)).unwrap_or_default();
+            (n, data)
+        })
+        .collect()
+}
+
+/// Opens and checks under `mode` a copy of the image a power loss left. Returns whether it
+/// opened, the violations and the writes checked.
+fn check_copy(
+    mem: &MemFs,
+    round: u64,
+    mode: WalRecoveryMode,
+    base: &[u32],
+    log: &[Event],
+) -> (bool, Vec<String>, u64) {
+    let copy = copy_image(mem);
+    let cfs = CrashFs::new(copy.clone(), -1);
+    let before = image_files(&copy);
+    match DB::open("/db", options_in(&cfs, round, mode)) {
+        Ok(db) => {
+            let (bad, n) = match verify::read_all(&db, KEYS, PAD) {
+                Ok(found) => check_in(base, log, &found, mode),
+                Err(bad) => (bad, 0),
+            };
+            if let Err(e) = db.close() {
+                return (true, vec![format!("{mode}: close failed: {e}")], n);
+            }
+            (
+                true,
+                bad.into_iter().map(|b| format!("{mode}: {b}")).collect(),
+                n,
+            )
+        }
+        Err(Error::Corruption { .. }) if may_refuse(mode) => {
+            let bad = if image_files(&copy) == before {
+                Vec::new()
+            } else {
+                vec![format!("{mode}: a refused open changed the directory")]
+            };
+            (false, bad, 0)
+        }
+        Err(e) => (false, vec![format!("{mode}: open failed: {e}")], 0),
+    }
+}
 
 /// Opens the database after the last power loss and checks it against the log.
 fn final_check(mem: &MemFs, exp: &Expected) -> (Vec<String>, u64) {
@@ -183,6 +304,8 @@ fn stress_with_power_loss_at_random_points() {
     let mut exp = Arc::new(Expected::in_memory(KEYS).expect("expected state"));
     let (mut crashes, mut checked, mut recovery_crashes) = (0u64, 0u64, 0u64);
     let mut violations: Vec<String> = Vec::new();
+    // Per recovery mode (RECOVERY's order): images opened under it, and how many it opened.
+    let (mut images, mut opened) = ([0u64; 4], [0u64; 4]);
     for round in 0..rounds {
         // Recovery quarantines damaged WALs (evidence is never deleted), so a long chain of
         // power losses grows the directory and slows every open: start afresh now and then.
@@ -197,7 +320,8 @@ fn stress_with_power_loss_at_random_points() {
         // One round in four: power fails during recovery itself, then again after it.
         if r.below(4) == 0 {
             cfs.set_budget(1 + r.below(6) as i64);
-            if let Ok(db) = DB::open("/db", options(&cfs, round)) {
+            let mode = RECOVERY[(round % 3) as usize];
+            if let Ok(db) = DB::open("/db", options_in(&cfs, round, mode)) {
                 crash::crash(db);
             }
             mem.power_loss(power_loss_mode(&mut r));
@@ -205,14 +329,44 @@ fn stress_with_power_loss_at_random_points() {
             crashes += 1;
             continue;
         }
-        let db = DB::open("/db", options(&cfs, round))
-            .unwrap_or_else(|e| panic!("round {round} (seed {seed}): open after power loss: {e}"));
+        let (base, log) = exp.log().expect("in-memory expected state logs");
+        // The other three modes on copies of the image; the run goes on under `mode`.
+        let mode = RECOVERY[(round % 4) as usize];
+        for (m, other) in RECOVERY.into_iter().enumerate() {
+            if other == mode {
+                continue;
+            }
+            let (ok, bad, n) = check_copy(&mem, round, other, &base, &log);
+            opened[m] += u64::from(ok);
+            images[m] += 1;
+            checked += n;
+            violations.extend(bad.into_iter().map(|b| format!("round {round}: {b}")));
+        }
+        let before = image_files(&mem);
+        images[(round % 4) as usize] += 1;
+        let (db, mode) = match DB::open("/db", options_in(&cfs, round, mode)) {
+            Ok(db) => {
+                opened[(round % 4) as usize] += 1;
+                (db, mode)
+            }
+            Err(Error::Corruption { .. }) if may_refuse(mode) => {
+                if image_files(&mem) != before {
+                    violations.push(format!(
+                        "round {round}: {mode}: a refused open changed the directory"
+                    ));
+                }
+                let db = DB::open("/db", options(&cfs, round)).unwrap_or_else(|e| {
+                    panic!("round {round} (seed {seed}): open after power loss: {e}")
+                });
+                (db, WalRecoveryMode::PointInTime)
+            }
+            Err(e) => panic!("round {round} (seed {seed}): {mode}: open after power loss: {e}"),
+        };
         let found = match verify::read_all(&db, KEYS, PAD) {
             Ok(found) => found,
             Err(bad) => panic!("round {round} (seed {seed}): reads disagree: {bad:?}"),
         };
-        let (base, log) = exp.log().expect("in-memory expected state logs");
-        let (bad, n) = check_power_loss(&base, &log, &found);
+        let (bad, n) = check_in(&base, &log, &found, mode);
         checked += n;
         for b in bad {
             violations.push(format!("round {round}: {b}"));
@@ -245,11 +399,23 @@ fn stress_with_power_loss_at_random_points() {
     for v in violations.iter().take(20) {
         println!("VIOLATION: {v}");
     }
+    let per_mode: Vec<String> = RECOVERY
+        .iter()
+        .zip(images.iter().zip(&opened))
+        .map(|(m, (i, o))| format!("{m} {o}/{i}"))
+        .collect();
     println!(
         "stress power loss: {crashes} crashes, {checked} acknowledged writes checked, {} \
-         violations ({recovery_crashes} during recovery)",
-        violations.len()
+         violations ({recovery_crashes} during recovery; images opened per recovery mode: {})",
+        violations.len(),
+        per_mode.join(", ")
     );
+    for (m, (&i, &o)) in RECOVERY.iter().zip(images.iter().zip(&opened)) {
+        assert!(i > 0 || rounds < 8, "no image was opened under {m}");
+        if !may_refuse(*m) {
+            assert_eq!(i, o, "{m} refused an image");
+        }
+    }
     assert!(
         violations.is_empty(),
         "seed {seed}: {} violations",
@@ -296,5 +462,17 @@ fn power_loss_checker_reports_each_broken_rule() {
     for (what, found) in cases {
         let (bad, _) = check_power_loss(&base, &log, &found);
         assert!(!bad.is_empty(), "{what} not reported");
+        // Salvage is exempt from the prefix rule only.
+        let (bad, _) = check_in(
+            &base,
+            &log,
+            &found,
+            WalRecoveryMode::SkipAnyCorruptedRecords,
+        );
+        assert_eq!(
+            bad.is_empty(),
+            what == "hole",
+            "{what} under salvage: {bad:?}"
+        );
     }
 }

@@ -274,7 +274,13 @@ impl VersionSet {
     pub fn open_manifest(&mut self) -> Result<()> {
         // A snapshot with no edit after it: it records the state as of now.
         self.installed_last_sequence = self.last_sequence;
-        let result = self.start_manifest();
+        let result = self.start_manifest().and_then(|n| {
+            self.manifest
+                .as_mut()
+                .ok_or_else(|| Error::invalid_argument("no MANIFEST open"))?
+                .sync()?;
+            self.make_current(n)
+        });
         if result.is_err() {
             self.manifest = None;
         }
@@ -335,10 +341,16 @@ impl VersionSet {
 
     /// Appends `edit` (completed with the next file number and last sequence) to the MANIFEST,
     /// starting a new one first if there is none, and syncs it.
+    ///
+    /// A new MANIFEST holds the snapshot *and* this edit, synced, before `CURRENT` names it
+    /// (LevelDB's order): `CURRENT` is the commit point, and for a first-layout directory the
+    /// pre-edit state it would otherwise commit is empty (the data is in a base the MANIFEST
+    /// does not know), so naming the snapshot alone lost the whole database to a crash there.
     fn write_edit(&mut self, edit: &mut VersionEdit) -> Result<()> {
-        if self.manifest.is_none() {
-            self.start_manifest()?;
-        }
+        let fresh = match self.manifest {
+            Some(_) => None,
+            None => Some(self.start_manifest()?),
+        };
         edit.set_next_file_number(self.next_file_number);
         edit.set_last_sequence(self.last_sequence);
         let record = edit.encode();
@@ -347,12 +359,16 @@ impl VersionSet {
             .as_mut()
             .ok_or_else(|| Error::invalid_argument("no MANIFEST open"))?;
         writer.add_record(&record)?;
-        writer.sync()
+        writer.sync()?;
+        match fresh {
+            Some(number) => self.make_current(number),
+            None => Ok(()),
+        }
     }
 
-    /// Creates `MANIFEST-N` with a snapshot of the current state, syncs it and the directory,
-    /// points `CURRENT` at it, and deletes the MANIFEST it replaces.
-    fn start_manifest(&mut self) -> Result<()> {
+    /// Creates `MANIFEST-N` with a snapshot of the current state (not synced yet) and returns
+    /// `N`; `CURRENT` does not name it yet ([`make_current`](Self::make_current)).
+    fn start_manifest(&mut self) -> Result<u64> {
         if !self.manifest_number_fresh {
             self.manifest_file_number = self.new_file_number();
         }
@@ -373,7 +389,13 @@ impl VersionSet {
             }
         };
         writer.add_record(&self.snapshot()?.encode())?;
-        writer.sync()?;
+        self.manifest = Some(writer);
+        Ok(number)
+    }
+
+    /// Syncs the directory (the new MANIFEST's entry), points `CURRENT` at `MANIFEST-number`,
+    /// and deletes the MANIFESTs it replaces.
+    fn make_current(&mut self, number: u64) -> Result<()> {
         self.sync_dir()?;
         set_current_file(self.fs.as_ref(), &self.dir, number)?;
         // Every older MANIFEST is obsolete now that CURRENT durably names this one. Removing
@@ -387,7 +409,6 @@ impl VersionSet {
                 }
             }
         }
-        self.manifest = Some(writer);
         Ok(())
     }
 

@@ -7,6 +7,8 @@
 // Indices and sizes here are small; a clock seed may be truncated on purpose.
 #![allow(clippy::cast_possible_truncation)]
 
+pub mod sweep;
+
 use std::collections::BTreeMap;
 use std::io;
 use std::path::Path;

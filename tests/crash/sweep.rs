@@ -1,0 +1,167 @@
+//! Shared checks of the crash sweeps that die after every mutating file-system operation of a
+//! scenario (`crash_sweep_flush.rs`, `crash_sweep_compaction.rs`): the crash modes, and the
+//! verdict on the image a crash left.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use groupkv::fs::{FileSystem, MemFs, PowerLoss};
+use groupkv::DB;
+
+use super::{log_damaged, matching_prefix, read_keys, Workload};
+
+/// How the machine goes down once the process died.
+#[derive(Debug, Clone, Copy)]
+pub enum Crash {
+    /// The OS keeps every byte it accepted.
+    Process,
+    /// What was not synced is lost, in one of `MemFs`'s ways.
+    Power(PowerLoss),
+}
+
+/// A process crash and the three power-loss modes of the sweeps.
+pub const CRASHES: [Crash; 4] = [
+    Crash::Process,
+    Crash::Power(PowerLoss::DropUnsynced),
+    Crash::Power(PowerLoss::TearUnsynced { seed: 7 }),
+    Crash::Power(PowerLoss::DropPages { seed: 11 }),
+];
+
+/// The crash modes to try after the process died at operation `budget`: all four when
+/// `GROUPKV_SWEEP_ALL_MODES` is set (`make test-reliability`), otherwise one, rotating with the
+/// operation, so that a plain `cargo test` still hits every operation and every mode in a
+/// quarter of the time.
+pub fn modes_at(budget: u64) -> Vec<Crash> {
+    if std::env::var_os("GROUPKV_SWEEP_ALL_MODES").is_some() {
+        CRASHES.to_vec()
+    } else {
+        vec![CRASHES[(budget % CRASHES.len() as u64) as usize]]
+    }
+}
+
+/// Applies `crash` to `mem`.
+pub fn go_down(mem: &MemFs, crash: Crash) {
+    match crash {
+        Crash::Process => mem.process_crash(),
+        Crash::Power(how) => mem.power_loss(how),
+    }
+}
+
+/// What a scenario got acknowledged before the process died.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Acked {
+    /// Writes acknowledged (ops `0..acked` of stream 0).
+    pub acked: u64,
+    /// Writes that survive a power loss: before an acknowledged sync write, flush,
+    /// compaction or close.
+    pub durable: u64,
+}
+
+/// Every file of `/db` but the LOCK, with its bytes.
+pub fn files(mem: &MemFs) -> BTreeMap<String, Vec<u8>> {
+    mem.list(Path::new("/db"))
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|n| n != "LOCK")
+        .map(|n| {
+            let data = mem.read(&Path::new("/db").join(&n)).unwrap_or_default();
+            (n, data)
+        })
+        .collect()
+}
+
+/// The image's MANIFEST, read through a `VersionSet` (reading writes nothing): its log number
+/// and the tables it names; `None` without a readable `CURRENT`.
+pub fn manifest_of(mem: &MemFs) -> Option<(u64, Vec<u64>)> {
+    let mut set = groupkv::version::VersionSet::new(
+        Arc::new(mem.clone()),
+        Path::new("/db"),
+        groupkv::version::VersionSetOptions::default(),
+    );
+    set.recover().ok()?;
+    let tables = set.current().all_files().map(|(_, f)| f.number).collect();
+    Some((set.log_number(), tables))
+}
+
+/// WALs and bases holding damage that an open removed without quarantining them, leaving out
+/// WALs below the log number (their writes are in a table).
+pub fn destroyed_evidence(
+    before: &BTreeMap<String, Vec<u8>>,
+    after: &BTreeMap<String, Vec<u8>>,
+    log_number: u64,
+) -> Vec<String> {
+    let obsolete_wal = |n: &str| {
+        n.strip_suffix(".log")
+            .and_then(|d| d.parse::<u64>().ok())
+            .is_some_and(|number| number < log_number)
+    };
+    before
+        .iter()
+        .filter(|(n, _)| (n.ends_with(".log") || n.ends_with(".base")) && !after.contains_key(*n))
+        .filter(|(n, _)| !obsolete_wal(n))
+        .filter(|(n, data)| after.get(&format!("{n}.corrupt")) != Some(*data) && log_damaged(data))
+        .map(|(n, _)| n.clone())
+        .collect()
+}
+
+/// Checks the image a crash left, reopening it with `open`; returns what is wrong:
+/// a table the MANIFEST names is missing; the reopen fails; the state is not exactly that
+/// after a prefix of stream 0's writes (no older value over a newer one, no deleted value
+/// back) holding every durable write (every acknowledged one after a process crash); a
+/// damaged WAL was deleted.
+pub fn check_image(
+    mem: &MemFs,
+    w: &Workload,
+    a: Acked,
+    crash: Crash,
+    open: impl Fn(Arc<dyn FileSystem>) -> groupkv::Result<DB>,
+) -> Vec<String> {
+    let mut wrong = Vec::new();
+    let manifest = manifest_of(mem);
+    let before = files(mem);
+    if let Some((_, tables)) = &manifest {
+        for t in tables {
+            let name = format!("{t:06}.sst");
+            if !before.contains_key(&name) {
+                wrong.push(format!("the MANIFEST names {name}, which is missing"));
+            }
+        }
+    }
+    let db = match open(Arc::new(mem.clone())) {
+        Ok(db) => db,
+        Err(e) => {
+            wrong.push(format!("reopen failed: {e}"));
+            return wrong;
+        }
+    };
+    let actual = match read_keys(&db, &w.universe(0)) {
+        Ok(m) => m,
+        Err(e) => {
+            wrong.push(format!("reading after reopen failed: {e}"));
+            super::crash(db);
+            return wrong;
+        }
+    };
+    let must = match crash {
+        Crash::Process => a.acked,
+        Crash::Power(_) => a.durable,
+    };
+    // One more write than acknowledged may have reached the WAL before the process died.
+    if matching_prefix(w, 0, &actual, must, a.acked + 1).is_none() {
+        wrong.push(format!(
+            "the state is no prefix of {must}..={} writes: {} keys",
+            a.acked + 1,
+            actual.len()
+        ));
+    }
+    if let Err(e) = db.close() {
+        wrong.push(format!("close after reopen failed: {e}"));
+    }
+    let after = files(mem);
+    let log_number = manifest.map_or(0, |(n, _)| n);
+    for n in destroyed_evidence(&before, &after, log_number) {
+        wrong.push(format!("the damaged {n} was deleted"));
+    }
+    wrong
+}
