@@ -263,3 +263,49 @@ fn open_deletes_tables_no_version_names() {
     assert_eq!(db.get(b"a").unwrap(), Some(b"1".to_vec()));
     db.close().unwrap();
 }
+
+#[test]
+fn the_stats_property_reports_levels_compactions_and_write_amplification() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = DB::open(dir.path(), small_options()).unwrap();
+    let mut model = BTreeMap::new();
+    churn(&db, &mut model, 20_000, 5000);
+    db.compact_range(None, None).unwrap();
+    let s = db.stats();
+    let table = db.property("groupkv.stats").unwrap();
+    assert!(
+        s.compactions >= 1 && s.compaction_bytes_written > 0,
+        "{s:?}"
+    );
+    assert!(
+        table.contains(&format!("Compactions: {} ", s.compactions)),
+        "{table}"
+    );
+    // Per level: files and MiB, matching the counters (level 0 is empty after compact_range).
+    assert!(table.contains("    0      0        0.00"), "{table}");
+    let deepest = (1..7).rfind(|&l| s.num_files_at_level[l] > 0).unwrap();
+    let row = format!(
+        "{deepest:>5} {:>6} {:>11.2}",
+        s.num_files_at_level[deepest],
+        s.bytes_at_level[deepest] as f64 / 1048576.0
+    );
+    assert!(table.contains(&row), "{row:?} in {table}");
+    // Write amplification = (flushed + compaction-written) / flushed.
+    let line = table
+        .lines()
+        .find(|l| l.starts_with("Write amplification: "))
+        .unwrap();
+    let amp: f64 = line["Write amplification: ".len()..]
+        .split(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let expected = (s.flush_bytes + s.compaction_bytes_written) as f64 / s.flush_bytes as f64;
+    assert!(
+        (amp - expected).abs() < 0.01,
+        "{amp} vs {expected}: {table}"
+    );
+    assert!(amp > 1.0, "compactions rewrote flushed bytes: {table}");
+    db.close().unwrap();
+}
