@@ -25,8 +25,6 @@ fn open(mem: &MemFs) -> groupkv::Result<DB> {
 }
 
 #[test]
-#[ignore = "open fails with `file exists`: recovery's inventory (src/db/recovery.rs) does not \
-            count table numbers in max_number; owner of src/db to fix"]
 fn leftover_tables_above_the_next_file_number_do_not_stop_an_open() {
     let mem = MemFs::new();
     let db = open(&mem).unwrap();
