@@ -96,11 +96,20 @@ pub fn destroyed_evidence(
             .and_then(|d| d.parse::<u64>().ok())
             .is_some_and(|number| number < log_number)
     };
+    // The image's layout decides the checksum, as open decides it: CRC-32C once a commit
+    // recorded a log number, IEEE (the first layout's) before.
+    let checksum = if log_number > 0 {
+        groupkv::wal::format::WAL_CHECKSUM
+    } else {
+        groupkv::wal::format::FIRST_LAYOUT_CHECKSUM
+    };
     before
         .iter()
         .filter(|(n, _)| (n.ends_with(".log") || n.ends_with(".base")) && !after.contains_key(*n))
         .filter(|(n, _)| !obsolete_wal(n))
-        .filter(|(n, data)| after.get(&format!("{n}.corrupt")) != Some(*data) && log_damaged(data))
+        .filter(|(n, data)| {
+            after.get(&format!("{n}.corrupt")) != Some(*data) && log_damaged(data, checksum)
+        })
         .map(|(n, _)| n.clone())
         .collect()
 }
