@@ -6,6 +6,8 @@
 #                                (point_in_time, tolerate_corrupted_tail_records, 256 KiB
 #                                write buffers), the switch crash sweep, 600 power
 #                                losses, 200 images opened under every mode, ...
+#                                (GROUPKV_CRASH_COMPACTION_CYCLES: the kill -9 loop with
+#                                compaction running, 30 here, CYCLES in crash-test)
 #   make crash-test CYCLES=N     N kill -9 cycles (default 1000), 10x the simulated crashes, and
 #                                the slow tests (a 4 GiB - 1 value, needs 16 GiB of memory)
 #   make fuzz FUZZ_CASES=N       the proptest fuzz targets with N cases each (default 200000);
@@ -27,7 +29,7 @@ TEST_TARGETS += test-reliability
 test-reliability:
 	@mkdir -p target
 	$(CARGO) build --release --quiet --example crash_child
-	GROUPKV_CRASH_CYCLES=50 GROUPKV_POWER_LOSS_CRASHES=600 GROUPKV_DOUBLE_CRASH_SEEDS=60 \
+	GROUPKV_CRASH_CYCLES=50 GROUPKV_CRASH_COMPACTION_CYCLES=30 GROUPKV_POWER_LOSS_CRASHES=600 GROUPKV_DOUBLE_CRASH_SEEDS=60 \
 	GROUPKV_POWER_LOSS_CONCURRENT=100 GROUPKV_FUZZ_CASES=2000 \
 	  $(CARGO) test --release $(RELIABILITY_TESTS) -- --nocapture > target/reliability.log 2>&1 \
 	  || { cat target/reliability.log; echo "reliability harness failed"; exit 1; }
@@ -39,7 +41,7 @@ test-reliability:
 crash-test: stress-crash-test
 	@mkdir -p target
 	$(CARGO) build --release --quiet --example crash_child
-	GROUPKV_CRASH_CYCLES=$(CYCLES) GROUPKV_POWER_LOSS_CRASHES=6000 GROUPKV_DOUBLE_CRASH_SEEDS=600 \
+	GROUPKV_CRASH_CYCLES=$(CYCLES) GROUPKV_CRASH_COMPACTION_CYCLES=$(CYCLES) GROUPKV_POWER_LOSS_CRASHES=6000 GROUPKV_DOUBLE_CRASH_SEEDS=600 \
 	GROUPKV_POWER_LOSS_CONCURRENT=1000 GROUPKV_SLOW_TESTS=1 \
 	  $(CARGO) test --release --test crash_kill9 --test power_loss_sim --test bad_input_rust \
 	  -- --nocapture 2>&1 | tee target/crash-test.log
