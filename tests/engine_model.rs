@@ -3,7 +3,7 @@
 //! flushes and automatic compactions run all the time (level-0 trigger 2, kilobyte tables and
 //! level targets), mixed with explicit `flush`, `compact_range` over random (possibly
 //! unbounded) ranges, batches of puts and deletes, snapshots taken and dropped, iterators held
-//! across steps, and reopening (close + open).
+//! across steps, and reopening (close + open, or a simulated kill + open in half the cases).
 //!
 //! After every step, every live view is checked against its own oracle: the latest state, each
 //! snapshot (the oracle as it was when the snapshot was taken) and each held iterator (the
@@ -259,8 +259,12 @@ fn check_view(
     keys: &[Vec<u8>],
     what: &str,
 ) {
+    // Either checksum setting and either cache policy read the same data.
+    let (verify_checksums, fill_cache) = (!rng.one_in(4), !rng.one_in(4));
     let read = ReadOptions {
         snapshot: snap,
+        verify_checksums,
+        fill_cache,
         ..ReadOptions::default()
     };
     for _ in 0..8 {
@@ -289,6 +293,8 @@ fn check_view(
             snapshot: snap,
             iterate_lower_bound: lo,
             iterate_upper_bound: hi,
+            verify_checksums,
+            fill_cache,
             ..ReadOptions::default()
         })
         .unwrap();
@@ -349,6 +355,7 @@ struct Tally {
     flushes: u64,
     compactions: u64,
     reopens: u64,
+    crashes: u64,
     compact_ranges: u64,
     snapshots: u64,
     held_iterators: u64,
@@ -375,6 +382,9 @@ fn run_case(seed: u64, steps: usize, tally: &mut Tally) {
     let options = case_options(&mem, &mut rng);
     let path = std::path::Path::new("/model");
     let mut db = DB::open(path, options.clone()).unwrap();
+    // Half the cases reopen after a simulated kill (no close) as well as after a close; they
+    // write nothing with `disable_wal`, which only a clean close keeps.
+    let crashy = rng.one_in(2);
     let mut model = Model::new();
     let mut snaps: Vec<HeldSnap> = Vec::new();
     let mut iters: Vec<HeldIter> = Vec::new();
@@ -398,8 +408,8 @@ fn run_case(seed: u64, steps: usize, tally: &mut Tally) {
                     }
                 }
                 let wo = WriteOptions {
-                    // Kept by a clean close, which is the only way this test closes.
-                    disable_wal: rng.one_in(10),
+                    // Kept by a clean close (the only way non-crashy cases reopen).
+                    disable_wal: !crashy && rng.one_in(10),
                     ..WriteOptions::default()
                 };
                 db.write(&wo, &batch).unwrap();
@@ -481,6 +491,20 @@ fn run_case(seed: u64, steps: usize, tally: &mut Tally) {
                     iters.swap_remove(i);
                 }
                 "drop iterator"
+            }
+            _ if crashy && rng.one_in(2) => {
+                // A killed process: the flush and compaction threads stop after the job in
+                // hand, nothing of close runs, the OS keeps every byte written. Every write
+                // acknowledged (none skipped the WAL) must be there after the reopen.
+                tally.absorb(&db);
+                iters.clear();
+                snaps.clear();
+                db.halt_background_work_for_test();
+                std::mem::forget(db);
+                mem.process_crash();
+                db = DB::open(path, options.clone()).unwrap();
+                tally.crashes += 1;
+                "crash and reopen"
             }
             _ => {
                 tally.absorb(&db);
@@ -580,13 +604,14 @@ fn engine_matches_the_model_across_flushes_compactions_and_reopens() {
     }
     println!(
         "engine model: {cases} cases x {steps} steps, {} view checks, {} flushes, {} compactions, \
-         {} compact_range calls, {} reopens, {} snapshots, {} held iterators, deepest level {}, \
+         {} compact_range calls, {} reopens, {} crash reopens, {} snapshots, {} held iterators, deepest level {}, \
          {:.1?} (seed {seed}; GROUPKV_MODEL_SEED reproduces the operations)",
         tally.view_checks,
         tally.flushes,
         tally.compactions,
         tally.compact_ranges,
         tally.reopens,
+        tally.crashes,
         tally.snapshots,
         tally.held_iterators,
         tally.deepest_level,
