@@ -295,7 +295,6 @@ fn check_view(
             iterate_upper_bound: hi,
             verify_checksums,
             fill_cache,
-            ..ReadOptions::default()
         })
         .unwrap();
     check_iterator(&mut it, &expect, rng, keys, &what);
