@@ -81,8 +81,8 @@ fn kill_during_compaction(budget: i64) -> Result<(), String> {
 
 #[test]
 #[ignore = "engine bug: open's recovery flush creates a table whose number a killed compaction's \
-            leftover output already has (File exists); leftovers are deleted only after that \
-            flush, and only below the next file number"]
+            leftover output already has (File exists): open marks the numbers on disk as used \
+            only after that flush (src/db/open.rs), not before the new WAL's number is taken"]
 fn reopen_after_a_kill_mid_compaction_reuses_leftover_table_numbers() {
     let mut failures = Vec::new();
     for budget in 1..=40 {
