@@ -15,6 +15,11 @@
 //! the process may die after `write` returned but before the line was written, so the driver
 //! allows each thread one acknowledged-but-unrecorded op, plus one op in flight.
 //! Any error is written to `ORACLE_DIR/errors` (the driver fails the cycle if it exists).
+//! `ORACLE_DIR/progress` holds the latest `flushes compactions` counts, for the figures.
+//!
+//! Sizes from the environment (unset or empty = the default): `GROUPKV_CRASH_WRITE_BUFFER`,
+//! `GROUPKV_CRASH_TARGET_FILE_SIZE`, `GROUPKV_CRASH_LEVEL_BASE` (bytes) and
+//! `GROUPKV_CRASH_L0_TRIGGER` (tables).
 
 use std::fs::OpenOptions;
 use std::io::Write;
@@ -49,19 +54,33 @@ fn main() {
         Some(Err(e)) => fail(&errors, format!("recovery mode: {e}")),
     };
     // Cycles alternate the write-path variants: pipelined or not, parallel inserts or not.
-    // GROUPKV_CRASH_WRITE_BUFFER (bytes; unset or empty = the default) makes switches frequent.
+    // Each size below is read from its environment variable (bytes or a count; unset or empty
+    // = the default): small ones make memtable switches, flushes and compactions constant.
     let defaults = groupkv::Options::default();
-    let write_buffer_size = match std::env::var("GROUPKV_CRASH_WRITE_BUFFER") {
-        Ok(v) if !v.is_empty() => v
-            .parse()
-            .unwrap_or_else(|e| fail(&errors, format!("GROUPKV_CRASH_WRITE_BUFFER={v}: {e}"))),
-        _ => defaults.write_buffer_size,
-    };
     let options = groupkv::Options {
         enable_pipelined_write: seed % 2 == 1,
         allow_concurrent_memtable_write: seed % 3 != 2,
         wal_recovery_mode: mode,
-        write_buffer_size,
+        write_buffer_size: env_or(
+            &errors,
+            "GROUPKV_CRASH_WRITE_BUFFER",
+            defaults.write_buffer_size,
+        ),
+        target_file_size_base: env_or(
+            &errors,
+            "GROUPKV_CRASH_TARGET_FILE_SIZE",
+            defaults.target_file_size_base,
+        ),
+        max_bytes_for_level_base: env_or(
+            &errors,
+            "GROUPKV_CRASH_LEVEL_BASE",
+            defaults.max_bytes_for_level_base,
+        ),
+        level0_file_num_compaction_trigger: env_or(
+            &errors,
+            "GROUPKV_CRASH_L0_TRIGGER",
+            defaults.level0_file_num_compaction_trigger,
+        ),
         ..defaults
     };
     let db = match groupkv::DB::open(&db_dir, options) {
@@ -92,8 +111,29 @@ fn main() {
             })
         })
         .collect();
+    // Progress for the driver's figures: the flushes and compactions done so far, rewritten
+    // every few milliseconds (a kill mid-write leaves a short or empty file: read as unknown).
+    let progress = oracle_dir.join("progress");
+    std::thread::spawn(move || loop {
+        let s = db.stats();
+        let _ = std::fs::write(&progress, format!("{} {}\n", s.flushes, s.compactions));
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    });
     for h in handles {
         let _ = h.join();
+    }
+}
+
+/// The value of environment variable `name`, or `default` when unset or empty.
+fn env_or<T: std::str::FromStr>(errors: &std::path::Path, name: &str, default: T) -> T
+where
+    T::Err: std::fmt::Display,
+{
+    match std::env::var(name) {
+        Ok(v) if !v.is_empty() => v
+            .parse()
+            .unwrap_or_else(|e| fail(errors, format!("{name}={v}: {e}"))),
+        _ => default,
     }
 }
 

@@ -92,25 +92,133 @@ fn kill9_crash_loop_tolerate_corrupted_tail_records() {
 /// retired WAL with an unsynced tail).
 #[test]
 fn kill9_crash_loop_small_write_buffers() {
-    crash_loop_with(WalRecoveryMode::PointInTime, Some(SMALL_WRITE_BUFFER));
+    crash_loop_with(
+        WalRecoveryMode::PointInTime,
+        Sizes {
+            write_buffer: Some(SMALL_WRITE_BUFFER),
+            ..Sizes::default()
+        },
+    );
 }
 
 const SMALL_WRITE_BUFFER: usize = 256 << 10;
+
+/// Compaction running when the kill lands: 64 KiB write buffers and tables, a 256 KiB level 1
+/// and level 0 compacted at 2 tables, so flushes and compactions (and their MANIFEST installs
+/// and obsolete-file deletions) run all the time. Besides the prefix check, keys retired by a
+/// synced delete must stay deleted after every later crash, whatever compaction does with
+/// their tombstones. `GROUPKV_CRASH_COMPACTION_CYCLES` sets its cycles (default: as the others).
+#[test]
+fn kill9_crash_loop_compaction_running() {
+    crash_loop_with(
+        WalRecoveryMode::PointInTime,
+        Sizes {
+            write_buffer: Some(64 << 10),
+            target_file_size: Some(64 << 10),
+            level_base: Some(256 << 10),
+            l0_trigger: Some(2),
+            cycles_var: "GROUPKV_CRASH_COMPACTION_CYCLES",
+        },
+    );
+}
+
+/// The sizes the children and the driver open with (`None`: the default).
+#[derive(Debug, Clone, Copy)]
+struct Sizes {
+    write_buffer: Option<usize>,
+    target_file_size: Option<u64>,
+    level_base: Option<u64>,
+    l0_trigger: Option<usize>,
+    /// The environment variable that overrides `GROUPKV_CRASH_CYCLES` for this loop.
+    cycles_var: &'static str,
+}
+
+impl Default for Sizes {
+    fn default() -> Self {
+        Sizes {
+            write_buffer: None,
+            target_file_size: None,
+            level_base: None,
+            l0_trigger: None,
+            cycles_var: "GROUPKV_CRASH_CYCLES",
+        }
+    }
+}
+
+impl Sizes {
+    fn options(&self, mode: WalRecoveryMode) -> Options {
+        let d = Options::default();
+        Options {
+            wal_recovery_mode: mode,
+            write_buffer_size: self.write_buffer.unwrap_or(d.write_buffer_size),
+            target_file_size_base: self.target_file_size.unwrap_or(d.target_file_size_base),
+            max_bytes_for_level_base: self.level_base.unwrap_or(d.max_bytes_for_level_base),
+            level0_file_num_compaction_trigger: self
+                .l0_trigger
+                .unwrap_or(d.level0_file_num_compaction_trigger),
+            ..d
+        }
+    }
+
+    /// The child's environment: each size, or empty for the default.
+    fn env(&self) -> [(&'static str, String); 4] {
+        fn s<T: ToString>(v: Option<T>) -> String {
+            v.map_or(String::new(), |v| v.to_string())
+        }
+        [
+            ("GROUPKV_CRASH_WRITE_BUFFER", s(self.write_buffer)),
+            ("GROUPKV_CRASH_TARGET_FILE_SIZE", s(self.target_file_size)),
+            ("GROUPKV_CRASH_LEVEL_BASE", s(self.level_base)),
+            ("GROUPKV_CRASH_L0_TRIGGER", s(self.l0_trigger)),
+        ]
+    }
+
+    fn label(&self) -> String {
+        let mut label = String::new();
+        if let Some(b) = self.write_buffer {
+            label.push_str(&format!(" ({} KiB write buffers", b >> 10));
+            if let (Some(t), Some(l), Some(n)) =
+                (self.target_file_size, self.level_base, self.l0_trigger)
+            {
+                label.push_str(&format!(
+                    ", {} KiB tables, {} KiB level 1, L0 trigger {n}: compaction running",
+                    t >> 10,
+                    l >> 10
+                ));
+            }
+            label.push(')');
+        }
+        label
+    }
+}
 
 /// The loops run one at a time: each needs the machine to itself for its timing, and a child
 /// forked for one loop must not inherit the other driver's open LOCK file.
 static ONE_LOOP_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 fn crash_loop(mode: WalRecoveryMode) {
-    crash_loop_with(mode, None);
+    crash_loop_with(mode, Sizes::default());
 }
 
-/// `write_buffer`: the children's and the driver's `write_buffer_size` (default if `None`).
-fn crash_loop_with(mode: WalRecoveryMode, write_buffer: Option<usize>) {
+/// The latest `flushes compactions` a child reported before it was killed (0 if none).
+fn child_progress(oracle_dir: &Path) -> (u64, u64) {
+    let text = std::fs::read_to_string(oracle_dir.join("progress")).unwrap_or_default();
+    let mut nums = text.split_whitespace().map(|n| n.parse::<u64>().ok());
+    match (nums.next().flatten(), nums.next().flatten()) {
+        (Some(f), Some(c)) if text.ends_with('\n') => (f, c),
+        _ => (0, 0),
+    }
+}
+
+/// `sizes`: what the children and the driver open with.
+fn crash_loop_with(mode: WalRecoveryMode, sizes: Sizes) {
     let _one = ONE_LOOP_AT_A_TIME
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
-    let cycles = count_from_env("GROUPKV_CRASH_CYCLES", 8);
+    let cycles = std::env::var(sizes.cycles_var)
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| count_from_env("GROUPKV_CRASH_CYCLES", 8));
     let seed = seed_from_env("GROUPKV_CRASH_SEED");
     let child = child_binary();
     let root = tempfile::tempdir().expect("tempdir");
@@ -122,6 +230,9 @@ fn crash_loop_with(mode: WalRecoveryMode, write_buffer: Option<usize>) {
     let mut violations: Vec<String> = Vec::new();
     let mut acked_total = 0u64;
     let mut killed_before_any_ack = 0u64;
+    // Keys retired (deleted with a synced batch) in recent cycles: they must stay deleted.
+    let mut retired: Vec<Vec<u8>> = Vec::new();
+    let (mut child_flushes, mut child_compactions, mut kills_after_compaction) = (0u64, 0u64, 0u64);
     let start = Instant::now();
 
     for cycle in 0..cycles {
@@ -142,10 +253,7 @@ fn crash_loop_with(mode: WalRecoveryMode, write_buffer: Option<usize>) {
             .arg(&w.ns)
             .arg(THREADS.to_string())
             .arg(mode.name())
-            .env(
-                "GROUPKV_CRASH_WRITE_BUFFER",
-                write_buffer.map_or(String::new(), |b| b.to_string()),
-            )
+            .envs(sizes.env())
             .stdin(Stdio::null())
             .spawn()
             .expect("spawning crash_child");
@@ -166,14 +274,12 @@ fn crash_loop_with(mode: WalRecoveryMode, write_buffer: Option<usize>) {
         if let Ok(errors) = std::fs::read_to_string(oracle_dir.join("errors")) {
             violations.push(format!("cycle {cycle}: child reported errors: {errors}"));
         }
+        let (flushes, compactions) = child_progress(&oracle_dir);
+        child_flushes += flushes;
+        child_compactions += compactions;
+        kills_after_compaction += u64::from(compactions > 0);
 
-        let defaults = Options::default();
-        let options = Options {
-            wal_recovery_mode: mode,
-            write_buffer_size: write_buffer.unwrap_or(defaults.write_buffer_size),
-            ..defaults
-        };
-        let db = match DB::open(&db_dir, options) {
+        let db = match DB::open(&db_dir, sizes.options(mode)) {
             Ok(db) => db,
             Err(e) => {
                 violations.push(format!("cycle {cycle}: reopen failed: {e}"));
@@ -211,6 +317,19 @@ fn crash_loop_with(mode: WalRecoveryMode, write_buffer: Option<usize>) {
             ));
             earlier = now;
         }
+        // Deleted keys stay deleted (no older value comes back from a deeper level).
+        let back: Vec<String> = read_keys(&db, &retired)
+            .expect("get")
+            .into_keys()
+            .map(|k| String::from_utf8_lossy(&k).into_owned())
+            .collect();
+        if !back.is_empty() {
+            violations.push(format!(
+                "cycle {cycle}: {} retired keys came back, e.g. {:?} (seed {seed})",
+                back.len(),
+                &back[..back.len().min(3)]
+            ));
+        }
         // Keep the database small (open replays and rewrites it): retire the keys of the
         // cycle KEEP_CYCLES back, with one synced batch, after they were checked once more.
         if cycle >= KEEP_CYCLES {
@@ -219,6 +338,12 @@ fn crash_loop_with(mode: WalRecoveryMode, write_buffer: Option<usize>) {
             for k in earlier_keys.iter().filter(|k| k.starts_with(ns.as_bytes())) {
                 batch.delete(k).expect("delete");
                 earlier.remove(k);
+                retired.push(k.clone());
+            }
+            // Bounded: the last 8 retired cycles' keys.
+            let keep = usize::try_from(8 * THREADS * w.keys).unwrap_or(usize::MAX);
+            if retired.len() > keep {
+                retired.drain(..retired.len() - keep);
             }
             earlier_keys.retain(|k| !k.starts_with(ns.as_bytes()));
             db.write(&groupkv::WriteOptions::synced(), &batch)
@@ -230,12 +355,12 @@ fn crash_loop_with(mode: WalRecoveryMode, write_buffer: Option<usize>) {
         WalRecoveryMode::PointInTime => String::new(),
         other => format!(" ({other})"),
     };
-    if let Some(b) = write_buffer {
-        label.push_str(&format!(" ({} KiB write buffers)", b >> 10));
-    }
+    label.push_str(&sizes.label());
     println!(
         "kill -9 crash loop{label}: {cycles} cycles, {acked_total} acknowledged writes checked, \
-         {killed_before_any_ack} kills before the first ack, {} violations, {:.1?} (seed {seed})",
+         {killed_before_any_ack} kills before the first ack, children ran {child_flushes} \
+         flushes and {child_compactions} compactions ({kills_after_compaction} kills after a \
+         compaction), {} violations, {:.1?} (seed {seed})",
         violations.len(),
         start.elapsed()
     );
@@ -244,4 +369,11 @@ fn crash_loop_with(mode: WalRecoveryMode, write_buffer: Option<usize>) {
         "violations:\n{}",
         violations.join("\n")
     );
+    if sizes.l0_trigger.is_some() && cycles >= 8 {
+        assert!(
+            kills_after_compaction * 4 >= cycles,
+            "compaction was meant to be running: only {kills_after_compaction} of {cycles} \
+             children completed one before their kill"
+        );
+    }
 }
