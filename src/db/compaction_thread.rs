@@ -313,10 +313,14 @@ impl CompactionContext {
             let mut set = self.versions.lock();
             let r = set.log_and_apply(&mut result.edit);
             // Installed, they are live; on failure they stay on disk (the edit may have
-            // reached it: a failed sync says nothing about what was written) and no deletion
-            // runs after the background error, so the next open decides.
-            for &n in &outputs {
-                set.release_pending_output(n);
+            // reached it: a failed sync says nothing about what was written) and stay
+            // pending, so that no deletion touches them before the next open decides (the
+            // error becomes sticky only after this returns: a deletion running meanwhile in
+            // the flush thread would otherwise see them unnamed and unpending).
+            if r.is_ok() {
+                for &n in &outputs {
+                    set.release_pending_output(n);
+                }
             }
             r
         };

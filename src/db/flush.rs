@@ -58,9 +58,7 @@ pub(crate) fn run_flush(
     // The number is taken under the lock; the table is written without it (other installs
     // go on meanwhile), as a pending output that obsolete-file deletion spares.
     let number = versions.lock().new_pending_output();
-    let result = write_and_record(fs, dir, versions, job, options, smallest_snapshot, number);
-    versions.lock().release_pending_output(number);
-    result
+    write_and_record(fs, dir, versions, job, options, smallest_snapshot, number)
 }
 
 fn write_and_record(
@@ -72,14 +70,21 @@ fn write_and_record(
     smallest_snapshot: Option<u64>,
     number: u64,
 ) -> Result<Flushed> {
-    let file = build_table(
+    let file = match build_table(
         fs,
         dir,
         number,
         &mut job.mem.iter(),
         options,
         smallest_snapshot,
-    )?;
+    ) {
+        Ok(file) => file,
+        Err(e) => {
+            // `build_table` leaves no file behind: the number is free again.
+            versions.lock().release_pending_output(number);
+            return Err(e);
+        }
+    };
     let mut edit = VersionEdit::new();
     if let Some(meta) = &file {
         edit.add_file(0, meta.clone())?;
@@ -92,7 +97,11 @@ fn write_and_record(
     // A failed MANIFEST write leaves the table: the edit naming it may have reached the
     // disk all the same (a failed sync says nothing about what was written), so removing it
     // could leave a MANIFEST naming a missing table. The next open deletes it if unnamed.
+    // It also stays pending until then: the background error becomes sticky only after this
+    // returns, and a concurrent obsolete-file deletion that checked for an error a moment
+    // earlier would otherwise see an unnamed, unpending table and delete it.
     set.log_and_apply(&mut edit)?;
+    set.release_pending_output(number);
     Ok(Flushed {
         version: set.current(),
         file,
@@ -213,5 +222,12 @@ mod tests {
             .filter(|n| n.ends_with(".sst"))
             .collect();
         assert_eq!(tables.len(), 1, "{tables:?} ({before:?})");
+        // And it stays pending, so an obsolete-file deletion running in another thread before
+        // the error is sticky cannot delete it either.
+        let number: u64 = tables[0].trim_end_matches(".sst").parse().unwrap();
+        assert!(
+            versions.lock().pending_outputs().contains(&number),
+            "the table of a failed install must stay pending until the next open"
+        );
     }
 }

@@ -237,6 +237,13 @@ impl Worker {
             .iter()
             .map(|&k| self.locks[k as usize].lock())
             .collect();
+        // After a write error no thread writes again: a failed write stays pending (it may be
+        // in the WAL), and a later failed write of the same key would replace that pending
+        // state, so the model would refuse the first one if recovery finds it. The failing
+        // thread records the error before it releases its key locks, so this check sees it.
+        if self.cfg.expect_write_errors && self.report.write_error.lock().is_some() {
+            return false;
+        }
         let pending = self.exp.begin(self.writer, &muts, sync);
         let opts = WriteOptions {
             sync,
