@@ -118,10 +118,13 @@ pub struct Options {
     pub max_write_buffer_number: usize,
     /// Level 0 is compacted into level 1 once it holds this many tables. Default: 4.
     pub level0_file_num_compaction_trigger: usize,
-    /// From this many level-0 tables on, each write group is delayed, so compaction can
-    /// catch up before writes must stop. Default: 20.
+    /// From this many level-0 tables on, each write group is delayed by 1 ms (LevelDB's rule),
+    /// so compaction can catch up before writes must stop; a `no_slowdown` write fails with
+    /// `Incomplete` instead. Default: 20.
     pub level0_slowdown_writes_trigger: usize,
-    /// From this many level-0 tables on, writes stop until compaction brings the count down.
+    /// From this many level-0 tables on (memtables waiting for flush count as the tables they
+    /// are about to be, so level 0 never holds more), writes stop until compaction brings the
+    /// count down; a `no_slowdown` write fails with `Incomplete` instead.
     /// At least `level0_slowdown_writes_trigger`. Default: 36.
     pub level0_stop_writes_trigger: usize,
     /// Uncompressed bytes of a table's data block. Larger blocks mean smaller indexes and

@@ -14,10 +14,9 @@
 //!   memtable that was current when its WAL record was written (invariant I9);
 //! * `disable_wal` groups live in whichever memtable is current and persist with it.
 //!
-//! Interim (until the flush thread lands): nothing flushes the immutable memtables, so they
-//! stay until close folds every memtable into the base. The memtable stop (writes wait while
-//! `max_write_buffer_number` memtables wait for flush) and the L0 triggers need a flush and a
-//! compaction to wait for; they are not armed yet, or every write would deadlock.
+//! Before the switch, the leader has passed the level-0 triggers (`level0_stall.rs`); the
+//! switch itself waits while `max_write_buffer_number - 1` memtables wait for the flush
+//! thread (the memtable stall below).
 
 use std::sync::atomic::Ordering::{Acquire, Relaxed};
 use std::sync::Arc;

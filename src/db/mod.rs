@@ -9,6 +9,7 @@ mod flush;
 pub(crate) mod flush_job;
 mod flush_thread;
 mod fork;
+mod level0_stall;
 mod make_room;
 mod obsolete;
 mod open;
@@ -92,6 +93,10 @@ pub struct DB {
     compaction_thread: Mutex<Option<JoinHandle<()>>>,
     /// `Options::max_write_buffer_number`: writes stop while this many memtables are full.
     max_write_buffer_number: usize,
+    /// `Options::level0_slowdown_writes_trigger`: each write group waits 1 ms from here.
+    level0_slowdown_writes_trigger: usize,
+    /// `Options::level0_stop_writes_trigger`: writes stop here (`level0_stall.rs`).
+    level0_stop_writes_trigger: usize,
     /// Open tables (and the block cache they share), for reads through the version.
     tables: Arc<TableCache>,
     /// `Options::write_buffer_size`: the memtable size that triggers a switch.
@@ -372,8 +377,8 @@ impl DB {
 
     /// Test hook: turns a write stall on or off (RocksDB's `BeginWriteStall`/`EndWriteStall`).
     /// While on, the next leader stalls the queue: new writers wait, and `no_slowdown` writers
-    /// fail with [`Error::Incomplete`]. The memtable and L0 stalls will use the same path
-    /// (`write_controller.rs`).
+    /// fail with [`Error::Incomplete`]. The memtable and L0 stalls stall the queue the same
+    /// way (`make_room.rs`, `level0_stall.rs`).
     #[doc(hidden)]
     pub fn set_write_stall_for_test(&self, on: bool) {
         self.controller.request_stall(on);
@@ -430,6 +435,7 @@ impl WriteBackend for DB {
             return Err(Error::Closed);
         }
         self.bg_error.check()?;
+        self.wait_for_level0(wt, leader)?;
         self.make_room_for_write(wt, leader, false)?;
         self.controller
             .wait_out(wt, leader, &self.closed, &self.stats)

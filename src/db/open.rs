@@ -290,6 +290,8 @@ pub(super) fn open_locked(
         compaction_queue,
         compaction_thread: Mutex::new(Some(compaction_thread)),
         max_write_buffer_number: options.max_write_buffer_number,
+        level0_slowdown_writes_trigger: options.level0_slowdown_writes_trigger,
+        level0_stop_writes_trigger: options.level0_stop_writes_trigger,
         write_buffer_size: options.write_buffer_size,
         allow_mmap_writes: options.allow_mmap_writes,
         published,

@@ -2,10 +2,10 @@
 //! group may go, and waits here when it may not (through `WriteThread::begin_write_stall`,
 //! so that new writers queue behind a stalled leader and queued `no_slowdown` writers fail).
 //!
-//! Today the only cause is the test hook (`DB::set_write_stall_for_test`, RocksDB's
-//! `BeginWriteStall`/`EndWriteStall`); the memtable and L0 causes of issue 13 join it once
-//! flushes and compactions exist to release them (`make_room.rs` explains why they are not
-//! armed before).
+//! Its only cause is the test hook (`DB::set_write_stall_for_test`, RocksDB's
+//! `BeginWriteStall`/`EndWriteStall`). The real causes wait on the state that releases them:
+//! the memtable stall on the flush queue (`make_room.rs`), the level-0 slowdown and stop on
+//! the compaction queue (`level0_stall.rs`); all three stall the queue the same way.
 
 use std::sync::atomic::AtomicBool;
 use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};

@@ -1,0 +1,101 @@
+//! The level-0 write triggers, in the leader's pre-write step (LevelDB's `MakeRoomForWrite`,
+//! checked once per write group, so a group of many writers pays once):
+//!
+//! * **slowdown** at `level0_slowdown_writes_trigger` L0 files: the leader sleeps 1 ms before
+//!   its group goes (LevelDB's rule). Chosen over RocksDB's rate-based delay because it needs
+//!   no calibration and its effect is easy to reason about: each group yields 1 ms of CPU and
+//!   disk to the compaction thread, which on a 2-core machine is what lets it catch up, and
+//!   the L0 stop below is the hard bound either way.
+//! * **stop** when L0 files plus the immutable memtables waiting for flush reach
+//!   `level0_stop_writes_trigger`: a waiting memtable is an L0 file about to be, so counting it
+//!   keeps L0 itself at or below the trigger (RocksDB counts only L0 files, and flushes in
+//!   flight can push L0 past it). The leader stalls the write queue
+//!   (`WriteThread::begin_write_stall`: queued `no_slowdown` writers fail) until a flush or
+//!   compaction install brings the count below the trigger.
+//!
+//! A `no_slowdown` leader fails with `Incomplete` instead of being delayed or stopped
+//! (RocksDB's rule for both). Waiting time goes to `stall_l0_slowdown_micros` /
+//! `stall_l0_stop_micros` and to `stall_micros`. Close, a flush failure and a compaction
+//! failure end the stop (the waiter re-checks at least every 100 ms, and both threads wake it).
+
+use std::sync::atomic::Ordering::{Acquire, Relaxed};
+use std::time::{Duration, Instant};
+
+use crate::error::{Error, Result};
+use crate::write_thread::{WriteThread, Writer};
+
+use super::DB;
+
+impl DB {
+    /// The leader's level-0 check before it forms its group.
+    pub(super) fn wait_for_level0(&self, wt: &WriteThread, leader: &Writer<'_>) -> Result<()> {
+        let (l0, pending) = self.level0_pressure();
+        if l0 + pending >= self.level0_stop_writes_trigger {
+            self.level0_stop(wt, leader)?;
+        } else if l0 >= self.level0_slowdown_writes_trigger {
+            if leader.no_slowdown {
+                return Err(Error::Incomplete {
+                    message: format!(
+                        "write slowdown: {l0} level-0 files (level0_slowdown_writes_trigger {}) \
+                         and no_slowdown is set",
+                        self.level0_slowdown_writes_trigger
+                    ),
+                });
+            }
+            let start = Instant::now();
+            std::thread::sleep(Duration::from_millis(1));
+            self.record_stall(start, &self.stats.stall_l0_slowdown_micros);
+        }
+        Ok(())
+    }
+
+    /// L0 files, and memtables waiting to become L0 files.
+    fn level0_pressure(&self) -> (usize, usize) {
+        let sv = self.sv.load();
+        (sv.version.num_files(0), sv.imm.len())
+    }
+
+    fn level0_stop(&self, wt: &WriteThread, leader: &Writer<'_>) -> Result<()> {
+        let stop = self.level0_stop_writes_trigger;
+        if leader.no_slowdown {
+            return Err(Error::Incomplete {
+                message: format!(
+                    "write stop: level 0 holds (or is about to hold) {stop} files \
+                     (level0_stop_writes_trigger) and no_slowdown is set"
+                ),
+            });
+        }
+        let start = Instant::now();
+        wt.begin_write_stall(leader);
+        {
+            let queue = &self.compaction_queue;
+            let mut s = queue.state.lock();
+            loop {
+                let (l0, pending) = self.level0_pressure();
+                if l0 + pending < stop
+                    || s.stop
+                    || s.failed
+                    || self.closed.load(Acquire)
+                    || self.bg_error.check().is_err()
+                {
+                    break;
+                }
+                // Installs notify under the lock after publishing; the timeout covers a flush
+                // failure, which wakes the controller rather than this condvar.
+                queue.cv.wait_for(&mut s, Duration::from_millis(100));
+            }
+        }
+        wt.end_write_stall();
+        self.record_stall(start, &self.stats.stall_l0_stop_micros);
+        if self.closed.load(Acquire) {
+            return Err(Error::Closed);
+        }
+        self.bg_error.check()
+    }
+
+    fn record_stall(&self, start: Instant, counter: &std::sync::atomic::AtomicU64) {
+        let waited = u64::try_from(start.elapsed().as_micros()).unwrap_or(u64::MAX);
+        counter.fetch_add(waited, Relaxed);
+        self.stats.stall_micros.fetch_add(waited, Relaxed);
+    }
+}
