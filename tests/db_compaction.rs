@@ -108,8 +108,14 @@ fn background_compactions_keep_level0_near_its_trigger_and_lose_nothing() {
 #[test]
 fn compact_range_pushes_everything_down_and_reclaims_space() {
     let dir = tempfile::tempdir().unwrap();
-    let db = DB::open(dir.path(), small_options()).unwrap();
-    // Level 0 keeps every table until the manual compaction.
+    // Level 0 keeps every table until the manual compaction (its write triggers out of the
+    // way: with compactions held they would stop the writes for good).
+    let options = Options {
+        level0_slowdown_writes_trigger: 10_000,
+        level0_stop_writes_trigger: 10_000,
+        ..small_options()
+    };
+    let db = DB::open(dir.path(), options).unwrap();
     db.hold_compactions_for_test(true);
     let mut model = BTreeMap::new();
     churn(&db, &mut model, 20_000, 1000);
@@ -181,4 +187,125 @@ fn close_during_background_compaction_keeps_every_write() {
         db.compact_range(None, None),
         Err(groupkv::Error::Closed)
     ));
+}
+
+fn table_names(dir: &Path) -> std::collections::BTreeSet<String> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".sst"))
+        .collect()
+}
+
+#[test]
+fn an_open_iterator_keeps_its_tables_across_compactions_until_dropped() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = DB::open(dir.path(), small_options()).unwrap();
+    let w = WriteOptions::default();
+    for i in 0..2000 {
+        db.put(&w, &key(i), format!("old-{i}").as_bytes()).unwrap();
+    }
+    db.flush().unwrap();
+    let old_tables = table_names(dir.path());
+    assert!(!old_tables.is_empty());
+    let mut it = db.iter(&ReadOptions::default()).unwrap();
+    // Several rounds of overwrites and full compactions replace every table it reads.
+    for round in 0..3 {
+        for i in 0..2000 {
+            db.put(&w, &key(i), format!("new-{round}-{i}").as_bytes())
+                .unwrap();
+        }
+        db.compact_range(None, None).unwrap();
+    }
+    let now = table_names(dir.path());
+    assert!(
+        old_tables.is_subset(&now),
+        "tables of a live iterator's version were deleted: {old_tables:?} vs {now:?}"
+    );
+    // Their tables are out of the current version: without the iterator they would be gone.
+    let current = db.property("groupkv.sstables").unwrap();
+    for name in &old_tables {
+        let number: u64 = name.trim_end_matches(".sst").parse().unwrap();
+        assert!(!current.contains(&format!(" {number}:")), "{current}");
+    }
+    it.seek_to_first();
+    let mut n = 0;
+    while it.valid() {
+        assert_eq!(it.key(), key(n).as_slice());
+        assert_eq!(it.value(), format!("old-{n}").as_bytes());
+        n += 1;
+        it.next();
+    }
+    it.status().unwrap();
+    assert_eq!(n, 2000);
+    drop(it);
+    // The next install deletes what no live version holds.
+    db.put(&w, b"zz", b"1").unwrap();
+    db.flush().unwrap();
+    let after = table_names(dir.path());
+    assert!(
+        old_tables.is_disjoint(&after),
+        "{old_tables:?} still in {after:?}"
+    );
+    db.close().unwrap();
+}
+
+#[test]
+fn open_deletes_tables_no_version_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = DB::open(dir.path(), small_options()).unwrap();
+    db.put(&WriteOptions::default(), b"a", b"1").unwrap();
+    db.close().unwrap();
+    // A compaction output a crash left behind, named by no MANIFEST record.
+    std::fs::write(dir.path().join("000999.sst"), b"partial table").unwrap();
+    let db = DB::open(dir.path(), small_options()).unwrap();
+    assert!(!dir.path().join("000999.sst").exists());
+    assert_eq!(db.get(b"a").unwrap(), Some(b"1".to_vec()));
+    db.close().unwrap();
+}
+
+#[test]
+fn the_stats_property_reports_levels_compactions_and_write_amplification() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = DB::open(dir.path(), small_options()).unwrap();
+    let mut model = BTreeMap::new();
+    churn(&db, &mut model, 20_000, 5000);
+    db.compact_range(None, None).unwrap();
+    let s = db.stats();
+    let table = db.property("groupkv.stats").unwrap();
+    assert!(
+        s.compactions >= 1 && s.compaction_bytes_written > 0,
+        "{s:?}"
+    );
+    assert!(
+        table.contains(&format!("Compactions: {} ", s.compactions)),
+        "{table}"
+    );
+    // Per level: files and MiB, matching the counters (level 0 is empty after compact_range).
+    assert!(table.contains("    0      0        0.00"), "{table}");
+    let deepest = (1..7).rfind(|&l| s.num_files_at_level[l] > 0).unwrap();
+    let row = format!(
+        "{deepest:>5} {:>6} {:>11.2}",
+        s.num_files_at_level[deepest],
+        s.bytes_at_level[deepest] as f64 / 1048576.0
+    );
+    assert!(table.contains(&row), "{row:?} in {table}");
+    // Write amplification = (flushed + compaction-written) / flushed.
+    let line = table
+        .lines()
+        .find(|l| l.starts_with("Write amplification: "))
+        .unwrap();
+    let amp: f64 = line["Write amplification: ".len()..]
+        .split(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let expected = (s.flush_bytes + s.compaction_bytes_written) as f64 / s.flush_bytes as f64;
+    assert!(
+        (amp - expected).abs() < 0.01,
+        "{amp} vs {expected}: {table}"
+    );
+    assert!(amp > 1.0, "compactions rewrote flushed bytes: {table}");
+    db.close().unwrap();
 }

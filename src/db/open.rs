@@ -187,6 +187,18 @@ pub(super) fn open_locked(
             .map_err(|e| Error::io(format!("removing obsolete {}", p.display()), e))?;
     }
     let wals = Arc::new(WalSet::new(&path, wal));
+    // A leftover numbered past what the MANIFEST recorded (an output of a compaction a crash
+    // cut short) must count as older than the live state, or deletion would take it for a
+    // running job's; no number of a file on disk is handed out again either way.
+    {
+        let names = fs
+            .list(&path)
+            .map_err(|e| Error::io(format!("listing {}", path.display()), e))?;
+        let mut set = versions.lock();
+        for (number, _) in names.iter().filter_map(|n| parse_file_name(n)) {
+            set.mark_file_number_used(number);
+        }
+    }
     // Leftovers too: tables of a compaction or flush a crash cut short, which no version names.
     delete_obsolete(fs.as_ref(), &path, &versions, &wals, None)?;
     fs.sync_dir(&path)

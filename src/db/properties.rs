@@ -3,7 +3,9 @@
 //!
 //! * `groupkv.num-files-at-level<N>`: the number of tables in level N (0..=6);
 //! * `groupkv.stats`: a human-readable table of the levels (files, size), the memtables, the
-//!   flushes and switches, the stalls and the write amplification so far;
+//!   flushes and switches, the stalls, the compactions (count, bytes read and written) and the
+//!   write amplification so far (RocksDB's definition: bytes written to tables by flushes and
+//!   compactions per byte flushed), then bytes written to the WAL and tables per byte of batches;
 //! * `groupkv.sstables`: every table, level by level (number, size, key range);
 //! * `groupkv.approximate-memory-usage`: bytes held by the memtables and the block cache.
 //!
@@ -70,17 +72,32 @@ impl DB {
             s.stall_l0_stop_micros,
             s.stall_micros
         );
-        let user = s.bytes_written;
-        let written = s.wal_bytes + s.flush_bytes;
-        let amp = if user == 0 {
-            0.0
-        } else {
-            written as f64 / user as f64
-        };
         let _ = writeln!(
             out,
-            "Write amplification: {amp:.2} ({:.2} MiB to the WAL and tables for {:.2} MiB of \
-             batches)",
+            "Compactions: {}  ({:.2} MiB read, {:.2} MiB written)",
+            s.compactions,
+            mib(s.compaction_bytes_read),
+            mib(s.compaction_bytes_written)
+        );
+        // RocksDB's definition (the `Sum` row of its compaction stats): every byte written to
+        // tables, by flushes and compactions, per byte flushed. WAL bytes are not in it; they
+        // are on the next line.
+        let tables = s.flush_bytes + s.compaction_bytes_written;
+        let amp = ratio(tables, s.flush_bytes);
+        let _ = writeln!(
+            out,
+            "Write amplification: {amp:.2} ({:.2} MiB written to tables by flushes and \
+             compactions for {:.2} MiB flushed)",
+            mib(tables),
+            mib(s.flush_bytes)
+        );
+        let user = s.bytes_written;
+        let written = s.wal_bytes + tables;
+        let _ = writeln!(
+            out,
+            "Bytes written per byte of batches: {:.2} ({:.2} MiB to the WAL and tables for \
+             {:.2} MiB of batches)",
+            ratio(written, user),
             mib(written),
             mib(user)
         );
@@ -90,6 +107,15 @@ impl DB {
             s.block_cache_hit, s.block_cache_miss, s.bloom_useful
         );
         out
+    }
+}
+
+/// `num / den`, 0 when nothing was written yet.
+fn ratio(num: u64, den: u64) -> f64 {
+    if den == 0 {
+        0.0
+    } else {
+        num as f64 / den as f64
     }
 }
 
