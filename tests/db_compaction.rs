@@ -309,3 +309,83 @@ fn the_stats_property_reports_levels_compactions_and_write_amplification() {
     assert!(amp > 1.0, "compactions rewrote flushed bytes: {table}");
     db.close().unwrap();
 }
+
+/// LevelDB's `DeletionMarkers`: a tombstone compacted into a level above the one holding the
+/// value it hides must survive that compaction, a reopen, and then disappear only together
+/// with the value.
+#[test]
+fn a_deletion_never_resurrects_an_older_value() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = Options {
+        // Only this test's compactions run.
+        level0_file_num_compaction_trigger: 8,
+        ..small_options()
+    };
+    let db = DB::open(dir.path(), options.clone()).unwrap();
+    let w = WriteOptions::default();
+    for i in 0..100 {
+        db.put(&w, &key(i), b"old").unwrap();
+    }
+    db.flush().unwrap();
+    // The values go down to level 2.
+    db.compact_level_for_test(0, None, None).unwrap();
+    db.compact_level_for_test(1, None, None).unwrap();
+    let s = db.stats();
+    assert_eq!((s.num_files_at_level[0], s.num_files_at_level[1]), (0, 0));
+    assert!(s.num_files_at_level[2] >= 1, "{s:?}");
+    for i in (0..100).step_by(2) {
+        db.delete(&w, &key(i)).unwrap();
+    }
+    db.flush().unwrap();
+    // Compact the newer level only: the tombstones land in level 1, above the values.
+    db.compact_level_for_test(0, None, None).unwrap();
+    let s = db.stats();
+    assert!(s.num_files_at_level[1] >= 1, "tombstones kept: {s:?}");
+    assert!(s.num_files_at_level[2] >= 1, "{s:?}");
+    let expect = |db: &DB| {
+        for i in 0..100 {
+            let want = (i % 2 == 1).then(|| b"old".to_vec());
+            assert_eq!(db.get(&key(i)).unwrap(), want, "key {i}");
+        }
+        let n = db.iter(&ReadOptions::default()).unwrap().entries().count();
+        assert_eq!(n, 50);
+    };
+    expect(&db);
+    db.close().unwrap();
+    let db = DB::open(dir.path(), options.clone()).unwrap();
+    expect(&db);
+    // Everything together: the tombstones and the values they hide go in the same pass.
+    db.compact_range(None, None).unwrap();
+    expect(&db);
+    let s = db.stats();
+    let files: u64 = s.num_files_at_level.iter().sum();
+    assert!(files >= 1 && s.num_files_at_level[0] == 0, "{s:?}");
+    db.close().unwrap();
+    let db = DB::open(dir.path(), options).unwrap();
+    expect(&db);
+    db.close().unwrap();
+}
+
+#[test]
+fn overwriting_the_same_keys_keeps_tables_near_the_live_data_after_compact_range() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = DB::open(dir.path(), small_options()).unwrap();
+    let w = WriteOptions::default();
+    let mut live = BTreeMap::new();
+    for round in 0..10u32 {
+        for i in 0..2000 {
+            let v = format!("{round:02}-{i:06}-{}", "p".repeat(190)).into_bytes();
+            db.put(&w, &key(i), &v).unwrap();
+            live.insert(key(i), v);
+        }
+    }
+    db.compact_range(None, None).unwrap();
+    let live_bytes: u64 = live.iter().map(|(k, v)| (k.len() + v.len()) as u64).sum();
+    let tables = table_bytes(dir.path());
+    assert!(
+        (tables as f64) <= 1.3 * live_bytes as f64,
+        "{tables} bytes of tables for {live_bytes} bytes of live data"
+    );
+    check(&db, &live, 2000);
+    db.close().unwrap();
+}

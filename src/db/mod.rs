@@ -385,7 +385,8 @@ impl DB {
     }
 
     /// Test hook for crash simulations: stops the flush thread before its next job (a job in
-    /// progress completes), as a process crash would stop it, so that a `DB` leaked with
+    /// progress completes) and the compaction thread (a job in progress is abandoned without
+    /// installing), as a process crash would stop them, so that a `DB` leaked with
     /// `std::mem::forget` no longer touches its files.
     #[doc(hidden)]
     pub fn halt_background_work_for_test(&self) {
