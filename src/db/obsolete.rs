@@ -4,7 +4,7 @@
 //! | file | obsolete when |
 //! |---|---|
 //! | `NNNNNN.log` | below the log number (its writes are in tables), and not a WAL in use |
-//! | `MANIFEST-NNNNNN` | not the current MANIFEST |
+//! | `MANIFEST-NNNNNN` | not the current MANIFEST, numbered before the live state was read |
 //! | `NNNNNN.sst` / `.ldb` | in no live version, not being written, numbered before the live state was read |
 //! | `NNNNNN.dbtmp` | not being written, numbered before the live state was read |
 //!
@@ -55,7 +55,11 @@ pub(crate) fn obsolete_files<'a>(listing: &'a [String], live: &Live) -> Vec<&'a 
             };
             match kind {
                 FileType::Log => number < live.log_number && !live.wals_in_use.contains(&number),
-                FileType::Manifest => number != live.manifest_number,
+                // A MANIFEST numbered after the live state was read is one a concurrent
+                // install just rotated to (the flush and compaction threads both install).
+                FileType::Manifest => {
+                    number < live.next_file_number && number != live.manifest_number
+                }
                 FileType::Table => {
                     number < live.next_file_number
                         && !live.live_tables.contains(&number)
@@ -175,5 +179,14 @@ mod tests {
         };
         assert!(!obsolete_files(&listing, &older).contains(&"000013.dbtmp"));
         assert!(obsolete_files(&listing, &older).contains(&"000005.sst"));
+        // Nor is a MANIFEST an install rotated to since.
+        let rotated = Live {
+            manifest_number: 2,
+            next_file_number: 10,
+            ..older
+        };
+        let obsolete = obsolete_files(&listing, &rotated);
+        assert!(!obsolete.contains(&"MANIFEST-000010"), "{obsolete:?}");
+        assert!(!obsolete.contains(&"MANIFEST-000002"), "{obsolete:?}");
     }
 }
