@@ -2,6 +2,7 @@
 //! benchmarks and flags; docs/BENCHMARKS.md shows how `bench/compare` uses it.
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+mod compact;
 mod flags;
 mod histogram;
 mod reads;
@@ -59,9 +60,13 @@ fn run(f: &Flags) -> BenchResult<()> {
     // Opened by the first benchmark that needs it, so that a first `reopen` times the
     // recovery of what the previous process left.
     let mut db: Option<DB> = None;
+    // Keys and values written since `db` was opened: the denominator of `compact`'s write
+    // amplification (the engine's counters also start at the open).
+    let mut user_bytes = 0u64;
     for name in &f.benchmarks {
         if name == "reopen" {
             reopen(f, &mut db)?;
+            user_bytes = 0;
             continue;
         }
         if name.starts_with("fill") {
@@ -74,6 +79,7 @@ fn run(f: &Flags) -> BenchResult<()> {
         }
         if db.is_none() {
             db = Some(open_db(f)?);
+            user_bytes = 0;
         }
         let handle = db.as_ref().ok_or("the database is not open")?;
         if name == "stats" {
@@ -81,6 +87,13 @@ fn run(f: &Flags) -> BenchResult<()> {
                 .property("groupkv.stats")
                 .ok_or("the database has no groupkv.stats property")?;
             println!("{name:<12} : groupkv statistics follow\n{table}");
+            continue;
+        }
+        if name == "compact" {
+            for line in compact::run(handle, user_bytes)?.lines() {
+                println!("{line}");
+            }
+            print_rss(name);
             continue;
         }
         let kind = match name.as_str() {
@@ -96,6 +109,7 @@ fn run(f: &Flags) -> BenchResult<()> {
             other => return Err(format!("unknown benchmark {other:?}")),
         };
         let report = run_benchmark(f, handle, name, kind)?;
+        user_bytes += report.user_bytes(f);
         report.print(name);
     }
     if let Some(db) = db {
@@ -162,6 +176,7 @@ fn reopen(f: &Flags, db: &mut Option<DB>) -> BenchResult<()> {
         hist,
         group: None,
         background_writes: None,
+        level0: None,
     }
     .print("reopen");
     Ok(())
@@ -225,6 +240,33 @@ struct Report {
     group: Option<GroupStats>,
     /// readwhilewriting: writes done by the background writer.
     background_writes: Option<u64>,
+    /// For benchmarks that write: how high level 0 grew and how long writes stalled.
+    level0: Option<Level0>,
+}
+
+/// Level 0 during a writing benchmark: the L0 write triggers at work.
+struct Level0 {
+    max_files: u64,
+    stop_trigger: usize,
+    slowdown_micros: u64,
+    stop_micros: u64,
+    memtable_micros: u64,
+}
+
+/// Samples the number of level-0 tables every 10 ms until `finished`; the largest seen.
+fn sample_level0(db: &DB, finished: &AtomicBool) -> u64 {
+    let mut max = 0;
+    loop {
+        let n = db
+            .property("groupkv.num-files-at-level0")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        max = max.max(n);
+        if finished.load(Relaxed) {
+            return max;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
 }
 
 struct GroupStats {
@@ -296,10 +338,35 @@ impl Report {
                 ratio(w as f64, secs)
             );
         }
-        match peak_rss_kib() {
-            Some(kib) => println!("{name:<12} : peak RSS {kib} KiB"),
-            None => println!("{name:<12} : peak RSS unknown (no /proc/self/status)"),
+        if let Some(l0) = &self.level0 {
+            println!(
+                "{name:<12} : level 0: at most {} files (sampled every 10 ms; stop trigger {}), \
+                 stalls micros: L0 slowdown {} L0 stop {} memtable {}",
+                l0.max_files,
+                l0.stop_trigger,
+                l0.slowdown_micros,
+                l0.stop_micros,
+                l0.memtable_micros
+            );
         }
+        print_rss(name);
+    }
+
+    /// Bytes of keys and values this benchmark wrote (readwhilewriting's writer included).
+    fn user_bytes(&self, f: &Flags) -> u64 {
+        let per_key = (f.key_size + f.value_size) as u64;
+        match (&self.group, self.background_writes) {
+            (_, Some(w)) => w * per_key,
+            (Some(_), None) => self.bytes,
+            (None, None) => 0,
+        }
+    }
+}
+
+fn print_rss(name: &str) {
+    match peak_rss_kib() {
+        Some(kib) => println!("{name:<12} : peak RSS {kib} KiB"),
+        None => println!("{name:<12} : peak RSS unknown (no /proc/self/status)"),
     }
 }
 
@@ -363,7 +430,7 @@ fn run_benchmark(f: &Flags, db: &DB, name: &str, kind: Kind) -> BenchResult<Repo
     let extra = usize::from(matches!(kind, Kind::ReadWhileWriting));
     let barrier = Barrier::new(f.threads + extra + 1);
 
-    let (results, wall) = std::thread::scope(|s| -> BenchResult<_> {
+    let (results, wall, max_l0) = std::thread::scope(|s| -> BenchResult<_> {
         let workers: Vec<_> = (0..f.threads)
             .map(|t| {
                 let (barrier, done) = (&barrier, &done);
@@ -396,6 +463,11 @@ fn run_benchmark(f: &Flags, db: &DB, name: &str, kind: Kind) -> BenchResult<Repo
                 barrier.wait();
                 background_writer(f, db, &wopts, stop, count)
             })
+        });
+        let writes = matches!(kind, Kind::Write { .. } | Kind::ReadWhileWriting);
+        let level0 = writes.then(|| {
+            let finished = &finished;
+            s.spawn(move || sample_level0(db, finished))
         });
         let monitor = f.progress.then(|| {
             let (done, finished) = (&done, &finished);
@@ -441,9 +513,10 @@ fn run_benchmark(f: &Flags, db: &DB, name: &str, kind: Kind) -> BenchResult<Repo
         if let Some(m) = monitor {
             let _ = m.join();
         }
+        let max_l0 = level0.map(|h| h.join().unwrap_or(0));
         match first_error {
             Some(e) => Err(format!("{name} failed: {e}")),
-            None => Ok((results, wall)),
+            None => Ok((results, wall, max_l0)),
         }
     })?;
 
@@ -468,6 +541,16 @@ fn run_benchmark(f: &Flags, db: &DB, name: &str, kind: Kind) -> BenchResult<Repo
         group: writes.then(|| GroupStats::between(&before, &after)),
         background_writes: matches!(kind, Kind::ReadWhileWriting)
             .then(|| background_writes.load(Relaxed)),
+        level0: max_l0.map(|max_files| Level0 {
+            max_files,
+            stop_trigger: f
+                .engine
+                .apply(groupkv::Options::default())
+                .level0_stop_writes_trigger,
+            slowdown_micros: after.stall_l0_slowdown_micros - before.stall_l0_slowdown_micros,
+            stop_micros: after.stall_l0_stop_micros - before.stall_l0_stop_micros,
+            memtable_micros: after.stall_memtable_micros - before.stall_memtable_micros,
+        }),
     })
 }
 

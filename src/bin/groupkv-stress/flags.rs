@@ -41,7 +41,8 @@ Flags:
                          one key, an atomic batch of several keys, a point get, an iterator
                          scan over a range or a prefix (forward or reverse, with bounds or seek),
                          a snapshot read (forward + reverse scan + point reads, all equal),
-                         DB::flush, DB::compact_range of a random range
+                         DB::flush, DB::compact_range of a random range (each end left
+                         open one time in four, so some compact the whole database)
   --batch_keys=N         most keys in one batch [8]
   --scan_len=N           most keys in one scan [200]
   --value_pad=N          most padding bytes after a value's key|version| header [100]

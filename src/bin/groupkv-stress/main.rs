@@ -164,7 +164,8 @@ fn run_once(f: &Flags) -> Result<usize, String> {
     }
     println!(
         "stress run: {:.1} s, {} ops, {} acknowledged writes, {} gets, {} scans, {} snapshot \
-         reads checked live; {} memtable switches, {} flushes; {} violations",
+         reads checked live; {} memtable switches, {} flushes, {} compactions ({} manual); {} \
+         violations",
         secs,
         report.ops.load(SeqCst),
         report.writes_acked.load(SeqCst),
@@ -173,6 +174,8 @@ fn run_once(f: &Flags) -> Result<usize, String> {
         report.snapshots_checked.load(SeqCst),
         stats.memtable_switches,
         stats.flushes,
+        stats.compactions,
+        report.compact_ranges.load(SeqCst),
         violations
     );
     Ok(violations)
