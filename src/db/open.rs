@@ -26,7 +26,9 @@ use crate::memtable::MemTable;
 use crate::options::Options;
 use crate::stats::Statistics;
 use crate::table::{LruBlockCache, TableCache, TableCacheOptions};
-use crate::version::filename::{current_file_name, manifest_file_name, parse_file_name, FileType};
+use crate::version::filename::{
+    current_file_name, manifest_file_name, parse_file_name, table_file_name, FileType,
+};
 use crate::version::{VersionSet, VersionSetOptions};
 use crate::wal::format::WAL_CHECKSUM;
 use crate::write_thread::WriteThread;
@@ -121,7 +123,8 @@ pub(super) fn open_locked(
                 path.display()
             )));
         }
-        versions.recover()?;
+        let report = versions.recover()?;
+        check_tables_exist(fs.as_ref(), &path, &versions, report.manifest_number)?;
         let log_number = versions.log_number();
         if log_number > 0 {
             // WALs below the log number are in tables; a first-layout base cannot be live.
@@ -337,4 +340,44 @@ pub(super) fn open_locked(
         fork_generation,
         path,
     })
+}
+
+/// Refuses a MANIFEST that names a table the directory does not hold (LevelDB's "N missing
+/// files" check), before anything is changed: opening would succeed and every read of the
+/// table fail later, and a flush at open would write a MANIFEST naming the missing table
+/// again. One directory listing; a table is found under its `.sst` or LevelDB's `.ldb` name.
+fn check_tables_exist(
+    fs: &dyn FileSystem,
+    dir: &std::path::Path,
+    versions: &VersionSet,
+    manifest_number: u64,
+) -> Result<()> {
+    let names = fs
+        .list(dir)
+        .map_err(|e| Error::io(format!("listing {}", dir.display()), e))?;
+    let present: std::collections::BTreeSet<u64> = names
+        .iter()
+        .filter_map(|n| parse_file_name(n))
+        .filter(|(_, kind)| *kind == FileType::Table)
+        .map(|(number, _)| number)
+        .collect();
+    let current = versions.current();
+    let missing: Vec<u64> = current
+        .all_files()
+        .map(|(_, f)| f.number)
+        .filter(|n| !present.contains(n))
+        .collect();
+    let Some(&first) = missing.first() else {
+        return Ok(());
+    };
+    Err(Error::corruption(format!(
+        "{} missing files; e.g. {}: {} names {} table{} the directory does not hold; \
+         nothing was changed. Restore the missing table{} from a backup",
+        missing.len(),
+        table_file_name(dir, first).display(),
+        manifest_file_name(dir, manifest_number).display(),
+        missing.len(),
+        if missing.len() == 1 { "" } else { "s" },
+        if missing.len() == 1 { "" } else { "s" },
+    )))
 }
