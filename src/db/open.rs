@@ -61,6 +61,9 @@ pub(super) fn open_locked(
         .map_err(|e| Error::io(format!("checking {}", path.display()), e))?;
     let mut inv = recovery::inventory(fs.as_ref(), &path)?;
     let mut versions = VersionSet::new(Arc::clone(&fs), &path, VersionSetOptions::default());
+    // Every number in a file name here (quarantined files included) is in use before
+    // recovery takes one for the new MANIFEST: no file is ever created under a used number.
+    versions.mark_file_number_used(inv.max_number);
     let mut created = false;
     if !has_current {
         if inv.is_empty() && !options.create_if_missing {
@@ -216,8 +219,13 @@ pub(super) fn open_locked(
             .list(&path)
             .map_err(|e| Error::io(format!("listing {}", path.display()), e))?;
         let mut set = versions.lock();
-        for (number, _) in names.iter().filter_map(|n| parse_file_name(n)) {
-            set.mark_file_number_used(number);
+        for name in &names {
+            if let Some(number) = parse_file_name(name)
+                .map(|(n, _)| n)
+                .or_else(|| files::parse_quarantined(name))
+            {
+                set.mark_file_number_used(number);
+            }
         }
     }
     // Leftovers too: tables of a compaction or flush a crash cut short, which no version names.
