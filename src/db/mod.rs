@@ -9,6 +9,7 @@ mod flush;
 pub(crate) mod flush_job;
 mod flush_thread;
 mod fork;
+mod interim;
 mod level0_stall;
 mod make_room;
 mod obsolete;
