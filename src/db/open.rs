@@ -275,6 +275,7 @@ pub(super) fn open_locked(
             max_bytes_for_level_base: options.max_bytes_for_level_base,
             target_file_size_base: options.target_file_size_base,
         },
+        disable_auto_compactions: options.disable_auto_compactions,
         wake_writers: {
             let wake = Arc::clone(&controller);
             Box::new(move || wake.wake_all())
