@@ -965,6 +965,18 @@ void groupkv_options_set_target_file_size_base(struct groupkv_options *options, 
 void groupkv_options_set_max_bytes_for_level_base(struct groupkv_options *options, uint64_t value);
 
 /**
+ * When true, the compaction thread runs only manual compactions (groupkv_db_compact_range);
+ * no level is compacted on its own (default false). The level-0 write triggers still apply:
+ * writes slow down at level0_slowdown_writes_trigger level-0 files and stop at
+ * level0_stop_writes_trigger until a groupkv_db_compact_range empties level 0. NULL is
+ * ignored.
+ *
+ * # Safety
+ * `options` is NULL or a live handle not used by another thread meanwhile.
+ */
+void groupkv_options_set_disable_auto_compactions(struct groupkv_options *options, bool value);
+
+/**
  * How table blocks are written: one of the groupkv_compression values (default
  * GROUPKV_NO_COMPRESSION). Tables of either kind are always readable. Takes an int so any value
  * is safe to pass. Returns GROUPKV_INVALID_ARGUMENT (options unchanged) for a NULL handle or an

@@ -150,6 +150,13 @@ pub struct Options {
     /// Level 1's target size; each deeper level's is ten times the one above, and a level
     /// over its target is compacted into the next. Default: 256 MiB (RocksDB's).
     pub max_bytes_for_level_base: u64,
+    /// When true, the compaction thread runs only manual compactions
+    /// ([`DB::compact_range`](crate::DB::compact_range)): no level is compacted on its own
+    /// score. The L0 write triggers still apply, so writes slow down at
+    /// `level0_slowdown_writes_trigger` L0 files and stop at `level0_stop_writes_trigger`
+    /// until a `compact_range` empties level 0 (a bulk load that compacts once at the end
+    /// raises the triggers too). Default: false.
+    pub disable_auto_compactions: bool,
     /// Where files live. Default: the real (POSIX) file system. Tests substitute an in-memory,
     /// fault-injecting one ([`crate::fs::MemFs`]).
     pub file_system: Arc<dyn FileSystem>,
@@ -181,6 +188,7 @@ impl Default for Options {
             compression: Compression::None,
             target_file_size_base: 64 << 20,
             max_bytes_for_level_base: 256 << 20,
+            disable_auto_compactions: false,
             file_system: Arc::new(PosixFs),
         }
     }
@@ -236,6 +244,7 @@ impl fmt::Debug for Options {
             .field("compression", &self.compression)
             .field("target_file_size_base", &self.target_file_size_base)
             .field("max_bytes_for_level_base", &self.max_bytes_for_level_base)
+            .field("disable_auto_compactions", &self.disable_auto_compactions)
             .field("file_system", &self.file_system)
             .finish()
     }

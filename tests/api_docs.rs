@@ -110,6 +110,10 @@ fn c_defaults() -> BTreeMap<&'static str, String> {
             "max_bytes_for_level_base",
             d.max_bytes_for_level_base.to_string(),
         ),
+        (
+            "disable_auto_compactions",
+            d.disable_auto_compactions.to_string(),
+        ),
     ])
 }
 

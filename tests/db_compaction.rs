@@ -389,3 +389,56 @@ fn overwriting_the_same_keys_keeps_tables_near_the_live_data_after_compact_range
     check(&db, &live, 2000);
     db.close().unwrap();
 }
+
+#[test]
+fn disable_auto_compactions_leaves_level0_to_compact_range() {
+    let tmp = tempfile::tempdir().unwrap();
+    let options = |disable_auto_compactions| Options {
+        level0_file_num_compaction_trigger: 2,
+        level0_slowdown_writes_trigger: 8,
+        level0_stop_writes_trigger: 12,
+        disable_auto_compactions,
+        ..small_options()
+    };
+    let db = DB::open(tmp.path(), options(true)).unwrap();
+    let mut model = BTreeMap::new();
+    for round in 0..6u32 {
+        for i in 0..50 {
+            let (k, v) = (key(i * 7 + round), format!("v{round}-{i}").into_bytes());
+            db.put(&WriteOptions::default(), &k, &v).unwrap();
+            model.insert(k, v);
+        }
+        db.flush().unwrap();
+    }
+    // Well past the trigger (2), and a compaction would have had time to run.
+    std::thread::sleep(Duration::from_millis(200));
+    let stats = db.stats();
+    assert_eq!(
+        stats.num_files_at_level[0], 6,
+        "{:?}",
+        stats.num_files_at_level
+    );
+    assert_eq!(stats.compactions, 0);
+    check(&db, &model, 400);
+    // The manual request still runs.
+    db.compact_range(None, None).unwrap();
+    let stats = db.stats();
+    assert_eq!(
+        stats.num_files_at_level[0], 0,
+        "{:?}",
+        stats.num_files_at_level
+    );
+    assert!(stats.compactions > 0);
+    check(&db, &model, 400);
+    db.close().unwrap();
+    // The default compacts the same level 0 on its own.
+    let db = DB::open(tmp.path(), options(false)).unwrap();
+    for i in 0..3u32 {
+        db.put(&WriteOptions::default(), &key(i), b"x").unwrap();
+        model.insert(key(i), b"x".to_vec());
+        db.flush().unwrap();
+    }
+    wait_for_level0_below(&db, 2);
+    check(&db, &model, 400);
+    db.close().unwrap();
+}

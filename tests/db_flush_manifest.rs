@@ -154,3 +154,78 @@ fn a_lost_current_or_damaged_manifest_is_corruption_and_changes_nothing() {
     assert!(err.to_string().contains(&manifest), "{err}");
     assert_eq!(snapshot(&fs), before, "nothing changed");
 }
+
+/// Removes `victim` from a closed database and checks that open refuses with `Corruption`
+/// naming the missing table and the MANIFEST, leaving every other file as it was.
+fn assert_missing_table_refused(
+    fs: &dyn FileSystem,
+    dir: &Path,
+    open: impl Fn() -> Result<DB, Error>,
+) {
+    let mut names = fs.list(dir).expect("list");
+    names.sort();
+    let table = names
+        .iter()
+        .find(|n| n.ends_with(".sst"))
+        .expect("a table")
+        .clone();
+    let manifest = names
+        .iter()
+        .find(|n| n.starts_with("MANIFEST-"))
+        .expect("a MANIFEST")
+        .clone();
+    fs.remove_file(&dir.join(&table)).expect("remove");
+    let read_all = |fs: &dyn FileSystem| -> BTreeMap<String, Vec<u8>> {
+        let mut n = fs.list(dir).expect("list");
+        n.sort();
+        n.into_iter()
+            .filter(|n| n != "LOCK")
+            .map(|n| {
+                let mut f = fs.open_sequential(&dir.join(&n)).expect("open");
+                let mut data = Vec::new();
+                let mut buf = [0u8; 4096];
+                loop {
+                    let k = f.read(&mut buf).expect("read");
+                    if k == 0 {
+                        break;
+                    }
+                    data.extend_from_slice(&buf[..k]);
+                }
+                (n, data)
+            })
+            .collect()
+    };
+    let before = read_all(fs);
+    let err = open().map(|_| ()).expect_err("refused");
+    assert!(matches!(err, Error::Corruption { .. }), "{err:?}");
+    let msg = err.to_string();
+    assert!(msg.contains(&table), "names the table: {msg}");
+    assert!(msg.contains(&manifest), "names the MANIFEST: {msg}");
+    assert_eq!(read_all(fs), before, "nothing changed");
+}
+
+#[test]
+fn a_manifest_naming_a_missing_table_is_corruption_and_changes_nothing() {
+    let fs = MemFs::new();
+    let db = DB::open(DIR, options(&fs)).expect("open");
+    fill(&db, 0, 1000);
+    db.flush().expect("flush");
+    db.close().expect("close");
+    assert_missing_table_refused(&fs, Path::new(DIR), || DB::open(DIR, options(&fs)));
+}
+
+#[test]
+fn a_manifest_naming_a_missing_table_is_corruption_on_a_real_directory() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path().join("db");
+    let opts = || Options {
+        write_buffer_size: 64 << 10,
+        ..Options::default()
+    };
+    let db = DB::open(&dir, opts()).expect("open");
+    fill(&db, 0, 1000);
+    db.flush().expect("flush");
+    db.close().expect("close");
+    let posix = groupkv::fs::PosixFs;
+    assert_missing_table_refused(&posix, &dir, || DB::open(&dir, opts()));
+}

@@ -144,6 +144,7 @@ class DB:
         compression: Literal["none", "snappy"] = ...,
         target_file_size_base: int = ...,
         max_bytes_for_level_base: int = ...,
+        disable_auto_compactions: bool = ...,
         **unknown_options: NoReturn,
     ) -> Self:
         """Opens (or creates) the database in directory path. Each option not given takes

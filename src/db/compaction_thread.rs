@@ -141,6 +141,8 @@ pub(crate) struct CompactionContext {
     pub(crate) tables: Arc<TableCache>,
     pub(crate) table_options: TableOptions,
     pub(crate) options: CompactionOptions,
+    /// `Options::disable_auto_compactions`: only manual requests are run.
+    pub(crate) disable_auto_compactions: bool,
     /// Called after each install or failure so stalled writers re-check.
     pub(crate) wake_writers: Box<dyn Fn() + Send + Sync>,
 }
@@ -165,7 +167,9 @@ impl CompactionContext {
                         }
                         if s.generation != s.seen_generation {
                             s.seen_generation = s.generation;
-                            break Work::Auto;
+                            if !self.disable_auto_compactions {
+                                break Work::Auto;
+                            }
                         }
                     }
                     self.queue.cv.wait(&mut s);

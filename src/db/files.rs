@@ -17,6 +17,8 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::version::filename::parse_file_name;
+
 pub(crate) const LOCK: &str = "LOCK";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -54,15 +56,19 @@ pub(crate) fn quarantine_name(path: &Path, k: u32) -> PathBuf {
     path.with_file_name(name)
 }
 
-/// The number of a quarantined file (`000012.log.corrupt` -> 12), so that new files never
-/// reuse it; `None` for any other name.
+/// The number of a quarantined file (`000012.log.corrupt`, `000012.sst.2.corrupt`,
+/// `MANIFEST-000012.corrupt` -> 12), so that new files never reuse it; `None` for any other
+/// name. The quarantined name is a file name of ours (of either layout) with an optional
+/// `.<k>` and the suffix.
 pub(crate) fn parse_quarantined(name: &str) -> Option<u64> {
     let stem = name.strip_suffix(QUARANTINE_SUFFIX)?;
-    let digits = stem.split('.').next()?;
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    digits.parse().ok()
+    let original = match stem.rsplit_once('.') {
+        Some((rest, k)) if !k.is_empty() && k.bytes().all(|b| b.is_ascii_digit()) => rest,
+        _ => stem,
+    };
+    parse(original)
+        .map(|(n, _)| n)
+        .or_else(|| parse_file_name(original).map(|(n, _)| n))
 }
 
 /// Parses a file name of ours: its number and kind.
@@ -110,6 +116,11 @@ mod tests {
             assert_eq!(parse_quarantined(name), Some(7), "{name}");
         }
         assert_eq!(parse_quarantined("000007.log"), None);
+        assert_eq!(parse_quarantined("MANIFEST-000009.corrupt"), Some(9));
+        assert_eq!(parse_quarantined("MANIFEST-000009.2.corrupt"), Some(9));
+        assert_eq!(parse_quarantined("000011.sst.3.corrupt"), Some(11));
+        assert_eq!(parse_quarantined("000011.ldb.corrupt"), Some(11));
+        assert_eq!(parse_quarantined("LOG.corrupt"), None);
         assert_eq!(parse(".log"), None);
         assert_eq!(parse("12a.log"), None);
     }

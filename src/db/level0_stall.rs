@@ -13,6 +13,12 @@
 //!   (`WriteThread::begin_write_stall`: queued `no_slowdown` writers fail) until a flush or
 //!   compaction install brings the count below the trigger.
 //!
+//! `DB::flush` waits on the same stop before it switches a memtable holding writes
+//! (`switch_unbatched_below_level0_stop`); close does not, so it always ends, and may leave
+//! level 0 one table past the trigger. `compact_range`, which flushes first, compacts all of
+//! level 0 into level 1 before its flush when level 0 is at the stop, so that with
+//! `disable_auto_compactions` it never waits for itself.
+//!
 //! A `no_slowdown` leader fails with `Incomplete` instead of being delayed or stopped
 //! (RocksDB's rule for both). Waiting time goes to `stall_l0_slowdown_micros` /
 //! `stall_l0_stop_micros` and to `stall_micros`. Close, a flush failure and a compaction
@@ -22,8 +28,10 @@ use std::sync::atomic::Ordering::{Acquire, Relaxed};
 use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result};
+use crate::options::WriteOptions;
 use crate::write_thread::{WriteThread, Writer};
 
+use super::write_impl::AbortOnUnwind;
 use super::DB;
 
 impl DB {
@@ -47,6 +55,12 @@ impl DB {
             self.record_stall(start, &self.stats.stall_l0_slowdown_micros);
         }
         Ok(())
+    }
+
+    /// Level 0 (with the memtables waiting for flush) is at the stop trigger.
+    pub(super) fn level0_at_stop(&self) -> bool {
+        let (l0, pending) = self.level0_pressure();
+        l0 + pending >= self.level0_stop_writes_trigger
     }
 
     /// L0 files, and memtables waiting to become L0 files.
@@ -91,6 +105,54 @@ impl DB {
             return Err(Error::Closed);
         }
         self.bg_error.check()
+    }
+
+    /// `DB::flush`'s switch: the memtable becomes an L0 table only while L0 files plus the
+    /// memtables waiting for flush are below the stop trigger, checked as the write thread's
+    /// only writer so that no write group switches in between (a write passes its own check
+    /// at one below the trigger, switches a full memtable and lands in the new one; flushing
+    /// that one without this check made L0 one table over the trigger). Waits like a stopped
+    /// write, without stalling the queue (the writers stop on their own at the trigger).
+    pub(super) fn switch_unbatched_below_level0_stop(&self) -> Result<()> {
+        let stop = self.level0_stop_writes_trigger;
+        loop {
+            let me = Writer::new(None, &WriteOptions::default());
+            // From linking `me` until it is unlinked, other writers may point at it.
+            let _guard = AbortOnUnwind::new("flush");
+            self.write_thread.enter_unbatched(&me);
+            let (l0, pending) = self.level0_pressure();
+            let result = if self.sv.load().mem.is_empty() {
+                Some(Ok(()))
+            } else if l0 + pending < stop {
+                Some(self.switch_memtable())
+            } else {
+                None
+            };
+            self.write_thread.exit_unbatched(&me);
+            if let Some(result) = result {
+                return result;
+            }
+            let queue = &self.compaction_queue;
+            let mut s = queue.state.lock();
+            loop {
+                if s.stop || self.closed.load(Acquire) {
+                    return Err(Error::Closed);
+                }
+                self.bg_error.check()?;
+                if s.failed {
+                    return Err(Error::corruption(
+                        "flush: level 0 is at level0_stop_writes_trigger and compaction \
+                         stopped after a failure",
+                    ));
+                }
+                let (l0, pending) = self.level0_pressure();
+                if l0 + pending < stop {
+                    break;
+                }
+                // Installs notify under the lock; the timeout covers a flush failure.
+                queue.cv.wait_for(&mut s, Duration::from_millis(100));
+            }
+        }
     }
 
     fn record_stall(&self, start: Instant, counter: &std::sync::atomic::AtomicU64) {

@@ -9,6 +9,7 @@ mod flush;
 pub(crate) mod flush_job;
 mod flush_thread;
 mod fork;
+mod interim;
 mod level0_stall;
 mod make_room;
 mod obsolete;
@@ -284,6 +285,9 @@ impl DB {
     /// level-0 tables recorded in the MANIFEST, stops the flush thread and the compaction thread
     /// (a compaction in progress is abandoned without installing anything), syncs the WAL and
     /// releases the directory.
+    /// Close does not wait on `level0_stop_writes_trigger` (unlike [`DB::flush`]: it must end
+    /// even with compaction stopped or failing), so its last flush may leave level 0 one table
+    /// past the trigger; the next open's compaction thread scores that level 0 first.
     /// Idempotent: a second call returns `Ok`. Every later call on this `DB` fails with
     /// [`Error::Closed`]. If an earlier WAL write or flush failed, close flushes nothing more
     /// and returns [`Error::Poisoned`]: reopen to recover the acknowledged writes.
@@ -351,28 +355,18 @@ impl DB {
     /// Flushes every memtable holding writes into level-0 tables and waits until they are
     /// recorded in the MANIFEST (their WALs are then deleted). Fails with the background
     /// error ([`Error::Poisoned`]) if a flush failed.
+    ///
+    /// Like a write, it waits while level 0 (with the memtables waiting for flush) is at
+    /// `level0_stop_writes_trigger` files and the memtable holds anything, so it never puts
+    /// level 0 past the trigger: with `disable_auto_compactions` only a `compact_range` (from
+    /// another thread) or close ends that wait.
     pub fn flush(&self) -> Result<()> {
         self.check_usable()?;
         self.bg_error.check()?;
-        self.switch_unbatched()?;
+        self.switch_unbatched_below_level0_stop()?;
         self.flush_queue.wait_drained();
         self.bg_error.check()?;
         self.check_usable()
-    }
-
-    /// Switches the memtable if it holds anything, as the write thread's only writer (so no
-    /// group is between its WAL write and its insert).
-    fn switch_unbatched(&self) -> Result<()> {
-        let me = Writer::new(None, &WriteOptions::default());
-        let _guard = AbortOnUnwind::new("flush");
-        self.write_thread.enter_unbatched(&me);
-        let result = if self.sv.load().mem.is_empty() {
-            Ok(())
-        } else {
-            self.switch_memtable()
-        };
-        self.write_thread.exit_unbatched(&me);
-        result
     }
 
     /// Test hook: turns a write stall on or off (RocksDB's `BeginWriteStall`/`EndWriteStall`).

@@ -26,7 +26,9 @@ use crate::memtable::MemTable;
 use crate::options::Options;
 use crate::stats::Statistics;
 use crate::table::{LruBlockCache, TableCache, TableCacheOptions};
-use crate::version::filename::{current_file_name, manifest_file_name, parse_file_name, FileType};
+use crate::version::filename::{
+    current_file_name, manifest_file_name, parse_file_name, table_file_name, FileType,
+};
 use crate::version::{VersionSet, VersionSetOptions};
 use crate::wal::format::WAL_CHECKSUM;
 use crate::write_thread::WriteThread;
@@ -59,6 +61,9 @@ pub(super) fn open_locked(
         .map_err(|e| Error::io(format!("checking {}", path.display()), e))?;
     let mut inv = recovery::inventory(fs.as_ref(), &path)?;
     let mut versions = VersionSet::new(Arc::clone(&fs), &path, VersionSetOptions::default());
+    // Every number in a file name here (quarantined files included) is in use before
+    // recovery takes one for the new MANIFEST: no file is ever created under a used number.
+    versions.mark_file_number_used(inv.max_number);
     let mut created = false;
     if !has_current {
         if inv.is_empty() && !options.create_if_missing {
@@ -121,7 +126,8 @@ pub(super) fn open_locked(
                 path.display()
             )));
         }
-        versions.recover()?;
+        let report = versions.recover()?;
+        check_tables_exist(fs.as_ref(), &path, &versions, report.manifest_number)?;
         let log_number = versions.log_number();
         if log_number > 0 {
             // WALs below the log number are in tables; a first-layout base cannot be live.
@@ -213,8 +219,13 @@ pub(super) fn open_locked(
             .list(&path)
             .map_err(|e| Error::io(format!("listing {}", path.display()), e))?;
         let mut set = versions.lock();
-        for (number, _) in names.iter().filter_map(|n| parse_file_name(n)) {
-            set.mark_file_number_used(number);
+        for name in &names {
+            if let Some(number) = parse_file_name(name)
+                .map(|(n, _)| n)
+                .or_else(|| files::parse_quarantined(name))
+            {
+                set.mark_file_number_used(number);
+            }
         }
     }
     // Leftovers too: tables of a compaction or flush a crash cut short, which no version names.
@@ -264,6 +275,7 @@ pub(super) fn open_locked(
             max_bytes_for_level_base: options.max_bytes_for_level_base,
             target_file_size_base: options.target_file_size_base,
         },
+        disable_auto_compactions: options.disable_auto_compactions,
         wake_writers: {
             let wake = Arc::clone(&controller);
             Box::new(move || wake.wake_all())
@@ -337,4 +349,44 @@ pub(super) fn open_locked(
         fork_generation,
         path,
     })
+}
+
+/// Refuses a MANIFEST that names a table the directory does not hold (LevelDB's "N missing
+/// files" check), before anything is changed: opening would succeed and every read of the
+/// table fail later, and a flush at open would write a MANIFEST naming the missing table
+/// again. One directory listing; a table is found under its `.sst` or LevelDB's `.ldb` name.
+fn check_tables_exist(
+    fs: &dyn FileSystem,
+    dir: &std::path::Path,
+    versions: &VersionSet,
+    manifest_number: u64,
+) -> Result<()> {
+    let names = fs
+        .list(dir)
+        .map_err(|e| Error::io(format!("listing {}", dir.display()), e))?;
+    let present: std::collections::BTreeSet<u64> = names
+        .iter()
+        .filter_map(|n| parse_file_name(n))
+        .filter(|(_, kind)| *kind == FileType::Table)
+        .map(|(number, _)| number)
+        .collect();
+    let current = versions.current();
+    let missing: Vec<u64> = current
+        .all_files()
+        .map(|(_, f)| f.number)
+        .filter(|n| !present.contains(n))
+        .collect();
+    let Some(&first) = missing.first() else {
+        return Ok(());
+    };
+    Err(Error::corruption(format!(
+        "{} missing files; e.g. {}: {} names {} table{} the directory does not hold; \
+         nothing was changed. Restore the missing table{} from a backup",
+        missing.len(),
+        table_file_name(dir, first).display(),
+        manifest_file_name(dir, manifest_number).display(),
+        missing.len(),
+        if missing.len() == 1 { "" } else { "s" },
+        if missing.len() == 1 { "" } else { "s" },
+    )))
 }

@@ -11,6 +11,7 @@
 use std::path::{Path, PathBuf};
 
 use super::files::{self, Kind};
+use super::interim;
 use crate::error::{Error, Result};
 use crate::fs::FileSystem;
 use crate::log::Checksum;
@@ -18,7 +19,7 @@ use crate::version::filename::parse_file_name;
 
 use crate::memtable::MemTable;
 use crate::options::WalRecoveryMode;
-use crate::wal::format::FIRST_LAYOUT_CHECKSUM;
+use crate::wal::format::{FIRST_LAYOUT_CHECKSUM, WAL_CHECKSUM};
 use crate::wal::reader::{CorruptionKind, Flow};
 use crate::wal::Reader;
 use crate::write_batch::{sequence_range_ok, WriteBatch};
@@ -37,7 +38,8 @@ pub(crate) struct Inventory {
     /// may have recorded a last sequence past the WALs' start, so nothing is checked against it).
     pub(crate) trust_first_marker: bool,
     /// The checksum every WAL here carries, by the directory's layout (see `wal::format`):
-    /// IEEE until open finds a committed MANIFEST, CRC-32C from then on.
+    /// IEEE until open finds a committed MANIFEST, CRC-32C from then on, except a WAL of the
+    /// interim layout, recognized by its first record (see `interim.rs`).
     pub(crate) wal_checksum: Checksum,
 }
 
@@ -139,10 +141,15 @@ pub(crate) fn replay(
             continue;
         }
         let name = file_name(&path);
+        let checksum = if inv.wal_checksum == WAL_CHECKSUM {
+            interim::wal_checksum(fs, &path)?
+        } else {
+            inv.wal_checksum
+        };
         let file = fs
             .open_sequential(&path)
             .map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
-        let mut reader = Reader::with_checksum(file, name.clone(), mode, inv.wal_checksum);
+        let mut reader = Reader::with_checksum(file, name.clone(), mode, checksum);
         let mut first = true;
         while reader.read_record(&mut record)? {
             let offset = reader.last_record_offset();

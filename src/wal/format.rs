@@ -1,7 +1,8 @@
 //! The WAL's framing: LevelDB's log format (`crate::log::format`), with the checksum WALs of
 //! this layout carry.
 //!
-//! A WAL's checksum is a property of the directory, never guessed per record or per file:
+//! A WAL's checksum is a property of the directory (with one exception decided once per file
+//! from its first record: the interim layout's IEEE WALs, `db/interim.rs`), never per record:
 //! every WAL of a directory with `CURRENT` (ours or LevelDB's) carries CRC-32C, LevelDB's log
 //! format bit for bit, so LevelDB replays them; a first-layout directory (a base and WALs, no
 //! `CURRENT`, or one whose conversion stopped before its first commit) carries IEEE CRC-32.

@@ -107,6 +107,9 @@ void test_options(void) {
     groupkv_options_set_max_open_files(o, 20);
     groupkv_options_set_target_file_size_base(o, 1 << 20);
     groupkv_options_set_max_bytes_for_level_base(o, 1 << 22);
+    groupkv_options_set_disable_auto_compactions(o, true);
+    groupkv_options_set_disable_auto_compactions(o, false);
+    groupkv_options_set_disable_auto_compactions(NULL, true); /* ignored */
     CHECK(GROUPKV_NO_COMPRESSION == 0 && GROUPKV_SNAPPY_COMPRESSION == 1);
     EXPECT(groupkv_options_set_compression(o, GROUPKV_NO_COMPRESSION), GROUPKV_OK);
     EXPECT(groupkv_options_set_compression(o, GROUPKV_SNAPPY_COMPRESSION), GROUPKV_OK);

@@ -191,3 +191,22 @@ def test_compact_range_releases_the_gil_while_it_waits(db: groupkv.DB) -> None:
     assert done.is_set()
     assert level_files(db, 0) == 0
     assert db.get(b"b") == b"2"
+
+
+def test_disable_auto_compactions_leaves_level0_to_compact_range(db_path: Path) -> None:
+    with groupkv.DB(
+        db_path,
+        write_buffer_size=4096,
+        level0_file_num_compaction_trigger=2,
+        disable_auto_compactions=True,
+    ) as db:
+        for round_ in range(5):
+            for i in range(20):
+                db.put(b"da%04d" % (i * 5 + round_), b"v%d" % round_)
+            db.flush()
+        assert level_files(db, 0) >= 5  # past the trigger (2), nothing compacted on its own
+        assert db.stats()["compactions"] == 0
+        db.compact_range()
+        assert level_files(db, 0) == 0
+        assert db.stats()["compactions"] >= 1
+        assert db.get(b"da0000") == b"v0"

@@ -39,6 +39,7 @@ ACCEPTED: dict[str, Union[bool, int, str]] = {
     "compression": "snappy",
     "target_file_size_base": 1 << 20,
     "max_bytes_for_level_base": 1 << 22,
+    "disable_auto_compactions": True,
 }
 
 # Values the core refuses at open: each must name its option.
@@ -93,6 +94,7 @@ def test_defaults_are_the_documented_ones() -> None:
     assert d["compression"] == "none"
     assert d["target_file_size_base"] == 64 << 20
     assert d["max_bytes_for_level_base"] == 256 << 20
+    assert d["disable_auto_compactions"] is False
     assert d["wal_recovery_mode"] == "point_in_time"
     assert d["create_if_missing"] is True and d["allow_mmap_writes"] is False
 

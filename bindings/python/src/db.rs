@@ -68,6 +68,9 @@ use crate::reads::{self, IterArgs, PyIterator, PySnapshot};
 ///   output tables.
 /// - ``max_bytes_for_level_base`` (268435456 = 256 MiB): level 1's target size; each deeper
 ///   level's is ten times more.
+/// - ``disable_auto_compactions`` (False): compact only on ``compact_range``; the level-0
+///   write triggers still apply, so writes stop at ``level0_stop_writes_trigger`` level-0
+///   files until a ``compact_range`` empties level 0.
 #[pyclass(frozen, module = "groupkv", name = "DB")]
 pub(crate) struct PyDB {
     pub(crate) inner: Arc<groupkv::DB>,
@@ -145,6 +148,7 @@ impl PyDB {
         compression = opt::defaults().compression,
         target_file_size_base = opt::defaults().target_file_size_base,
         max_bytes_for_level_base = opt::defaults().max_bytes_for_level_base,
+        disable_auto_compactions = opt::defaults().disable_auto_compactions,
         **unknown_options
     ))]
     #[allow(clippy::too_many_arguments)]
@@ -177,6 +181,7 @@ impl PyDB {
         #[pyo3(from_py_with = opt::compression)] compression: groupkv::Compression,
         #[pyo3(from_py_with = opt::target_file_size_base)] target_file_size_base: u64,
         #[pyo3(from_py_with = opt::max_bytes_for_level_base)] max_bytes_for_level_base: u64,
+        #[pyo3(from_py_with = opt::flag)] disable_auto_compactions: bool,
         unknown_options: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Self> {
         if let Some(extra) = unknown_options {
@@ -221,6 +226,7 @@ impl PyDB {
             compression,
             target_file_size_base,
             max_bytes_for_level_base,
+            disable_auto_compactions,
             ..groupkv::Options::default()
         };
         // Checked before the path is even looked at, so a bad option creates nothing.

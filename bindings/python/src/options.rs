@@ -176,6 +176,7 @@ pub(crate) fn default_options(py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
     out.set_item("compression", compression_name(d.compression))?;
     out.set_item("target_file_size_base", d.target_file_size_base)?;
     out.set_item("max_bytes_for_level_base", d.max_bytes_for_level_base)?;
+    out.set_item("disable_auto_compactions", d.disable_auto_compactions)?;
     py.import("types")?
         .getattr("MappingProxyType")?
         .call1((out,))
