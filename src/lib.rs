@@ -40,6 +40,7 @@ pub mod fs;
 pub mod iter;
 pub mod log;
 pub mod memtable;
+mod memtable_arena;
 mod options;
 mod stats;
 mod sync;

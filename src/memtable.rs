@@ -6,10 +6,10 @@
 //! entries of a group still being inserted have sequences above the published one and are
 //! invisible until the group is published.
 
-use std::cell::Cell;
 use std::cmp::Ordering;
 use std::fmt;
 use std::ops::Bound;
+use std::ptr::NonNull;
 
 use crossbeam_skiplist::set::Entry;
 use crossbeam_skiplist::SkipSet;
@@ -18,26 +18,36 @@ use crate::coding::decode_fixed64;
 use crate::dbformat::{extract_user_key, pack_tag, ValueKind, MAX_SEQUENCE, TAG_LEN};
 use crate::error::Result;
 use crate::iter::InternalIterator;
-use crate::write_batch::{Record, WriteBatch};
+use crate::memtable_arena::Arena;
+use crate::write_batch::{self, Record, WriteBatch};
 use std::sync::atomic::AtomicUsize;
 use std::sync::atomic::Ordering as AtomicOrdering;
 use std::sync::Arc;
 /// Rough per-entry cost of the skiplist node and allocation headers.
 const ENTRY_OVERHEAD: usize = 64;
 
-/// One version of a key: `user_key | value` in a single allocation, and the packed tag
-/// `(sequence << 8) | kind`. The entry is its own ordering key; a lookup probes with a
-/// `Version` whose value part is ignored.
+/// One version of a key: the user key and the value, both in the memtable's arena, and the
+/// packed tag `(sequence << 8) | kind`. The entry is its own ordering key; a lookup probes
+/// with a `Version` that points at the caller's key and whose value is ignored.
 ///
 /// `prefix` repeats the first 8 bytes of the user key inside the skiplist node, so most
-/// comparisons during a search end there, without following `buf` to another cache line and
+/// comparisons during a search end there, without following `key` to another cache line and
 /// without a `memcmp` call (profiles of fillrandom showed those two as over half of the time).
 struct Version {
     prefix: u64,
     tag: u64,
-    key_len: usize,
-    buf: Box<[u8]>,
+    key: NonNull<u8>,
+    value: NonNull<u8>,
+    key_len: u32,
+    value_len: u32,
 }
+
+// SAFETY: a `Version` only reads the bytes it points at, which never change: an entry's point
+// into its memtable's arena (freed only with the memtable, after the skiplist), and a probe's
+// into a key that outlives the probe (see `Version::borrowing`).
+unsafe impl Send for Version {}
+// SAFETY: as above, shared reads only.
+unsafe impl Sync for Version {}
 
 /// The first 8 bytes of `key`, big-endian, zero-padded. Comparing prefixes agrees with
 /// comparing keys whenever the prefixes differ: the padding sorts a shorter key first, as a
@@ -50,21 +60,29 @@ fn key_prefix(key: &[u8]) -> u64 {
     u64::from_be_bytes(b)
 }
 
+/// The length of a key or value of a write batch, which the batch format limits to `u32`.
+fn batch_len(bytes: &[u8]) -> u32 {
+    // A batch's lengths are varint32s, so this never saturates for a record of a batch.
+    u32::try_from(bytes.len()).unwrap_or(u32::MAX)
+}
+
 impl Version {
-    fn new(key: &[u8], sequence: u64, kind: ValueKind, value: &[u8]) -> Self {
-        let mut buf = Vec::with_capacity(key.len() + value.len());
-        buf.extend_from_slice(key);
-        buf.extend_from_slice(value);
+    /// A version whose key and value point at `key` and `value`. The caller keeps both alive
+    /// and unchanged for as long as the version exists: the memtable's arena for its entries,
+    /// the current call for a probe.
+    fn borrowing(key: &[u8], tag: u64, value: &[u8]) -> Self {
         Version {
             prefix: key_prefix(key),
-            tag: pack_tag(sequence, kind),
-            key_len: key.len(),
-            buf: buf.into_boxed_slice(),
+            tag,
+            key: NonNull::from(key).cast(),
+            value: NonNull::from(value).cast(),
+            key_len: batch_len(key),
+            value_len: batch_len(value),
         }
     }
 
     /// A search key for the internal key `ikey` (its tag 0 if it is too short to hold one,
-    /// as [`crate::dbformat::compare_internal_keys`] orders such keys).
+    /// as [`crate::dbformat::compare_internal_keys`] orders such keys). It borrows `ikey`.
     fn probe(ikey: &[u8]) -> Self {
         let user_key = extract_user_key(ikey);
         let tag = ikey
@@ -72,20 +90,17 @@ impl Version {
             .checked_sub(TAG_LEN)
             .and_then(|split| decode_fixed64(&ikey[split..]))
             .unwrap_or(0);
-        Version {
-            prefix: key_prefix(user_key),
-            tag,
-            key_len: user_key.len(),
-            buf: user_key.into(),
-        }
+        Version::borrowing(user_key, tag, &[])
     }
 
     fn user_key(&self) -> &[u8] {
-        &self.buf[..self.key_len]
+        // SAFETY: `key` points at `key_len` bytes that outlive `self` (see `borrowing`).
+        unsafe { std::slice::from_raw_parts(self.key.as_ptr(), self.key_len as usize) }
     }
 
     fn value(&self) -> &[u8] {
-        &self.buf[self.key_len..]
+        // SAFETY: as in `user_key`.
+        unsafe { std::slice::from_raw_parts(self.value.as_ptr(), self.value_len as usize) }
     }
 
     fn sequence(&self) -> u64 {
@@ -145,12 +160,6 @@ impl PartialEq for Version {
 }
 impl Eq for Version {}
 
-thread_local! {
-    /// Each thread's lookup key for [`MemTable::get`]; its buffer only grows (the key is
-    /// `buf[..key_len]`, the rest is unused).
-    static PROBE: Cell<Option<Version>> = const { Cell::new(None) };
-}
-
 /// The result of a memtable lookup.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Lookup {
@@ -164,7 +173,9 @@ pub enum Lookup {
 
 /// A concurrent skiplist memtable. Inserts may run from many threads at once.
 pub struct MemTable {
+    // Declared before `arena`, so dropped before it: the entries point into the arena.
     table: SkipSet<Version>,
+    arena: Arena,
     memory: AtomicUsize,
 }
 
@@ -188,58 +199,48 @@ impl MemTable {
     pub fn new() -> Self {
         MemTable {
             table: SkipSet::new(),
+            arena: Arena::new(),
             memory: AtomicUsize::new(0),
         }
     }
 
     /// Inserts every record of `batch`, the first with sequence `first_sequence` and each next
     /// one with the next sequence. Returns the sequence after the last record.
+    ///
+    /// The batch's records are copied into the arena in one piece and the entries point into
+    /// that copy: one allocation (usually a bump) per batch instead of one per entry.
     pub fn insert_batch(&self, batch: &WriteBatch, first_sequence: u64) -> u64 {
-        self.insert_records(batch.iter(), first_sequence)
-    }
-
-    pub(crate) fn insert_records<'a>(
-        &self,
-        records: impl Iterator<Item = Record<'a>>,
-        first_sequence: u64,
-    ) -> u64 {
+        let body = batch.body();
+        let copy = self.arena.copy(body);
+        // SAFETY: `copy` holds `body.len()` bytes that live, unchanged, as long as the arena:
+        // as long as every entry made from them.
+        let records: &[u8] = unsafe { std::slice::from_raw_parts(copy.as_ptr(), body.len()) };
         let mut seq = first_sequence;
-        let mut added = 0;
-        for record in records {
+        for record in write_batch::records(records) {
             let entry = match record {
-                Record::Put { key, value } => Version::new(key, seq, ValueKind::Value, value),
-                Record::Delete { key } => Version::new(key, seq, ValueKind::Deletion, &[]),
+                Record::Put { key, value } => {
+                    Version::borrowing(key, pack_tag(seq, ValueKind::Value), value)
+                }
+                Record::Delete { key } => {
+                    Version::borrowing(key, pack_tag(seq, ValueKind::Deletion), &[])
+                }
             };
-            added += entry.buf.len() + ENTRY_OVERHEAD;
             self.table.insert(entry);
             seq += 1;
         }
-        self.memory.fetch_add(added, AtomicOrdering::Relaxed);
+        let entries = usize::try_from(seq - first_sequence).unwrap_or(usize::MAX);
+        self.memory.fetch_add(
+            body.len() + entries.saturating_mul(ENTRY_OVERHEAD),
+            AtomicOrdering::Relaxed,
+        );
         seq
     }
 
     /// The newest version of `key` with a sequence at most `sequence`.
     pub fn get(&self, key: &[u8], sequence: u64) -> Lookup {
-        // Reuse this thread's probe: no allocation per lookup, and the skiplist compares two
-        // `Version`s with the inlined comparison.
-        let mut probe = PROBE
-            .try_with(Cell::take)
-            .ok()
-            .flatten()
-            .unwrap_or_else(|| Version {
-                prefix: 0,
-                tag: 0,
-                key_len: 0,
-                buf: Box::default(),
-            });
-        if probe.buf.len() < key.len() {
-            probe.buf = vec![0; key.len()].into_boxed_slice();
-        }
-        probe.buf[..key.len()].copy_from_slice(key);
-        probe.key_len = key.len();
-        probe.prefix = key_prefix(key);
-        // The largest tag for `sequence` sorts first among that sequence's versions.
-        probe.tag = (sequence.min(MAX_SEQUENCE) << 8) | 0xff;
+        // The probe borrows `key` for this call: no allocation per lookup. The largest tag
+        // for `sequence` sorts first among that sequence's versions.
+        let probe = Version::borrowing(key, (sequence.min(MAX_SEQUENCE) << 8) | 0xff, &[]);
         let result = match self.table.lower_bound(Bound::Included(&probe)) {
             Some(found) if found.value().user_key() == key => {
                 let e = found.value();
@@ -251,8 +252,6 @@ impl MemTable {
             }
             _ => Lookup::Absent,
         };
-        // During thread teardown the slot may be gone: then the probe is simply dropped.
-        let _ = PROBE.try_with(|p| p.set(Some(probe)));
         result
     }
 

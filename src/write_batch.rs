@@ -235,6 +235,12 @@ impl<'a> Iterator for Iter<'a> {
     }
 }
 
+/// The records of a batch body (the representation without its header), for a copy of
+/// [`WriteBatch::body`]: the memtable parses its own copy so its entries can point into it.
+pub(crate) fn records(body: &[u8]) -> Iter<'_> {
+    Iter { rest: body }
+}
+
 /// Writes a header (sequence, count) for a group's merged WAL record.
 pub(crate) fn encode_header(sequence: u64, count: u32) -> [u8; HEADER_SIZE] {
     let mut header = [0u8; HEADER_SIZE];
