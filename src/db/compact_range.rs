@@ -69,7 +69,7 @@ impl DB {
         let mut s = queue.state.lock();
         // One manual request at a time: wait for another caller's to finish.
         while s.manual.is_some() && !s.stop {
-            queue.cv.wait(&mut s);
+            s = queue.cv.wait(s);
         }
         if s.stop {
             return Err(Error::Closed);
@@ -103,7 +103,7 @@ impl DB {
                     "compaction stopped by an earlier failure",
                 ));
             }
-            queue.cv.wait(&mut s);
+            s = queue.cv.wait(s);
         };
         s.manual = None;
         queue.cv.notify_all();

@@ -82,7 +82,7 @@ impl DB {
                 }
                 // Installs notify under the lock after publishing; the timeout covers a flush
                 // failure, which wakes the controller rather than this condvar.
-                queue.cv.wait_for(&mut s, Duration::from_millis(100));
+                s = queue.cv.wait_for(s, Duration::from_millis(100));
             }
         }
         wt.end_write_stall();
