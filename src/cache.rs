@@ -23,7 +23,7 @@ use std::fmt;
 use std::hash::{BuildHasher, Hash};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use parking_lot::Mutex;
+use crate::sync::Mutex;
 
 /// LevelDB's shard count (`kNumShards = 1 << 4`).
 pub const DEFAULT_SHARDS: usize = 16;

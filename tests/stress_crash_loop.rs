@@ -5,6 +5,9 @@
 #[path = "../src/bin/groupkv-stress/expected.rs"]
 #[allow(dead_code)]
 mod expected;
+#[path = "../src/bin/groupkv-stress/sync.rs"]
+#[allow(dead_code)]
+mod sync;
 #[path = "../src/bin/groupkv-stress/verify.rs"]
 #[allow(dead_code)]
 mod verify;

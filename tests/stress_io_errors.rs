@@ -12,6 +12,9 @@ mod crash;
 #[path = "../src/bin/groupkv-stress/expected.rs"]
 #[allow(dead_code)]
 mod expected;
+#[path = "../src/bin/groupkv-stress/sync.rs"]
+#[allow(dead_code)]
+mod sync;
 #[path = "../src/bin/groupkv-stress/verify.rs"]
 #[allow(dead_code)]
 mod verify;

@@ -74,7 +74,7 @@ impl DB {
         let mut s = queue.state.lock();
         // One manual request at a time: wait for another caller's to finish.
         while s.manual.is_some() && !s.stop {
-            queue.cv.wait(&mut s);
+            s = queue.cv.wait(s);
         }
         if s.stop {
             return Err(Error::Closed);
@@ -108,7 +108,7 @@ impl DB {
                     "compaction stopped by an earlier failure",
                 ));
             }
-            queue.cv.wait(&mut s);
+            s = queue.cv.wait(s);
         };
         s.manual = None;
         queue.cv.notify_all();

@@ -30,8 +30,6 @@ use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 use std::sync::atomic::{AtomicBool, AtomicU64};
 use std::sync::Arc;
 
-use parking_lot::{Condvar, Mutex};
-
 use crate::compaction::{
     compact_range, pick_compaction, run_compaction, Compaction, CompactionOptions, JobContext,
 };
@@ -39,6 +37,7 @@ use crate::dbformat::compare_internal_keys;
 use crate::error::{Error, Result};
 use crate::fs::{FileOptions, FileSystem};
 use crate::stats::Statistics;
+use crate::sync::{Condvar, Mutex};
 use crate::table::{TableCache, TableOptions};
 use crate::version::filename::table_file_name;
 use crate::version::VersionSet;
@@ -172,7 +171,7 @@ impl CompactionContext {
                             }
                         }
                     }
-                    self.queue.cv.wait(&mut s);
+                    s = self.queue.cv.wait(s);
                 }
             };
             self.queue.state.lock().running = true;

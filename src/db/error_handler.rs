@@ -6,9 +6,8 @@
 use std::sync::atomic::AtomicBool;
 use std::sync::atomic::Ordering::{Acquire, Release};
 
-use parking_lot::Mutex;
-
 use crate::error::{Error, Result};
+use crate::sync::Mutex;
 
 /// The first background error, if any.
 #[derive(Debug, Default)]

@@ -11,11 +11,10 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use parking_lot::Mutex;
-
 use crate::error::Result;
 use crate::fs::FileSystem;
 use crate::memtable::MemTable;
+use crate::sync::Mutex;
 use crate::table::TableOptions;
 use crate::version::{FileMetaData, Version, VersionEdit, VersionSet};
 

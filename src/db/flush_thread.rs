@@ -17,11 +17,10 @@ use std::sync::atomic::AtomicU64;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 
-use parking_lot::{Condvar, Mutex};
-
 use crate::error::Result;
 use crate::fs::FileSystem;
 use crate::stats::Statistics;
+use crate::sync::{Condvar, Mutex};
 use crate::table::{TableCache, TableOptions};
 use crate::version::VersionSet;
 
@@ -74,7 +73,7 @@ impl FlushQueue {
             s.done >= target || s.failed || s.halt || (s.stop && s.queue.is_empty())
         };
         while !finished(&s) {
-            self.cv.wait(&mut s);
+            s = self.cv.wait(s);
         }
         s.done >= target
     }
@@ -133,7 +132,7 @@ impl FlushContext {
                     } else if s.stop {
                         return;
                     }
-                    self.queue.cv.wait(&mut s);
+                    s = self.queue.cv.wait(s);
                 }
             };
             match self.flush_one(&job) {

@@ -96,7 +96,7 @@ impl DB {
                 }
                 // Installs notify under the lock after publishing; the timeout covers a flush
                 // failure, which wakes the controller rather than this condvar.
-                queue.cv.wait_for(&mut s, Duration::from_millis(100));
+                s = queue.cv.wait_for(s, Duration::from_millis(100));
             }
         }
         wt.end_write_stall();
@@ -150,7 +150,7 @@ impl DB {
                     break;
                 }
                 // Installs notify under the lock; the timeout covers a flush failure.
-                queue.cv.wait_for(&mut s, Duration::from_millis(100));
+                s = queue.cv.wait_for(s, Duration::from_millis(100));
             }
         }
     }

@@ -148,7 +148,7 @@ impl DB {
                 && !self.closed.load(Acquire)
                 && !s.stop
             {
-                self.flush_queue.cv.wait(&mut s);
+                s = self.flush_queue.cv.wait(s);
             }
         }
         wt.end_write_stall();

@@ -31,13 +31,12 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Instant;
 
-use parking_lot::Mutex;
-
 use crate::error::{Error, Result};
 use crate::fs::{FileLock, FileSystem};
 use crate::memtable::Lookup;
 use crate::options::{Options, WriteOptions};
 use crate::stats::{Statistics, Stats};
+use crate::sync::Mutex;
 use crate::table::{BlockReadOptions, TableCache};
 use crate::version::{VersionSet, NUM_LEVELS};
 use crate::write_batch::{encode_header, sequence_range_ok, WriteBatch, MAX_KV_LEN};

@@ -15,10 +15,9 @@ use std::collections::BTreeSet;
 use std::io::ErrorKind;
 use std::path::Path;
 
-use parking_lot::Mutex;
-
 use crate::error::{Error, Result};
 use crate::fs::FileSystem;
+use crate::sync::Mutex;
 use crate::table::TableCache;
 use crate::version::filename::{parse_file_name, FileType};
 use crate::version::VersionSet;

@@ -17,14 +17,13 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64};
 use std::sync::Arc;
 
-use parking_lot::Mutex;
-
 use crate::compaction::CompactionOptions;
 use crate::error::{Error, Result};
 use crate::fs::{FileLock, FileOptions, FileSystem};
 use crate::memtable::MemTable;
 use crate::options::Options;
 use crate::stats::Statistics;
+use crate::sync::Mutex;
 use crate::table::{LruBlockCache, TableCache, TableCacheOptions};
 use crate::version::filename::{
     current_file_name, manifest_file_name, parse_file_name, table_file_name, FileType,

@@ -14,10 +14,9 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 use std::sync::atomic::Ordering::{Acquire, Release};
 
-use parking_lot::Mutex;
-
 use crate::error::{Error, Result};
 use crate::fs::WritableFile;
+use crate::sync::Mutex;
 use crate::wal::Writer as LogWriter;
 use crate::write_batch::encode_header;
 

@@ -11,10 +11,9 @@ use std::sync::atomic::AtomicBool;
 use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 use std::time::Instant;
 
-use parking_lot::{Condvar, Mutex};
-
 use crate::error::{Error, Result};
 use crate::stats::Statistics;
+use crate::sync::{Condvar, Mutex};
 use crate::write_thread::{WriteThread, Writer};
 
 /// The stall state. Lock: `stall` (leaders wait on `cv` under it); `requested` mirrors it so
@@ -67,7 +66,7 @@ impl WriteController {
             let start = Instant::now();
             wt.begin_write_stall(leader);
             while *stall && !closed.load(Acquire) {
-                self.cv.wait(&mut stall);
+                stall = self.cv.wait(stall);
             }
             wt.end_write_stall();
             let waited = u64::try_from(start.elapsed().as_micros()).unwrap_or(u64::MAX);

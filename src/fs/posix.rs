@@ -33,8 +33,8 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{compiler_fence, Ordering::SeqCst};
 use std::sync::OnceLock;
 
+use crate::sync::Mutex;
 use memmap2::{MmapMut, MmapOptions};
-use parking_lot::Mutex;
 
 use super::{FileLock, FileOptions, FileSystem, RandomAccessFile, SequentialFile, WritableFile};
 

@@ -21,8 +21,8 @@ use std::fs::OpenOptions;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering::SeqCst};
 
+use crate::sync::Mutex;
 use memmap2::MmapMut;
-use parking_lot::Mutex;
 
 const MAGIC: u64 = 0x6b76_7374_7265_7373;
 const HEADER: usize = 16;

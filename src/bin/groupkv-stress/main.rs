@@ -4,6 +4,7 @@
 mod crash_loop;
 mod expected;
 mod flags;
+mod sync;
 mod verify;
 mod workload;
 

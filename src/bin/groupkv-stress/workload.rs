@@ -14,8 +14,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::SeqCst};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::sync::Mutex;
 use groupkv::{ReadOptions, WriteBatch, WriteOptions, DB};
-use parking_lot::Mutex;
 
 use crate::expected::{self, Expected};
 
