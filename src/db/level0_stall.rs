@@ -35,9 +35,15 @@ use super::write_impl::AbortOnUnwind;
 use super::DB;
 
 impl DB {
-    /// The leader's level-0 check before it forms its group.
-    pub(super) fn wait_for_level0(&self, wt: &WriteThread, leader: &Writer<'_>) -> Result<()> {
-        let (l0, pending) = self.level0_pressure();
+    /// The leader's level-0 check before it forms its group, given level 0's file count and
+    /// the memtables waiting for flush as the leader's SuperVersion load found them.
+    pub(super) fn wait_for_level0(
+        &self,
+        wt: &WriteThread,
+        leader: &Writer<'_>,
+        l0: usize,
+        pending: usize,
+    ) -> Result<()> {
         if l0 + pending >= self.level0_stop_writes_trigger {
             self.level0_stop(wt, leader)?;
         } else if l0 >= self.level0_slowdown_writes_trigger {

@@ -34,18 +34,9 @@ use super::wal_set::Wal;
 use super::DB;
 
 impl DB {
-    /// The leader's check before it forms its group: switches the memtable if it is full (or
-    /// if `force`). Returns with room for the group, or the error that prevents writing.
-    pub(super) fn make_room_for_write(
-        &self,
-        wt: &WriteThread,
-        leader: &Writer<'_>,
-        force: bool,
-    ) -> Result<()> {
-        let full = force || self.sv.load().mem.approximate_memory_usage() >= self.write_buffer_size;
-        if !full {
-            return Ok(());
-        }
+    /// The leader's step before it forms its group once the memtable is full: switches it.
+    /// Returns with room for the group, or the error that prevents writing.
+    pub(super) fn make_room_for_write(&self, wt: &WriteThread, leader: &Writer<'_>) -> Result<()> {
         self.wait_for_memtable_room(wt, leader)?;
         if wt.pipelined() {
             // Earlier groups still inserting must land in the old memtable (I9).

@@ -429,8 +429,21 @@ impl WriteBackend for DB {
             return Err(Error::Closed);
         }
         self.bg_error.check()?;
-        self.wait_for_level0(wt, leader)?;
-        self.make_room_for_write(wt, leader, false)?;
+        // One SuperVersion load serves both checks (this runs once per write group). Only a
+        // leader or an unbatched writer switches memtables, so `full` stays true across a
+        // level-0 wait.
+        let (l0, pending, full) = {
+            let sv = self.sv.load();
+            (
+                sv.version.num_files(0),
+                sv.imm.len(),
+                sv.mem.approximate_memory_usage() >= self.write_buffer_size,
+            )
+        };
+        self.wait_for_level0(wt, leader, l0, pending)?;
+        if full {
+            self.make_room_for_write(wt, leader)?;
+        }
         self.controller
             .wait_out(wt, leader, &self.closed, &self.stats)
     }
