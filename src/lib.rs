@@ -68,24 +68,6 @@ pub mod loom_api {
     pub use crate::options::{Options, WriteOptions};
     pub use crate::write_thread::{state, WriteGroup, WriteThread, Writer};
 
-    /// The board writers sleep on, for its own model (`tests/loom_wake_board.rs`).
-    #[derive(Debug, Default)]
-    pub struct WakeBoard(crate::sync::WakeBoard);
-
-    impl WakeBoard {
-        pub fn new() -> Self {
-            Self::default()
-        }
-
-        pub fn wait_while(&self, bit: u32, waiting: impl FnMut() -> bool) {
-            self.0.wait_while(bit, waiting);
-        }
-
-        pub fn wake(&self, mask: u32) {
-            self.0.wake(mask);
-        }
-    }
-
     /// What the memtable switch calls in pipelined mode before it switches (the models of
     /// the switch call it from their mock backend).
     pub fn wait_for_memtable_writers(wt: &WriteThread) {

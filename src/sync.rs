@@ -3,15 +3,13 @@
 
 #[cfg(not(loom))]
 pub(crate) use std::sync::atomic::{
-    AtomicBool, AtomicI32, AtomicPtr, AtomicU32, AtomicU64, AtomicU8, AtomicUsize,
+    AtomicBool, AtomicI32, AtomicPtr, AtomicU64, AtomicU8, AtomicUsize,
 };
 
 #[cfg(loom)]
 pub(crate) use loom::sync::atomic::{
-    AtomicBool, AtomicI32, AtomicPtr, AtomicU32, AtomicU64, AtomicU8, AtomicUsize,
+    AtomicBool, AtomicI32, AtomicPtr, AtomicU64, AtomicU8, AtomicUsize,
 };
-
-use std::sync::atomic::Ordering::SeqCst;
 
 // The blocking primitives are std's, not parking_lot's. parking_lot parks threads in a
 // process-global hash table (buckets guarded by word locks, queues of pointers to the parked
@@ -80,6 +78,10 @@ impl Condvar {
         }
     }
 
+    pub(crate) fn notify_one(&self) {
+        self.0.notify_one();
+    }
+
     pub(crate) fn notify_all(&self) {
         self.0.notify_all();
     }
@@ -124,166 +126,4 @@ pub(crate) fn yield_now() {
     std::thread::yield_now();
     #[cfg(loom)]
     loom::thread::yield_now();
-}
-
-/// One word many threads sleep on, each on a channel of its own (one of 32 bits), so that one
-/// call wakes any set of them: the write thread's leader ends a group with one wake-up call
-/// for all its sleeping members instead of a lock, a signal and an unlock per member.
-///
-/// The condition a waiter sleeps on is the caller's (a writer's state). The protocol: the
-/// waker changes every condition first (`SeqCst`), then calls [`WakeBoard::wake`] with the
-/// waiters' channels, which bumps the word and wakes those channels; a waiter reads the word,
-/// then its condition, and sleeps only if the word still holds what it read. On Linux outside
-/// loom the sleep is a futex (`FUTEX_WAIT_BITSET` / `FUTEX_WAKE_BITSET`); under loom (and on
-/// other systems) [`EmulatedFutex`] does the same with a mutex and a condition variable, so the
-/// loom models check this very algorithm.
-#[derive(Debug, Default)]
-pub(crate) struct WakeBoard {
-    word: AtomicU32,
-    #[cfg(any(loom, not(target_os = "linux")))]
-    futex: EmulatedFutex,
-}
-
-impl WakeBoard {
-    pub(crate) fn new() -> Self {
-        Self::default()
-    }
-
-    /// Blocks while `waiting()` holds, on channel `bit` (one bit set). `waiting` must read
-    /// the condition with `SeqCst`.
-    pub(crate) fn wait_while(&self, bit: u32, mut waiting: impl FnMut() -> bool) {
-        debug_assert!(bit.is_power_of_two());
-        loop {
-            // The word is read before the condition: a waker that changes the condition after
-            // this check bumps the word after it too, so the sleep below returns at once
-            // instead of sleeping through the wake-up.
-            let seen = self.word.load(SeqCst);
-            if !waiting() {
-                return;
-            }
-            self.futex_wait(seen, bit);
-        }
-    }
-
-    /// Wakes every waiter on a channel in `mask` (non-zero). The caller changed their
-    /// conditions (`SeqCst`) before.
-    pub(crate) fn wake(&self, mask: u32) {
-        debug_assert!(mask != 0);
-        self.word.fetch_add(1, SeqCst);
-        self.futex_wake(mask);
-    }
-
-    /// Sleeps on channel `bit` unless the word no longer holds `seen` (may return early).
-    #[cfg(all(not(loom), target_os = "linux"))]
-    fn futex_wait(&self, seen: u32, bit: u32) {
-        // SAFETY: the address is that of a live AtomicU32 (self is borrowed); the kernel only
-        // reads it. A null timeout waits without limit; EAGAIN, EINTR and spurious returns all
-        // lead back to the caller's check.
-        unsafe {
-            libc::syscall(
-                libc::SYS_futex,
-                self.word.as_ptr(),
-                libc::FUTEX_WAIT_BITSET | libc::FUTEX_PRIVATE_FLAG,
-                seen,
-                std::ptr::null::<libc::timespec>(),
-                std::ptr::null::<u32>(),
-                bit,
-            );
-        }
-    }
-
-    /// Wakes the sleepers on the channels in `mask`.
-    #[cfg(all(not(loom), target_os = "linux"))]
-    fn futex_wake(&self, mask: u32) {
-        // SAFETY: as in `futex_wait`; FUTEX_WAKE_BITSET does not dereference the two unused
-        // pointer arguments. Its result (how many woke) is not needed.
-        unsafe {
-            libc::syscall(
-                libc::SYS_futex,
-                self.word.as_ptr(),
-                libc::FUTEX_WAKE_BITSET | libc::FUTEX_PRIVATE_FLAG,
-                i32::MAX,
-                std::ptr::null::<libc::timespec>(),
-                std::ptr::null::<u32>(),
-                mask,
-            );
-        }
-    }
-
-    #[cfg(any(loom, not(target_os = "linux")))]
-    fn futex_wait(&self, seen: u32, bit: u32) {
-        self.futex.wait(&self.word, seen, bit);
-    }
-
-    #[cfg(any(loom, not(target_os = "linux")))]
-    fn futex_wake(&self, mask: u32) {
-        self.futex.wake(mask);
-    }
-}
-
-/// A futex's wait and wake with bit channels, from a mutex and a condition variable (the
-/// mutex plays the kernel's hash-bucket lock): a waiter compares the word under the lock, so
-/// a wake that follows a change of the word cannot slip between the comparison and the sleep.
-#[cfg(any(loom, not(target_os = "linux")))]
-#[derive(Debug, Default)]
-struct EmulatedFutex {
-    /// Wake-ups so far per channel.
-    wakes: Mutex<[u64; 32]>,
-    cv: Condvar,
-}
-
-#[cfg(any(loom, not(target_os = "linux")))]
-impl EmulatedFutex {
-    fn wait(&self, word: &AtomicU32, seen: u32, bit: u32) {
-        let channel = bit.trailing_zeros() as usize % 32;
-        let mut wakes = self.lock();
-        if word.load(SeqCst) != seen {
-            return;
-        }
-        let start = wakes[channel];
-        while wakes[channel] == start {
-            wakes = self.cv.wait(wakes);
-        }
-        drop(wakes);
-    }
-
-    fn wake(&self, mask: u32) {
-        let mut wakes = self.lock();
-        for (channel, count) in wakes.iter_mut().enumerate() {
-            if mask & (1 << channel) != 0 {
-                *count += 1;
-            }
-        }
-        self.cv.notify_all();
-        drop(wakes);
-    }
-
-    fn lock(&self) -> MutexGuard<'_, [u64; 32]> {
-        self.wakes.lock()
-    }
-}
-
-/// This thread's channel on a [`WakeBoard`]: threads take the 32 channels in turn, so up to 32
-/// writer threads never share one (sharing costs only a spurious wake-up and a re-check).
-pub(crate) fn wake_channel() -> u32 {
-    #[cfg(not(loom))]
-    {
-        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-        thread_local!(static CHANNEL: u32 =
-            1u32 << (NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % 32));
-        CHANNEL.with(|c| *c)
-    }
-    // Under loom, two channels by the model thread's index (deterministic within a model), so
-    // the models see writers that share a channel and writers that do not.
-    #[cfg(loom)]
-    {
-        let id = format!("{:?}", loom::thread::current().id());
-        let index: usize = id
-            .chars()
-            .filter(char::is_ascii_digit)
-            .collect::<String>()
-            .parse()
-            .unwrap_or(0);
-        1 << (index % 2)
-    }
 }

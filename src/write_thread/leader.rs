@@ -7,7 +7,6 @@ use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed};
 use std::time::{Duration, Instant};
 
 use super::state::*;
-use super::wait::Wakeups;
 use super::{w, Site, WriteGroup, WriteThread, Writer, WriterPtr};
 use crate::error::Error;
 use crate::options::WriteOptions;
@@ -150,28 +149,12 @@ impl WriteThread {
         if self.pipelined {
             return self.exit_pipelined(group, status);
         }
-        let mut wakeups = Wakeups::default();
-        self.exit_group_later(group, last, &status, &mut wakeups);
-        self.wake(wakeups);
-        COMPLETED
-    }
-
-    /// Non-pipelined exit: hands leadership on and completes the followers, waking the next
-    /// leader and every sleeping follower with the caller's one `wake` (one system call per
-    /// group, not one per member; the next leader is first in line).
-    pub(super) fn exit_group_later(
-        &self,
-        group: &WriteGroup,
-        last: WriterPtr,
-        status: &Option<Error>,
-        wakeups: &mut Wakeups,
-    ) {
-        // Hand leadership on first, and wake the next leader on its own at once: in a shared
-        // wake-up call it would wait its turn behind the followers for a core.
+        // Hand leadership on first, so the next group's WAL write starts at once.
         // SAFETY: `last` is in our group, and no member is COMPLETED before the hand-off
         // (complete_followers, below, or the group's finisher completes them).
         self.hand_off(&self.newest_writer, unsafe { w(last) }, GROUP_LEADER);
-        self.complete_followers(group, status, wakeups);
+        self.complete_followers(group, &status);
+        COMPLETED
     }
 
     /// Hands leadership of `queue` on from `last`, the newest writer of the caller's group (or
@@ -188,19 +171,6 @@ impl WriteThread {
         last: &Writer<'_>,
         next_state: u8,
     ) {
-        let mut wakeups = Wakeups::default();
-        self.hand_off_later(queue, last, next_state, &mut wakeups);
-        self.wake(wakeups);
-    }
-
-    /// [`hand_off`](Self::hand_off), with the new leader's wake-up left in `wakeups`.
-    pub(super) fn hand_off_later(
-        &self,
-        queue: &AtomicPtr<Writer<'static>>,
-        last: &Writer<'_>,
-        next_state: u8,
-        wakeups: &mut Wakeups,
-    ) {
         if let Err(head) = queue.compare_exchange(last.as_ptr(), ptr::null_mut(), AcqRel, Acquire) {
             // Writers queued after `last`: link them newer-wards to find the one just after it.
             self.create_missing_newer_links(head);
@@ -209,18 +179,12 @@ impl WriteThread {
             // queue's leader (the caller) completes queued writers, so it is not COMPLETED.
             let next = unsafe { w(next) };
             next.link_older.store(ptr::null_mut(), Relaxed);
-            self.set_state_later(next, next_state, wakeups);
+            self.set_state(next, next_state);
         }
     }
 
-    /// Completes every member of `group` but its leader with `status`, newest first; the
-    /// sleeping ones are left in `wakeups`.
-    pub(super) fn complete_followers(
-        &self,
-        group: &WriteGroup,
-        status: &Option<Error>,
-        wakeups: &mut Wakeups,
-    ) {
+    /// Completes every member of `group` but its leader with `status`, newest first.
+    pub(super) fn complete_followers(&self, group: &WriteGroup, status: &Option<Error>) {
         let leader = group.leader.load(Relaxed);
         let mut p = group.last_writer.load(Relaxed);
         while p != leader {
@@ -229,7 +193,7 @@ impl WriteThread {
             // Read the link first: once COMPLETED, the follower's frame may be gone.
             let older = follower.link_older.load(Relaxed);
             follower.set_own_status_from_completer(status.clone());
-            self.set_state_later(follower, COMPLETED, wakeups);
+            self.set_state(follower, COMPLETED);
             p = older;
         }
     }
@@ -238,18 +202,13 @@ impl WriteThread {
     /// the leader's stack, so nothing of it may be touched afterwards. Used by the thread that
     /// finishes a group on the leader's behalf (usually another thread's writer), and by a
     /// memtable leader finishing its own group.
-    pub(super) fn complete_leader(
-        &self,
-        group: &WriteGroup,
-        status: Option<Error>,
-        wakeups: &mut Wakeups,
-    ) {
+    pub(super) fn complete_leader(&self, group: &WriteGroup, status: Option<Error>) {
         let leader = group.leader.load(Relaxed);
         // SAFETY: the leader is not COMPLETED yet (only this call completes it), so it and the
         // group on its stack are alive.
         let leader = unsafe { w(leader) };
         leader.set_own_status_from_completer(status);
-        self.set_state_later(leader, COMPLETED, wakeups);
+        self.set_state(leader, COMPLETED);
     }
 
     fn exit_pipelined(&self, group: &WriteGroup, status: Option<Error>) -> u8 {
@@ -281,9 +240,7 @@ impl WriteThread {
         };
         let mut state_after = MEMTABLE_WRITER_LEADER;
         if status.is_some() {
-            let mut wakeups = Wakeups::default();
-            self.complete_followers(group, &status, &mut wakeups);
-            self.wake(wakeups);
+            self.complete_followers(group, &status);
             leader.set_own_status(status);
             self.set_state(leader, COMPLETED);
             state_after = COMPLETED;

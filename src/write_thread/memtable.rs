@@ -7,7 +7,6 @@ use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release};
 use std::time::Duration;
 
 use super::state::*;
-use super::wait::Wakeups;
 use super::{w, Site, WriteGroup, WriteThread, Writer};
 use crate::options::WriteOptions;
 
@@ -29,11 +28,8 @@ impl WriteThread {
     pub fn launch_parallel_memtable_writers(&self, group: &WriteGroup) {
         let size = group.size();
         group.running.store(size, Release);
-        // Every state is set first and the sleepers woken with one call.
-        let mut wakeups = Wakeups::default();
         if size < MIN_PARALLEL_SIZE_FOR_CALLERS {
-            group.for_each(|m| self.set_state_later(m, PARALLEL_MEMTABLE_WRITER, &mut wakeups));
-            self.wake(wakeups);
+            group.for_each(|m| self.set_state(m, PARALLEL_MEMTABLE_WRITER));
             return;
         }
         let stride = isqrt(size);
@@ -41,9 +37,9 @@ impl WriteThread {
         let mut first_of_rest = None;
         group.for_each(|m| {
             if position == 0 {
-                self.set_state_later(m, PARALLEL_MEMTABLE_WRITER, &mut wakeups);
+                self.set_state(m, PARALLEL_MEMTABLE_WRITER);
             } else if position < stride {
-                self.set_state_later(m, PARALLEL_MEMTABLE_CALLER, &mut wakeups);
+                self.set_state(m, PARALLEL_MEMTABLE_CALLER);
             } else if position == stride {
                 first_of_rest = Some(m);
             }
@@ -51,21 +47,12 @@ impl WriteThread {
         });
         // Positions stride, 2·stride, ...; each caller covers its own residue class.
         if let Some(m) = first_of_rest {
-            self.set_stride_later(m, group, &mut wakeups);
+            self.set_mem_writers_each_stride(m, group);
         }
-        self.wake(wakeups);
     }
 
     /// Wakes every stride-th writer from `from` (itself included) as a parallel writer.
     pub fn set_mem_writers_each_stride(&self, from: &Writer<'_>, group: &WriteGroup) {
-        let mut wakeups = Wakeups::default();
-        self.set_stride_later(from, group, &mut wakeups);
-        self.wake(wakeups);
-    }
-
-    /// [`set_mem_writers_each_stride`](Self::set_mem_writers_each_stride), the wake-ups left
-    /// in `wakeups`.
-    fn set_stride_later(&self, from: &Writer<'_>, group: &WriteGroup, wakeups: &mut Wakeups) {
         let stride = isqrt(group.size());
         let last = group.last_writer.load(Relaxed);
         let mut p = from.as_ptr();
@@ -76,7 +63,7 @@ impl WriteThread {
             let member = unsafe { w(p) };
             let next = member.link_newer.load(Relaxed);
             if position % stride == 0 {
-                self.set_state_later(member, PARALLEL_MEMTABLE_WRITER, wakeups);
+                self.set_state(member, PARALLEL_MEMTABLE_WRITER);
             }
             if p == last {
                 break;
@@ -124,16 +111,8 @@ impl WriteThread {
         // COMPLETED below.
         let group = unsafe { me.group() };
         let status = group.status.lock().clone();
-        // One wake-up call for the next leader, the followers and the group's leader.
-        let mut wakeups = Wakeups::default();
-        if self.pipelined {
-            self.exit_as_batch_group_leader(group, status.clone());
-        } else {
-            let last = group.last_writer.load(Relaxed);
-            self.exit_group_later(group, last, &status, &mut wakeups);
-        }
-        self.complete_leader(group, status, &mut wakeups);
-        self.wake(wakeups);
+        self.exit_as_batch_group_leader(group, status.clone());
+        self.complete_leader(group, status);
     }
 
     /// Pipelined: forms the memtable group led by `leader` (consecutive writers on the memtable
@@ -163,17 +142,14 @@ impl WriteThread {
     pub fn exit_as_memtable_writer(&self, group: &WriteGroup) {
         let last = group.last_writer.load(Relaxed);
         let status = group.status.lock().clone();
-        let mut wakeups = Wakeups::default();
         // SAFETY: `last` is ours and not COMPLETED (it is completed below, after the hand-off).
-        self.hand_off_later(
+        self.hand_off(
             &self.newest_memtable_writer,
             unsafe { w(last) },
             MEMTABLE_WRITER_LEADER,
-            &mut wakeups,
         );
-        self.complete_followers(group, &status, &mut wakeups);
-        self.complete_leader(group, status, &mut wakeups);
-        self.wake(wakeups);
+        self.complete_followers(group, &status);
+        self.complete_leader(group, status);
     }
 
     /// Pipelined: waits until every memtable group queued so far is inserted.

@@ -33,13 +33,9 @@
 //!   writer's status. **After a writer is `COMPLETED` its thread may return and its stack frame
 //!   is gone: no other thread reads or writes it again.** So `link_older`/`link_newer` are read
 //!   before the state is set, never after.
-//! * `LOCKED_WAITING` — set by a waiting writer on itself (one CAS) before it sleeps on the
-//!   queue's [`WakeBoard`](crate::sync::WakeBoard) on its own channel. Whoever changes the
-//!   state of such a writer (one atomic swap, which tells it the writer sleeps) wakes its
-//!   channel afterwards; a thread that changes many writers' states (a leader ending or
-//!   launching a group) wakes all their channels with one call. The writer's frame is never
-//!   touched for the wake-up (the board lives in the `WriteThread`), so a writer that sees
-//!   `COMPLETED` and returns at once is safe.
+//! * `LOCKED_WAITING` — set by a waiting writer on itself (one CAS) before it blocks on its own
+//!   mutex and condition variable. Whoever changes the state of such a writer takes that mutex,
+//!   stores the new state and notifies, so the wake-up cannot be lost.
 //!
 //! # Waiting
 //!
@@ -67,7 +63,7 @@ use std::ptr;
 use std::sync::atomic::Ordering::Relaxed;
 
 use crate::options::{Options, WriteOptions};
-use crate::sync::{AtomicI32, AtomicPtr, Condvar, Mutex, WakeBoard};
+use crate::sync::{AtomicI32, AtomicPtr, Condvar, Mutex};
 #[cfg(not(loom))]
 use crate::sync::{AtomicU64, AtomicUsize};
 
@@ -116,8 +112,6 @@ pub struct WriteThread {
     stall_dummy: Box<Writer<'static>>,
     stall_mu: Mutex<()>,
     stall_cv: Condvar,
-    /// Where blocked writers sleep (see `LOCKED_WAITING`).
-    board: WakeBoard,
     #[cfg_attr(loom, allow(dead_code))]
     max_yield_usec: u64,
     #[cfg_attr(loom, allow(dead_code))]
@@ -187,7 +181,6 @@ impl WriteThread {
             stall_dummy: Box::new(Writer::new(None, &WriteOptions::default())),
             stall_mu: Mutex::new(()),
             stall_cv: Condvar::new(),
-            board: WakeBoard::new(),
             max_yield_usec,
             slow_yield_usec: opts.write_thread_slow_yield_usec,
             max_group_bytes: usize::try_from(opts.max_write_batch_group_size_bytes)

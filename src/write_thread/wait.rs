@@ -1,9 +1,8 @@
-//! Setting a writer's state (waking it, alone or with others in one call) and waiting for
-//! one: spin, adaptive yield, then block.
+//! Setting a writer's state and waiting for one: spin, adaptive yield, then block.
 
 #[cfg(not(loom))]
 use std::sync::atomic::Ordering::Relaxed;
-use std::sync::atomic::Ordering::{Acquire, SeqCst};
+use std::sync::atomic::Ordering::{AcqRel, Acquire, Release};
 #[cfg(not(loom))]
 use std::time::{Duration, Instant};
 
@@ -16,38 +15,21 @@ use crate::sync::yield_now;
 /// Iterations of the pause spin (about a microsecond in all).
 const SPIN_ITERATIONS: usize = 200;
 
-/// The sleeping writers whose state a thread changed and has yet to wake: their channels on
-/// the queue's board. One [`WriteThread::wake`] wakes them all.
-#[derive(Debug, Default)]
-#[must_use = "pass it to WriteThread::wake"]
-pub(super) struct Wakeups(u32);
-
 impl WriteThread {
     /// Sets `w`'s state, waking it if it blocked.
     pub(super) fn set_state(&self, w: &Writer<'_>, new_state: u8) {
-        let mut wakeups = Wakeups::default();
-        self.set_state_later(w, new_state, &mut wakeups);
-        self.wake(wakeups);
-    }
-
-    /// Sets `w`'s state; if it sleeps, records it in `wakeups` for the caller's next `wake`
-    /// (after the last state it sets). Once this has set `COMPLETED`, the caller must not touch
-    /// `w` again: `wake` does not.
-    pub(super) fn set_state_later(&self, w: &Writer<'_>, new_state: u8, wakeups: &mut Wakeups) {
-        // One swap: only the owner sets LOCKED_WAITING (by CAS from the state it saw), so
-        // either the owner's CAS fails and it sees `new_state`, or the swap returns
-        // LOCKED_WAITING and the owner sleeps (or is about to) until woken. SeqCst pairs with
-        // the board's word (see `WakeBoard::wait_while`).
-        if w.state.swap(new_state, SeqCst) == LOCKED_WAITING {
-            wakeups.0 |= w.wake_bit;
-        }
-    }
-
-    /// Wakes the writers recorded in `wakeups` (one system call for all of them, none if no
-    /// one sleeps).
-    pub(super) fn wake(&self, wakeups: Wakeups) {
-        if wakeups.0 != 0 {
-            self.board.wake(wakeups.0);
+        let current = w.state.load(Acquire);
+        if current == LOCKED_WAITING
+            || w.state
+                .compare_exchange(current, new_state, AcqRel, Acquire)
+                .is_err()
+        {
+            // The only state anyone else sets is LOCKED_WAITING: the writer is blocking (or
+            // about to) on its condvar. Store under its mutex so the wake-up cannot be lost.
+            let guard = w.state_mu.lock();
+            w.state.store(new_state, Release);
+            w.state_cv.notify_one();
+            drop(guard);
         }
     }
 
@@ -57,12 +39,18 @@ impl WriteThread {
         if state & goal == 0 {
             match w
                 .state
-                .compare_exchange(state, LOCKED_WAITING, SeqCst, Acquire)
+                .compare_exchange(state, LOCKED_WAITING, AcqRel, Acquire)
             {
                 Ok(_) => {
-                    self.board
-                        .wait_while(w.wake_bit, || w.state.load(SeqCst) == LOCKED_WAITING);
-                    state = w.state.load(Acquire);
+                    let mut guard = w.state_mu.lock();
+                    loop {
+                        state = w.state.load(Acquire);
+                        if state != LOCKED_WAITING {
+                            break;
+                        }
+                        guard = w.state_cv.wait(guard);
+                    }
+                    drop(guard);
                 }
                 // The waker got there first and set the goal state.
                 Err(actual) => state = actual,

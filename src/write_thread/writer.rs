@@ -8,7 +8,7 @@ use super::state::*;
 use super::{WriteGroup, WriterPtr};
 use crate::error::Error;
 use crate::options::WriteOptions;
-use crate::sync::{wake_channel, AtomicPtr, AtomicU64, AtomicU8, UnsafeCell};
+use crate::sync::{AtomicPtr, AtomicU64, AtomicU8, Condvar, Mutex, UnsafeCell};
 use crate::write_batch::WriteBatch;
 
 /// One pending write, on its caller's stack. Must not move while it is in a queue: the
@@ -32,9 +32,8 @@ pub struct Writer<'a> {
     pub(super) group: AtomicPtr<WriteGroup>,
     pub(super) link_older: AtomicPtr<Writer<'static>>,
     pub(super) link_newer: AtomicPtr<Writer<'static>>,
-    /// The owner thread's channel on the queue's [`WakeBoard`](crate::sync::WakeBoard), where
-    /// it sleeps once `LOCKED_WAITING`.
-    pub(super) wake_bit: u32,
+    pub(super) state_mu: Mutex<()>,
+    pub(super) state_cv: Condvar,
 }
 
 impl fmt::Debug for Writer<'_> {
@@ -62,7 +61,8 @@ impl<'a> Writer<'a> {
             group: AtomicPtr::new(ptr::null_mut()),
             link_older: AtomicPtr::new(ptr::null_mut()),
             link_newer: AtomicPtr::new(ptr::null_mut()),
-            wake_bit: wake_channel(),
+            state_mu: Mutex::new(()),
+            state_cv: Condvar::new(),
         }
     }
 
