@@ -16,7 +16,7 @@ use crate::dbformat::{compare_internal_keys, parse_internal_key, LookupKey, Valu
 use crate::error::{Error, Result};
 use crate::fs::RandomAccessFile;
 
-use super::block::{bytewise, Block, BlockIter};
+use super::block::{bytewise, Block, BlockIter, BlockOrigin};
 use super::bloom::BLOOM_POLICY_NAME;
 use super::builder::FILTER_META_PREFIX;
 use super::filter_block::FilterBlockReader;
@@ -27,8 +27,8 @@ use super::options::{BlockCacheKey, BlockReadOptions, ReadOptions};
 /// An open table.
 pub struct Table {
     file: Box<dyn RandomAccessFile>,
-    /// Names the file in errors.
-    name: String,
+    /// Names the file in errors (shared with the origin of every block read).
+    name: Arc<str>,
     file_size: u64,
     options: ReadOptions,
     index: Arc<Block>,
@@ -104,7 +104,7 @@ impl Table {
         };
         Ok(Table {
             file,
-            name,
+            name: name.into(),
             file_size,
             options,
             index,
@@ -169,7 +169,7 @@ impl Table {
             handle,
             read.verify_checksums,
         )?;
-        let origin = format!("table {}: block at offset {}", self.name, handle.offset);
+        let origin = BlockOrigin::table_block(&self.name, handle.offset);
         let block = Arc::new(Block::new(data, origin)?);
         if let Some(cache) = self
             .options
