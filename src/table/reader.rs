@@ -20,9 +20,10 @@ use super::block::{bytewise, Block, BlockIter, BlockOrigin};
 use super::bloom::BLOOM_POLICY_NAME;
 use super::builder::FILTER_META_PREFIX;
 use super::filter_block::FilterBlockReader;
-use super::format::{read_block, BlockHandle, Footer, FOOTER_LEN};
+use super::format::{block_span, decode_block, read_block, BlockHandle, Footer, FOOTER_LEN};
 use super::iterator::TableIter;
 use super::options::{BlockCacheKey, BlockReadOptions, ReadOptions};
+use super::readahead::Readahead;
 
 /// An open table.
 pub struct Table {
@@ -131,16 +132,20 @@ impl Table {
         self.index.iter(compare_internal_keys)
     }
 
-    /// Decodes an index entry's value and reads the data block it names (through the cache).
-    pub(super) fn data_block(
+    /// Decodes an index entry's value and reads the data block it names (through the cache)
+    /// for a cursor: `ahead` notes the load and, while the cursor scans, serves a block missing
+    /// from the cache from its readahead buffer.
+    pub(super) fn data_block_ahead(
         &self,
         index_value: &[u8],
         read: &BlockReadOptions,
+        ahead: &mut Readahead,
     ) -> Result<Arc<Block>> {
         let (handle, _) = BlockHandle::decode(index_value).ok_or_else(|| {
             Error::corruption(format!("table {}: index: bad block handle", self.name))
         })?;
-        self.read_data_block(handle, read)
+        ahead.note(handle);
+        self.read_data_block(handle, read, Some(ahead))
     }
 
     /// The per-read options of [`get`](Self::get) and [`iter`](Self::iter): the table's
@@ -152,7 +157,12 @@ impl Table {
         }
     }
 
-    fn read_data_block(&self, handle: BlockHandle, read: &BlockReadOptions) -> Result<Arc<Block>> {
+    fn read_data_block(
+        &self,
+        handle: BlockHandle,
+        read: &BlockReadOptions,
+        ahead: Option<&mut Readahead>,
+    ) -> Result<Arc<Block>> {
         let key = BlockCacheKey {
             cache_id: self.options.cache_id,
             offset: handle.offset,
@@ -162,13 +172,23 @@ impl Table {
                 return Ok(block);
             }
         }
-        let data = read_block(
-            &*self.file,
-            &self.name,
-            self.file_size,
-            handle,
-            read.verify_checksums,
-        )?;
+        let span = block_span(&self.name, self.file_size, handle)?;
+        let buffered = match ahead {
+            Some(ahead) => {
+                ahead.read(&*self.file, &self.name, self.file_size, handle.offset, span)?
+            }
+            None => None,
+        };
+        let raw = match buffered {
+            Some(raw) => raw,
+            None => self.file.read_at(handle.offset, span).map_err(|e| {
+                Error::io(
+                    format!("reading table {} at offset {}", self.name, handle.offset),
+                    e,
+                )
+            })?,
+        };
+        let data = decode_block(raw, &self.name, handle, read.verify_checksums)?;
         let origin = BlockOrigin::table_block(&self.name, handle.offset);
         let block = Arc::new(Block::new(data, origin)?);
         if let Some(cache) = self
@@ -213,7 +233,7 @@ impl Table {
                 return Ok((None, true));
             }
         }
-        let block = self.read_data_block(handle, read)?;
+        let block = self.read_data_block(handle, read, None)?;
         let mut it = block.iter(compare_internal_keys);
         it.seek(key.internal_key())?;
         if !it.valid() {
