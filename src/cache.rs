@@ -83,7 +83,15 @@ impl<K: Hash + Eq + Clone, V: Clone> Cache<K, V> {
     /// within its capacity. An entry whose `charge` exceeds the shard's capacity (every entry
     /// when the capacity is 0) is not stored, and an old entry with the same key is removed.
     pub fn insert(&self, key: K, value: V, charge: usize) {
-        self.shard(&key).lock().insert(key, value, charge);
+        self.shard(&key)
+            .lock()
+            .insert(key, value, charge, &mut drop);
+    }
+
+    /// [`insert`](Self::insert), handing the cache's own reference to every value it removes
+    /// (evicted, or replaced under `key`) to `removed`, which runs under the shard's lock.
+    pub fn insert_evicting(&self, key: K, value: V, charge: usize, removed: &mut dyn FnMut(V)) {
+        self.shard(&key).lock().insert(key, value, charge, removed);
     }
 
     /// The value stored under `key`, which becomes the most recently used entry. Counts a hit
@@ -264,8 +272,12 @@ impl<K: Hash + Eq + Clone, V: Clone> Shard<K, V> {
         }
     }
 
-    fn insert(&mut self, key: K, value: V, charge: usize) {
-        self.erase(&key);
+    fn insert(&mut self, key: K, value: V, charge: usize, removed: &mut dyn FnMut(V)) {
+        if let Some(&slot) = self.map.get(&key) {
+            if let Some(old) = self.remove_slot(slot) {
+                removed(old);
+            }
+        }
         // A shard has capacity 0 only when the whole cache has: then it keeps nothing, not
         // even entries charged 0.
         if self.capacity == 0 || charge > self.capacity {
@@ -273,7 +285,9 @@ impl<K: Hash + Eq + Clone, V: Clone> Shard<K, V> {
         }
         // Make room first, so the new entry is never its own victim.
         while self.usage + charge > self.capacity && self.oldest != NIL {
-            self.remove_slot(self.oldest);
+            if let Some(old) = self.remove_slot(self.oldest) {
+                removed(old);
+            }
         }
         let node = Node {
             key: key.clone(),
@@ -320,16 +334,17 @@ impl<K: Hash + Eq + Clone, V: Clone> Shard<K, V> {
         }
     }
 
-    /// Unlinks `slot`, forgets its key and frees it (dropping the cache's clone of the value).
-    fn remove_slot(&mut self, slot: usize) {
+    /// Unlinks `slot`, forgets its key and frees it, returning the cache's clone of the value.
+    fn remove_slot(&mut self, slot: usize) -> Option<V> {
         self.unlink(slot);
-        if let Some(node) = self.slots[slot].take() {
-            self.usage -= node.charge;
-            if let Entry::Occupied(e) = self.map.entry(node.key) {
-                e.remove();
-            }
-        }
+        let node = self.slots[slot].take();
         self.free.push(slot);
+        let node = node?;
+        self.usage -= node.charge;
+        if let Entry::Occupied(e) = self.map.entry(node.key) {
+            e.remove();
+        }
+        Some(node.value)
     }
 
     fn unlink(&mut self, slot: usize) {
@@ -413,7 +428,7 @@ mod tests {
             x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
             let key = (x >> 8) % 40;
             match x % 4 {
-                0 | 1 => s.insert(key, key, usize::try_from(x % 7).unwrap()),
+                0 | 1 => s.insert(key, key, usize::try_from(x % 7).unwrap(), &mut drop),
                 2 => {
                     s.get(&key);
                 }

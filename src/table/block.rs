@@ -109,6 +109,11 @@ impl Block {
         })
     }
 
+    /// The block's bytes, for reuse as a buffer once nobody reads the block.
+    pub fn into_buffer(self) -> Vec<u8> {
+        self.data
+    }
+
     /// The block's length in bytes (what a cache charges for it).
     pub fn size(&self) -> usize {
         self.data.len()

@@ -60,6 +60,12 @@ pub trait BlockCache: Send + Sync {
     fn lookup(&self, key: &BlockCacheKey) -> Option<Arc<Block>>;
     /// Caches `block`, which occupies `charge` bytes.
     fn insert(&self, key: BlockCacheKey, block: Arc<Block>, charge: usize);
+    /// An empty buffer for the next block read: a cache may hand back the allocation of a
+    /// block it evicted (a 4 KiB `malloc` and `free` per read is not free). `Vec::new()` by
+    /// default.
+    fn buffer(&self) -> Vec<u8> {
+        Vec::new()
+    }
 }
 
 /// How a table is read.

@@ -58,33 +58,36 @@ impl Readahead {
             .saturating_add(BLOCK_TRAILER_LEN as u64);
     }
 
-    /// The `span` bytes at `offset` of `file` (`file_size` bytes long, named `name` in errors)
-    /// from the readahead buffer, reading ahead into it first if the cursor is scanning; `None`
-    /// when the cursor is not scanning (the caller reads just the block). `offset + span` must
-    /// be within the file.
-    pub fn read(
+    /// Copies the `span` bytes at `offset` of `file` (`file_size` bytes long, named `name` in
+    /// errors) into `out` from the readahead buffer, reading ahead into it first if the cursor
+    /// is scanning; `false` (and `out` untouched) when the cursor is not scanning: the caller
+    /// reads just the block. `offset + span` must be within the file.
+    pub fn read_into(
         &mut self,
         file: &dyn RandomAccessFile,
         name: &str,
         file_size: u64,
         offset: u64,
         span: usize,
-    ) -> Result<Option<Vec<u8>>> {
-        if let Some(bytes) = self.buffered(offset, span) {
-            return Ok(Some(bytes.to_vec()));
+        out: &mut Vec<u8>,
+    ) -> Result<bool> {
+        if self.buffered(offset, span).is_none() {
+            if self.sequential < SEQUENTIAL_LOADS {
+                return Ok(false);
+            }
+            let rest = usize::try_from(file_size.saturating_sub(offset)).unwrap_or(usize::MAX);
+            let len = self.size.max(span).min(rest);
+            file.read_at_into(offset, len, &mut self.buf)
+                .map_err(|e| Error::io(format!("reading table {name} at offset {offset}"), e))?;
+            self.offset = offset;
+            self.size = (self.size * 2).min(MAX_READAHEAD);
         }
-        if self.sequential < SEQUENTIAL_LOADS {
-            return Ok(None);
-        }
-        let rest = usize::try_from(file_size.saturating_sub(offset)).unwrap_or(usize::MAX);
-        let len = self.size.max(span).min(rest);
-        self.buf.clear();
-        self.buf = file
-            .read_at(offset, len)
-            .map_err(|e| Error::io(format!("reading table {name} at offset {offset}"), e))?;
-        self.offset = offset;
-        self.size = (self.size * 2).min(MAX_READAHEAD);
-        Ok(self.buffered(offset, span).map(<[u8]>::to_vec))
+        let Some(bytes) = self.buffered(offset, span) else {
+            return Ok(false);
+        };
+        out.clear();
+        out.extend_from_slice(bytes);
+        Ok(true)
     }
 
     /// The bytes `offset..offset + span` if the buffer holds them all.
@@ -138,13 +141,14 @@ mod tests {
         for b in 0..blocks {
             let offset = b * span as u64;
             ra.note(handle(offset, span));
-            let bytes = match ra.read(&file, "t", file.len, offset, span).unwrap() {
-                Some(bytes) => bytes,
-                None => {
-                    read_alone += 1;
-                    file.read_at(offset, span).unwrap()
-                }
-            };
+            let mut bytes = vec![7; 3];
+            if !ra
+                .read_into(&file, "t", file.len, offset, span, &mut bytes)
+                .unwrap()
+            {
+                read_alone += 1;
+                bytes = file.read_at(offset, span).unwrap();
+            }
             let want: Vec<u8> = (offset..offset + span as u64)
                 .map(|i| (i % 251) as u8)
                 .collect();
@@ -165,13 +169,20 @@ mod tests {
         let mut ra = Readahead::default();
         for offset in [50_000u64, 10_000, 90_000, 20_000] {
             ra.note(handle(offset, 1000));
-            assert_eq!(ra.read(&file, "t", file.len, offset, 1000).unwrap(), None);
+            let mut out = Vec::new();
+            assert!(!ra
+                .read_into(&file, "t", file.len, offset, 1000, &mut out)
+                .unwrap());
         }
         // Three in a row at the file's end: the read ahead stops at the end.
         for offset in [97_000u64, 98_000, 99_000] {
             ra.note(handle(offset, 1000));
-            let got = ra.read(&file, "t", file.len, offset, 1000).unwrap();
-            assert_eq!(got.is_some(), offset == 99_000);
+            let mut out = Vec::new();
+            let got = ra
+                .read_into(&file, "t", file.len, offset, 1000, &mut out)
+                .unwrap();
+            assert_eq!(got, offset == 99_000);
+            assert_eq!(out.len(), if got { 1000 } else { 0 });
         }
         assert_eq!(file.reads.load(Ordering::Relaxed), 1);
     }

@@ -173,21 +173,32 @@ impl Table {
             }
         }
         let span = block_span(&self.name, self.file_size, handle)?;
+        let mut raw = self
+            .options
+            .block_cache
+            .as_ref()
+            .map_or_else(Vec::new, |cache| cache.buffer());
         let buffered = match ahead {
-            Some(ahead) => {
-                ahead.read(&*self.file, &self.name, self.file_size, handle.offset, span)?
-            }
-            None => None,
+            Some(ahead) => ahead.read_into(
+                &*self.file,
+                &self.name,
+                self.file_size,
+                handle.offset,
+                span,
+                &mut raw,
+            )?,
+            None => false,
         };
-        let raw = match buffered {
-            Some(raw) => raw,
-            None => self.file.read_at(handle.offset, span).map_err(|e| {
-                Error::io(
-                    format!("reading table {} at offset {}", self.name, handle.offset),
-                    e,
-                )
-            })?,
-        };
+        if !buffered {
+            self.file
+                .read_at_into(handle.offset, span, &mut raw)
+                .map_err(|e| {
+                    Error::io(
+                        format!("reading table {} at offset {}", self.name, handle.offset),
+                        e,
+                    )
+                })?;
+        }
         let data = decode_block(raw, &self.name, handle, read.verify_checksums)?;
         let origin = BlockOrigin::table_block(&self.name, handle.offset);
         let block = Arc::new(Block::new(data, origin)?);
