@@ -164,7 +164,7 @@ pub struct KeyHasher {
 impl KeyHasher {
     fn new() -> Self {
         KeyHasher {
-            seed: RandomState::new().hash_one(0x6361_6368_65u64),
+            seed: RandomState::new().hash_one(0x0063_6163_6865_u64),
         }
     }
 }
