@@ -320,8 +320,8 @@ fn evicted_blocks_nobody_reads_lend_their_buffers_and_read_blocks_stay_intact() 
     // `held` was evicted, but is still read: its bytes were not handed out.
     assert!(cache.lookup(&key(0)).is_none());
     assert_eq!(held.size(), 4);
-    // Blocks nobody holds were evicted: their buffers come back empty, with their capacity.
+    // Blocks nobody holds were evicted: their buffers come back with their capacity (and
+    // their old bytes, which the next read overwrites: `fs_posix_reads` checks that).
     let b = cache.buffer();
-    assert!(b.is_empty());
     assert!(b.capacity() >= 4096, "{}", b.capacity());
 }

@@ -137,9 +137,9 @@ impl BlockCache for LruBlockCache {
     }
 
     fn buffer(&self) -> Vec<u8> {
-        let mut buffer = self.spare.lock().pop().unwrap_or_default();
-        buffer.clear();
-        buffer
+        // The old block's bytes stay: the read overwrites them, and keeping the length spares
+        // it zero-filling a buffer it is about to overwrite.
+        self.spare.lock().pop().unwrap_or_default()
     }
 }
 
