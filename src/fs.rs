@@ -51,6 +51,12 @@ pub trait RandomAccessFile: Send + Sync {
     /// `UnexpectedEof` error: a read never returns fewer bytes than asked for. A read of 0
     /// bytes returns nothing, wherever it is.
     fn read_at(&self, offset: u64, len: usize) -> io::Result<Vec<u8>>;
+    /// [`read_at`](Self::read_at) into `buf`, whose contents it replaces: a caller that
+    /// recycles buffers saves an allocation per read where the file supports it.
+    fn read_at_into(&self, offset: u64, len: usize, buf: &mut Vec<u8>) -> io::Result<()> {
+        *buf = self.read_at(offset, len)?;
+        Ok(())
+    }
     /// The file's length in bytes.
     fn file_size(&self) -> io::Result<u64>;
 }

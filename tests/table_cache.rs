@@ -292,3 +292,36 @@ fn the_default_table_cache_holds_hundreds_of_tables() {
     }
     assert_eq!(cache.open_tables(), 300);
 }
+
+/// The smallest valid block (no entries: a restart count of 0) in a buffer of `n` bytes'
+/// capacity, as a block read from a table would have.
+fn block_with_capacity(n: usize) -> Arc<groupkv::table::block::Block> {
+    let mut data = Vec::with_capacity(n);
+    data.extend_from_slice(&[0, 0, 0, 0]);
+    Arc::new(groupkv::table::block::Block::new(data, "test").unwrap())
+}
+
+#[test]
+fn evicted_blocks_nobody_reads_lend_their_buffers_and_read_blocks_stay_intact() {
+    use groupkv::table::{BlockCache, BlockCacheKey};
+    // One shard's worth: 16 shards of 1 KiB each; blocks charged 1 KiB evict one another.
+    let cache = LruBlockCache::new(16 << 10);
+    let key = |offset| BlockCacheKey {
+        cache_id: 1,
+        offset,
+    };
+    // A fresh cache has nothing to lend.
+    assert_eq!(cache.buffer().capacity(), 0);
+    let held = block_with_capacity(4096);
+    cache.insert(key(0), Arc::clone(&held), 1024);
+    for offset in 1..200 {
+        cache.insert(key(offset), block_with_capacity(4096), 1024);
+    }
+    // `held` was evicted, but is still read: its bytes were not handed out.
+    assert!(cache.lookup(&key(0)).is_none());
+    assert_eq!(held.size(), 4);
+    // Blocks nobody holds were evicted: their buffers come back with their capacity (and
+    // their old bytes, which the next read overwrites: `fs_posix_reads` checks that).
+    let b = cache.buffer();
+    assert!(b.capacity() >= 4096, "{}", b.capacity());
+}

@@ -85,12 +85,14 @@ impl DB {
             block,
         });
         for level in 1..NUM_LEVELS {
-            let files = sv.version.files(level);
-            if files.is_empty() {
+            if sv.version.files(level).is_empty() {
                 continue;
             }
-            let files: Arc<[FileMetaData]> = files.iter().map(|f| (**f).clone()).collect();
-            children.push(Box::new(LevelIterator::new(files, Arc::clone(&opener))));
+            children.push(Box::new(LevelIterator::over_version(
+                Arc::clone(&sv.version),
+                level,
+                Arc::clone(&opener),
+            )));
         }
         let inner = DbIter::new(
             MergingIterator::new(children),

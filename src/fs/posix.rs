@@ -271,7 +271,18 @@ struct PosixRandomAccess(File);
 
 impl RandomAccessFile for PosixRandomAccess {
     fn read_at(&self, offset: u64, len: usize) -> io::Result<Vec<u8>> {
-        let mut buf = vec![0; len];
+        let mut buf = Vec::new();
+        self.read_at_into(offset, len, &mut buf)?;
+        Ok(buf)
+    }
+
+    fn read_at_into(&self, offset: u64, len: usize, buf: &mut Vec<u8>) -> io::Result<()> {
+        // Only the bytes past the buffer's current length are zero-filled: a recycled buffer
+        // of about the right length (an evicted block, the readahead window) is overwritten
+        // as it is, without the `memset` of every byte first (3.5 % of a cache-missing read).
+        // Every byte up to `len` is overwritten below before `Ok` is returned.
+        buf.truncate(len);
+        buf.resize(len, 0);
         let mut done = 0;
         // pread may return fewer bytes than asked (a signal, a file system's own limit): go on
         // from where it stopped; 0 bytes means the end of the file.
@@ -293,7 +304,7 @@ impl RandomAccessFile for PosixRandomAccess {
                 Err(e) => return Err(e),
             }
         }
-        Ok(buf)
+        Ok(())
     }
 
     fn file_size(&self) -> io::Result<u64> {

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use crate::dbformat::compare_internal_keys;
 use crate::error::{Error, Result};
-use crate::version::FileMetaData;
+use crate::version::{FileMetaData, Version};
 
 use super::InternalIterator;
 
@@ -30,9 +30,43 @@ where
     }
 }
 
+/// The files a [`LevelIterator`] walks.
+enum Files {
+    /// A list of its own.
+    Owned(Arc<[FileMetaData]>),
+    /// One level of a version the cursor keeps alive: a database cursor created per seek
+    /// (seekrandom) used to copy every file's metadata of every level, two key allocations
+    /// each, where LevelDB's cursor refers to its version's list.
+    Version(Arc<Version>, usize),
+}
+
+impl Files {
+    fn len(&self) -> usize {
+        match self {
+            Files::Owned(files) => files.len(),
+            Files::Version(version, level) => version.files(*level).len(),
+        }
+    }
+
+    fn get(&self, index: usize) -> Option<&FileMetaData> {
+        match self {
+            Files::Owned(files) => files.get(index),
+            Files::Version(version, level) => version.files(*level).get(index).map(|f| &**f),
+        }
+    }
+
+    /// The number of leading files for which `pred` holds (`slice::partition_point`).
+    fn partition_point(&self, pred: impl Fn(&FileMetaData) -> bool) -> usize {
+        match self {
+            Files::Owned(files) => files.partition_point(|f| pred(f)),
+            Files::Version(version, level) => version.files(*level).partition_point(|f| pred(f)),
+        }
+    }
+}
+
 /// A cursor over the concatenated entries of sorted, non-overlapping tables.
 pub struct LevelIterator {
-    files: Arc<[FileMetaData]>,
+    files: Files,
     opener: Arc<dyn TableOpener>,
     /// The file `current` reads; `files.len()` when none.
     index: usize,
@@ -54,6 +88,16 @@ impl LevelIterator {
     /// A cursor over `files` (sorted by key, non-overlapping), opening each through `opener`.
     /// Not positioned until a seek.
     pub fn new(files: Arc<[FileMetaData]>, opener: Arc<dyn TableOpener>) -> Self {
+        LevelIterator::over(Files::Owned(files), opener)
+    }
+
+    /// A cursor over the files of `level` in `version`, which it keeps alive, opening each
+    /// through `opener`. Not positioned until a seek.
+    pub fn over_version(version: Arc<Version>, level: usize, opener: Arc<dyn TableOpener>) -> Self {
+        LevelIterator::over(Files::Version(version, level), opener)
+    }
+
+    fn over(files: Files, opener: Arc<dyn TableOpener>) -> Self {
         let index = files.len();
         LevelIterator {
             files,

@@ -132,25 +132,47 @@ pub fn read_block(
     handle: BlockHandle,
     verify_checksum: bool,
 ) -> Result<Vec<u8>> {
+    let len = block_span(name, file_size, handle)?;
     let at = handle.offset;
-    let corrupt =
-        |what: String| Error::corruption(format!("table {name}: block at offset {at}: {what}"));
-    // The handle comes from the file: check it against the file's size before it sizes a
-    // buffer.
-    let len = handle
+    let data = file
+        .read_at(at, len)
+        .map_err(|e| Error::io(format!("reading table {name} at offset {at}"), e))?;
+    decode_block(data, name, handle, verify_checksum)
+}
+
+/// The bytes the block at `handle` occupies with its trailer, checked to lie inside a file of
+/// `file_size` bytes (the handle comes from the file: it must not size a buffer unchecked).
+pub fn block_span(name: &str, file_size: u64, handle: BlockHandle) -> Result<usize> {
+    let at = handle.offset;
+    handle
         .size
         .checked_add(BLOCK_TRAILER_LEN as u64)
         .filter(|&len| at.checked_add(len).is_some_and(|end| end <= file_size))
         .and_then(|len| usize::try_from(len).ok())
         .ok_or_else(|| {
-            corrupt(format!(
-                "handle of {} bytes passes the end of the {file_size}-byte file",
+            Error::corruption(format!(
+                "table {name}: block at offset {at}: handle of {} bytes passes the end of the \
+                 {file_size}-byte file",
                 handle.size
             ))
-        })?;
-    let mut data = file
-        .read_at(at, len)
-        .map_err(|e| Error::io(format!("reading table {name} at offset {at}"), e))?;
+        })
+}
+
+/// Checks and uncompresses the block at `handle` from `data`, its bytes with the trailer (as
+/// many as [`block_span`] says).
+pub fn decode_block(
+    mut data: Vec<u8>,
+    name: &str,
+    handle: BlockHandle,
+    verify_checksum: bool,
+) -> Result<Vec<u8>> {
+    let at = handle.offset;
+    let corrupt =
+        |what: String| Error::corruption(format!("table {name}: block at offset {at}: {what}"));
+    let len = usize::try_from(handle.size)
+        .ok()
+        .and_then(|n| n.checked_add(BLOCK_TRAILER_LEN))
+        .ok_or_else(|| corrupt("block size overflows".into()))?;
     if data.len() != len {
         return Err(corrupt("short read".into()));
     }

@@ -9,6 +9,7 @@ use crate::error::Result;
 
 use super::block::BlockIter;
 use super::options::BlockReadOptions;
+use super::readahead::Readahead;
 use super::reader::Table;
 
 /// A cursor over a table's entries in internal-key order.
@@ -19,6 +20,8 @@ pub struct TableIter {
     index: BlockIter,
     /// The cursor over the data block of the current index entry, if one is loaded.
     data: Option<BlockIter>,
+    /// Reads ahead when the cursor walks the blocks in order.
+    ahead: Readahead,
 }
 
 impl TableIter {
@@ -29,6 +32,7 @@ impl TableIter {
             read,
             index,
             data: None,
+            ahead: Readahead::default(),
         }
     }
 
@@ -51,7 +55,9 @@ impl TableIter {
     fn load_data_block(&mut self) -> Result<()> {
         self.data = None;
         if self.index.valid() {
-            let block = self.table.data_block(self.index.value(), &self.read)?;
+            let block =
+                self.table
+                    .data_block_ahead(self.index.value(), &self.read, &mut self.ahead)?;
             self.data = Some(block.iter(compare_internal_keys));
         }
         Ok(())

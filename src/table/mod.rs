@@ -27,6 +27,7 @@ pub mod filter_block;
 pub mod format;
 pub mod iterator;
 pub mod options;
+pub mod readahead;
 pub mod reader;
 
 pub use builder::{FinishedTable, TableBuilder};

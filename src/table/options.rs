@@ -60,6 +60,12 @@ pub trait BlockCache: Send + Sync {
     fn lookup(&self, key: &BlockCacheKey) -> Option<Arc<Block>>;
     /// Caches `block`, which occupies `charge` bytes.
     fn insert(&self, key: BlockCacheKey, block: Arc<Block>, charge: usize);
+    /// A buffer for the next block read, whose contents the read replaces: a cache may hand
+    /// back the allocation of a block it evicted, bytes and length included (a 4 KiB `malloc`
+    /// and `free` per read is not free, nor is zero-filling it). `Vec::new()` by default.
+    fn buffer(&self) -> Vec<u8> {
+        Vec::new()
+    }
 }
 
 /// How a table is read.

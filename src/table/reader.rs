@@ -16,19 +16,20 @@ use crate::dbformat::{compare_internal_keys, parse_internal_key, LookupKey, Valu
 use crate::error::{Error, Result};
 use crate::fs::RandomAccessFile;
 
-use super::block::{bytewise, Block, BlockIter};
+use super::block::{bytewise, Block, BlockIter, BlockOrigin};
 use super::bloom::BLOOM_POLICY_NAME;
 use super::builder::FILTER_META_PREFIX;
 use super::filter_block::FilterBlockReader;
-use super::format::{read_block, BlockHandle, Footer, FOOTER_LEN};
+use super::format::{block_span, decode_block, read_block, BlockHandle, Footer, FOOTER_LEN};
 use super::iterator::TableIter;
 use super::options::{BlockCacheKey, BlockReadOptions, ReadOptions};
+use super::readahead::Readahead;
 
 /// An open table.
 pub struct Table {
     file: Box<dyn RandomAccessFile>,
-    /// Names the file in errors.
-    name: String,
+    /// Names the file in errors (shared with the origin of every block read).
+    name: Arc<str>,
     file_size: u64,
     options: ReadOptions,
     index: Arc<Block>,
@@ -104,7 +105,7 @@ impl Table {
         };
         Ok(Table {
             file,
-            name,
+            name: name.into(),
             file_size,
             options,
             index,
@@ -131,16 +132,20 @@ impl Table {
         self.index.iter(compare_internal_keys)
     }
 
-    /// Decodes an index entry's value and reads the data block it names (through the cache).
-    pub(super) fn data_block(
+    /// Decodes an index entry's value and reads the data block it names (through the cache)
+    /// for a cursor: `ahead` notes the load and, while the cursor scans, serves a block missing
+    /// from the cache from its readahead buffer.
+    pub(super) fn data_block_ahead(
         &self,
         index_value: &[u8],
         read: &BlockReadOptions,
+        ahead: &mut Readahead,
     ) -> Result<Arc<Block>> {
         let (handle, _) = BlockHandle::decode(index_value).ok_or_else(|| {
             Error::corruption(format!("table {}: index: bad block handle", self.name))
         })?;
-        self.read_data_block(handle, read)
+        ahead.note(handle);
+        self.read_data_block(handle, read, Some(ahead))
     }
 
     /// The per-read options of [`get`](Self::get) and [`iter`](Self::iter): the table's
@@ -152,7 +157,12 @@ impl Table {
         }
     }
 
-    fn read_data_block(&self, handle: BlockHandle, read: &BlockReadOptions) -> Result<Arc<Block>> {
+    fn read_data_block(
+        &self,
+        handle: BlockHandle,
+        read: &BlockReadOptions,
+        ahead: Option<&mut Readahead>,
+    ) -> Result<Arc<Block>> {
         let key = BlockCacheKey {
             cache_id: self.options.cache_id,
             offset: handle.offset,
@@ -162,14 +172,35 @@ impl Table {
                 return Ok(block);
             }
         }
-        let data = read_block(
-            &*self.file,
-            &self.name,
-            self.file_size,
-            handle,
-            read.verify_checksums,
-        )?;
-        let origin = format!("table {}: block at offset {}", self.name, handle.offset);
+        let span = block_span(&self.name, self.file_size, handle)?;
+        let mut raw = self
+            .options
+            .block_cache
+            .as_ref()
+            .map_or_else(Vec::new, |cache| cache.buffer());
+        let buffered = match ahead {
+            Some(ahead) => ahead.read_into(
+                &*self.file,
+                &self.name,
+                self.file_size,
+                handle.offset,
+                span,
+                &mut raw,
+            )?,
+            None => false,
+        };
+        if !buffered {
+            self.file
+                .read_at_into(handle.offset, span, &mut raw)
+                .map_err(|e| {
+                    Error::io(
+                        format!("reading table {} at offset {}", self.name, handle.offset),
+                        e,
+                    )
+                })?;
+        }
+        let data = decode_block(raw, &self.name, handle, read.verify_checksums)?;
+        let origin = BlockOrigin::table_block(&self.name, handle.offset);
         let block = Arc::new(Block::new(data, origin)?);
         if let Some(cache) = self
             .options
@@ -213,7 +244,7 @@ impl Table {
                 return Ok((None, true));
             }
         }
-        let block = self.read_data_block(handle, read)?;
+        let block = self.read_data_block(handle, read, None)?;
         let mut it = block.iter(compare_internal_keys);
         it.seek(key.internal_key())?;
         if !it.valid() {
