@@ -28,6 +28,7 @@ pub mod format;
 pub mod iterator;
 pub mod options;
 pub mod reader;
+mod table_file;
 
 pub use builder::{FinishedTable, TableBuilder};
 pub use cache::{LruBlockCache, TableCache, TableCacheOptions};
