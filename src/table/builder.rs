@@ -20,6 +20,7 @@ use super::bloom::{BloomPolicy, BLOOM_POLICY_NAME};
 use super::filter_block::FilterBlockBuilder;
 use super::format::{append_trailer, BlockHandle, BlockType, Footer};
 use super::options::{Compression, TableOptions};
+use super::table_file::TableFile;
 
 /// The prefix of the filter block's metaindex key.
 pub const FILTER_META_PREFIX: &str = "filter.";
@@ -46,10 +47,8 @@ impl std::fmt::Debug for FinishedTable {
 /// Writes one table into a file.
 pub struct TableBuilder {
     options: TableOptions,
-    file: Box<dyn WritableFile>,
-    /// Names the file in errors.
-    name: String,
-    offset: u64,
+    /// The file, its name (for errors) and the bytes appended so far.
+    file: TableFile,
     data_block: BlockBuilder,
     index_block: BlockBuilder,
     filter: Option<FilterBlockBuilder>,
@@ -65,8 +64,8 @@ pub struct TableBuilder {
 impl std::fmt::Debug for TableBuilder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("TableBuilder")
-            .field("name", &self.name)
-            .field("offset", &self.offset)
+            .field("name", &self.file.name())
+            .field("offset", &self.file.offset())
             .field("num_entries", &self.num_entries)
             .finish_non_exhaustive()
     }
@@ -86,9 +85,7 @@ impl TableBuilder {
         let data_block = BlockBuilder::new(options.block_restart_interval);
         TableBuilder {
             options,
-            file,
-            name: name.into(),
-            offset: 0,
+            file: TableFile::new(file, name.into()),
             data_block,
             // One restart per entry: index lookups binary-search without a scan.
             index_block: BlockBuilder::new(1),
@@ -105,9 +102,14 @@ impl TableBuilder {
         self.num_entries
     }
 
+    /// The last key added (empty before the first): the table's largest key until `finish`.
+    pub fn last_key(&self) -> &[u8] {
+        &self.last_key
+    }
+
     /// The bytes written so far (the table's size once finished).
     pub fn file_size(&self) -> u64 {
-        self.offset
+        self.file.offset()
     }
 
     /// Adds an entry. `key` is an internal key after every key added before, each of key
@@ -116,7 +118,7 @@ impl TableBuilder {
         if self.num_entries > 0 && compare_internal_keys(key, &self.last_key) != Ordering::Greater {
             return Err(Error::invalid_argument(format!(
                 "table {}: keys must be added in increasing order",
-                self.name
+                self.file.name()
             )));
         }
         if let Some(handle) = self.pending_index.take() {
@@ -143,7 +145,7 @@ impl TableBuilder {
     fn too_large(&self) -> Error {
         Error::invalid_argument(format!(
             "table {}: a key or value of 4 GiB or more",
-            self.name
+            self.file.name()
         ))
     }
 
@@ -156,13 +158,11 @@ impl TableBuilder {
             &mut self.data_block,
             self.options.compression,
             &mut self.compressed,
-            &mut *self.file,
-            &mut self.offset,
-            &self.name,
+            &mut self.file,
         )?;
         self.pending_index = Some(handle);
         if let Some(f) = &mut self.filter {
-            f.start_block(self.offset);
+            f.start_block(self.file.offset());
         }
         Ok(())
     }
@@ -173,13 +173,7 @@ impl TableBuilder {
         let mut metaindex = BlockBuilder::new(self.options.block_restart_interval);
         if let Some(filter) = self.filter.take() {
             let contents = filter.finish();
-            let handle = write_raw_block(
-                &contents,
-                BlockType::Uncompressed,
-                &mut *self.file,
-                &mut self.offset,
-                &self.name,
-            )?;
+            let handle = write_raw_block(&contents, BlockType::Uncompressed, &mut self.file)?;
             let key = format!("{FILTER_META_PREFIX}{BLOOM_POLICY_NAME}");
             if !metaindex.add(key.as_bytes(), &handle.encode()) {
                 return Err(self.too_large());
@@ -189,9 +183,7 @@ impl TableBuilder {
             &mut metaindex,
             self.options.compression,
             &mut self.compressed,
-            &mut *self.file,
-            &mut self.offset,
-            &self.name,
+            &mut self.file,
         )?;
         if let Some(handle) = self.pending_index.take() {
             internal_short_successor(&mut self.last_key);
@@ -203,19 +195,18 @@ impl TableBuilder {
             &mut self.index_block,
             self.options.compression,
             &mut self.compressed,
-            &mut *self.file,
-            &mut self.offset,
-            &self.name,
+            &mut self.file,
         )?;
         let footer = Footer {
             metaindex: metaindex_handle,
             index: index_handle,
         }
         .encode();
-        append(&mut *self.file, &footer, &mut self.offset, &self.name)?;
+        self.file.append(&footer)?;
+        let file_size = self.file.offset();
         Ok(FinishedTable {
-            file: self.file,
-            file_size: self.offset,
+            file: self.file.into_file()?,
+            file_size,
             num_entries: self.num_entries,
         })
     }
@@ -226,9 +217,7 @@ fn write_block(
     block: &mut BlockBuilder,
     compression: Compression,
     scratch: &mut Vec<u8>,
-    file: &mut dyn WritableFile,
-    offset: &mut u64,
-    name: &str,
+    file: &mut TableFile,
 ) -> Result<BlockHandle> {
     let raw = block.finish();
     let mut contents: &[u8] = raw;
@@ -243,7 +232,7 @@ fn write_block(
             }
         }
     }
-    let handle = write_raw_block(contents, block_type, file, offset, name)?;
+    let handle = write_raw_block(contents, block_type, file)?;
     block.reset();
     Ok(handle)
 }
@@ -252,24 +241,15 @@ fn write_block(
 fn write_raw_block(
     contents: &[u8],
     block_type: BlockType,
-    file: &mut dyn WritableFile,
-    offset: &mut u64,
-    name: &str,
+    file: &mut TableFile,
 ) -> Result<BlockHandle> {
     let handle = BlockHandle {
-        offset: *offset,
+        offset: file.offset(),
         size: contents.len() as u64,
     };
-    append(file, contents, offset, name)?;
+    file.append(contents)?;
     let mut trailer = Vec::with_capacity(5);
     append_trailer(&mut trailer, contents, block_type);
-    append(file, &trailer, offset, name)?;
+    file.append(&trailer)?;
     Ok(handle)
-}
-
-fn append(file: &mut dyn WritableFile, data: &[u8], offset: &mut u64, name: &str) -> Result<()> {
-    file.append(data)
-        .map_err(|e| Error::io(format!("writing table {name} at offset {offset}"), e))?;
-    *offset += data.len() as u64;
-    Ok(())
 }

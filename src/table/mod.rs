@@ -29,6 +29,7 @@ pub mod iterator;
 pub mod options;
 pub mod readahead;
 pub mod reader;
+mod table_file;
 
 pub use builder::{FinishedTable, TableBuilder};
 pub use cache::{LruBlockCache, TableCache, TableCacheOptions};
