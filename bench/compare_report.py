@@ -150,7 +150,8 @@ def compare_report(samples, fsync, info, a, elapsed, skipped, only=None):
                  f"{info['memory']}, {info['filesystem']}, Linux {info['kernel']}; RocksDB "
                  f"{info['rocksdb']}, LevelDB {info['leveldb']}. Load average at the end: "
                  + ", ".join(f"{x:.1f}" for x in info["loadavg"])
-                 + " (the machine was shared: other builds ran at the same time).")
+                 + " (the benchmark alone keeps it near the number of CPUs; more means other"
+                 " work shared the machine).")
     lines.append("")
     if not nan(lat):
         lines.append(f"fdatasync {probe_text(fsync)}. The limit for sync writes at T threads is "
