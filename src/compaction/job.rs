@@ -237,7 +237,6 @@ struct Output {
     path: PathBuf,
     builder: TableBuilder,
     smallest: Vec<u8>,
-    largest: Vec<u8>,
 }
 
 /// The state of one merge.
@@ -288,10 +287,9 @@ impl Job<'_> {
                 Decision::ObsoleteTombstone => self.stats.tombstones_dropped += 1,
                 Decision::Keep => {
                     if cut_pending
-                        && self
-                            .output
-                            .as_ref()
-                            .is_some_and(|o| extract_user_key(&o.largest) != extract_user_key(key))
+                        && self.output.as_ref().is_some_and(|o| {
+                            extract_user_key(o.builder.last_key()) != extract_user_key(key)
+                        })
                     {
                         self.finish_output()?;
                         cut_pending = false;
@@ -301,8 +299,6 @@ impl Job<'_> {
                         None => self.open_output(key)?,
                     };
                     output.builder.add(key, input.value())?;
-                    output.largest.clear();
-                    output.largest.extend_from_slice(key);
                     self.stats.entries_written += 1;
                     if output.builder.file_size() >= max_output_size {
                         cut_pending = true;
@@ -355,7 +351,6 @@ impl Job<'_> {
             path,
             builder,
             smallest: first_key.to_vec(),
-            largest: first_key.to_vec(),
         })
     }
 
@@ -365,6 +360,8 @@ impl Job<'_> {
         let Some(output) = self.output.take() else {
             return Ok(());
         };
+        // The last key added is the table's largest (the builder's copy; `finish` changes it).
+        let largest = output.builder.last_key().to_vec();
         let finished = output.builder.finish()?;
         let mut file = finished.file;
         file.sync()
@@ -380,7 +377,7 @@ impl Job<'_> {
             number: output.number,
             file_size: finished.file_size,
             smallest: output.smallest,
-            largest: output.largest,
+            largest,
         });
         Ok(())
     }
