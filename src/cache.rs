@@ -273,10 +273,8 @@ impl<K: Hash + Eq + Clone, V: Clone> Shard<K, V> {
     }
 
     fn insert(&mut self, key: K, value: V, charge: usize, removed: &mut dyn FnMut(V)) {
-        if let Some(&slot) = self.map.get(&key) {
-            if let Some(old) = self.remove_slot(slot) {
-                removed(old);
-            }
+        if let Some(old) = self.erase(&key) {
+            removed(old);
         }
         // A shard has capacity 0 only when the whole cache has: then it keeps nothing, not
         // even entries charged 0.
@@ -322,10 +320,10 @@ impl<K: Hash + Eq + Clone, V: Clone> Shard<K, V> {
         self.slots[slot].as_ref().map(|n| n.value.clone())
     }
 
-    fn erase(&mut self, key: &K) {
-        if let Some(&slot) = self.map.get(key) {
-            self.remove_slot(slot);
-        }
+    /// Removes `key`'s entry, returning the cache's clone of its value.
+    fn erase(&mut self, key: &K) -> Option<V> {
+        let &slot = self.map.get(key)?;
+        self.remove_slot(slot)
     }
 
     fn clear(&mut self) {
@@ -432,7 +430,9 @@ mod tests {
                 2 => {
                     s.get(&key);
                 }
-                _ => s.erase(&key),
+                _ => {
+                    s.erase(&key);
+                }
             }
             check_invariants(&s);
         }
