@@ -133,11 +133,22 @@ pub fn read_block(
     verify_checksum: bool,
 ) -> Result<Vec<u8>> {
     let len = block_span(name, file_size, handle)?;
-    let at = handle.offset;
-    let data = file
-        .read_at(at, len)
-        .map_err(|e| Error::io(format!("reading table {name} at offset {at}"), e))?;
+    let mut data = Vec::new();
+    read_table_bytes(file, name, handle.offset, len, &mut data)?;
     decode_block(data, name, handle, verify_checksum)
+}
+
+/// Reads the `len` bytes at `offset` of the table `file` (named `name` in errors) into `buf`,
+/// whose contents they replace.
+pub fn read_table_bytes(
+    file: &dyn RandomAccessFile,
+    name: &str,
+    offset: u64,
+    len: usize,
+    buf: &mut Vec<u8>,
+) -> Result<()> {
+    file.read_at_into(offset, len, buf)
+        .map_err(|e| Error::io(format!("reading table {name} at offset {offset}"), e))
 }
 
 /// The bytes the block at `handle` occupies with its trailer, checked to lie inside a file of

@@ -5,10 +5,10 @@
 //! a scan of many blocks spends far less per block. Point reads and seeks that land on a
 //! block away from the previous one never read ahead: they would waste the extra bytes.
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::fs::RandomAccessFile;
 
-use super::format::{BlockHandle, BLOCK_TRAILER_LEN};
+use super::format::{read_table_bytes, BlockHandle, BLOCK_TRAILER_LEN};
 
 /// Loads in a row, each starting where the previous block ended, before reading ahead.
 const SEQUENTIAL_LOADS: u32 = 2;
@@ -77,13 +77,10 @@ impl Readahead {
             }
             let rest = usize::try_from(file_size.saturating_sub(offset)).unwrap_or(usize::MAX);
             let len = self.size.max(span).min(rest);
-            if let Err(e) = file.read_at_into(offset, len, &mut self.buf) {
+            if let Err(e) = read_table_bytes(file, name, offset, len, &mut self.buf) {
                 // A failed read may have overwritten part of the buffer: it holds nothing now.
                 self.buf.clear();
-                return Err(Error::io(
-                    format!("reading table {name} at offset {offset}"),
-                    e,
-                ));
+                return Err(e);
             }
             self.offset = offset;
             self.size = (self.size * 2).min(MAX_READAHEAD);

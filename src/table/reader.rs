@@ -20,7 +20,9 @@ use super::block::{bytewise, Block, BlockIter, BlockOrigin};
 use super::bloom::BLOOM_POLICY_NAME;
 use super::builder::FILTER_META_PREFIX;
 use super::filter_block::FilterBlockReader;
-use super::format::{block_span, decode_block, read_block, BlockHandle, Footer, FOOTER_LEN};
+use super::format::{
+    block_span, decode_block, read_block, read_table_bytes, BlockHandle, Footer, FOOTER_LEN,
+};
 use super::iterator::TableIter;
 use super::options::{BlockCacheKey, BlockReadOptions, ReadOptions};
 use super::readahead::Readahead;
@@ -190,14 +192,7 @@ impl Table {
             None => false,
         };
         if !buffered {
-            self.file
-                .read_at_into(handle.offset, span, &mut raw)
-                .map_err(|e| {
-                    Error::io(
-                        format!("reading table {} at offset {}", self.name, handle.offset),
-                        e,
-                    )
-                })?;
+            read_table_bytes(&*self.file, &self.name, handle.offset, span, &mut raw)?;
         }
         let data = decode_block(raw, &self.name, handle, read.verify_checksums)?;
         let origin = BlockOrigin::table_block(&self.name, handle.offset);
