@@ -22,8 +22,8 @@ use std::sync::Arc;
 use groupkv::fs::{FileSystem, MemFs};
 use groupkv::{Options, DB};
 
-use crash::sweep::{check_image, go_down, modes_at, Acked};
-use crash::{apply, CrashFs, Workload};
+use crash::sweep::{every_operation, Compactions, Done, TwoSessions};
+use crash::{CrashFs, Workload};
 
 /// Writes per session.
 const OPS: u64 = 24;
@@ -81,50 +81,18 @@ fn range(w: &Workload, n: u64) -> (Option<Vec<u8>>, Option<Vec<u8>>) {
     }
 }
 
-/// Runs both sessions on `fs` until something fails (the process died there). Returns what
-/// was acknowledged and how many compactions completed.
-fn scenario(fs: &CrashFs) -> (Acked, u64) {
+fn scenario(fs: &CrashFs) -> Done {
     let w = workload();
-    let mut a = Acked::default();
-    let mut compactions = 0;
-    for session in 0..2u64 {
-        let Ok(db) = open_on(Arc::new(fs.clone())) else {
-            return (a, compactions);
-        };
-        for i in session * OPS..(session + 1) * OPS {
-            let op = w.op(0, i);
-            if apply(&db, &op).is_err() {
-                crash::crash(db);
-                return (a, compactions);
-            }
-            a.acked = i + 1;
-            if op.sync {
-                a.durable = i + 1;
-            }
-            if (i + 1) % FLUSH_EVERY == 0 {
-                if db.flush().is_err() {
-                    crash::crash(db);
-                    return (a, compactions);
-                }
-                a.durable = i + 1;
-            }
-            if (i + 1) % COMPACT_EVERY == 0 {
-                let (start, end) = range(&w, i / COMPACT_EVERY);
-                if db.compact_range(start.as_deref(), end.as_deref()).is_err() {
-                    crash::crash(db);
-                    return (a, compactions);
-                }
-                // compact_range flushes first: everything before it is in a table.
-                a.durable = i + 1;
-                compactions += 1;
-            }
-        }
-        if db.close().is_err() {
-            return (a, compactions);
-        }
-        a.durable = a.acked;
+    let range = |n| range(&w, n);
+    TwoSessions {
+        ops: OPS,
+        flush_every: FLUSH_EVERY,
+        compactions: Some(Compactions {
+            every: COMPACT_EVERY,
+            range: &range,
+        }),
     }
-    (a, compactions)
+    .run(fs, &w, open_on)
 }
 
 #[test]
@@ -132,9 +100,9 @@ fn a_crash_at_every_operation_of_compaction_and_its_install_recovers_a_durable_p
     let (total, stats) = {
         let mem = MemFs::new();
         let cfs = CrashFs::new(mem.clone(), -1);
-        let (a, compactions) = scenario(&cfs);
-        assert_eq!(a.acked, 2 * OPS, "the undisturbed scenario completes");
-        assert_eq!(compactions, 2 * OPS / COMPACT_EVERY);
+        let d = scenario(&cfs);
+        assert_eq!(d.acked.acked, 2 * OPS, "the undisturbed scenario completes");
+        assert_eq!(d.compactions, 2 * OPS / COMPACT_EVERY);
         let total = cfs.ops();
         // The compactions really rewrote tables: the reopened database reports them, and the
         // work is spread over several output files.
@@ -149,42 +117,16 @@ fn a_crash_at_every_operation_of_compaction_and_its_install_recovers_a_durable_p
         (total, stats)
     };
     assert!(total > 150, "{total} operations");
-    let mut violations = Vec::new();
-    let mut crashes = 0u64;
-    let mut compacted_points = 0;
-    for budget in 0..=total {
-        for crash in modes_at(budget) {
-            let mem = MemFs::new();
-            crashes += 1;
-            let cfs = CrashFs::new(mem.clone(), i64::try_from(budget).unwrap());
-            let (a, compactions) = scenario(&cfs);
-            if compactions > 0 {
-                compacted_points += 1;
-            }
-            go_down(&mem, crash);
-            for v in check_image(&mem, &workload(), a, crash, open_on) {
-                violations.push(format!(
-                    "crash after {budget} operations ({} acknowledged, {} durable, {compactions} \
-                     compactions done), {crash:?}: {v}",
-                    a.acked, a.durable
-                ));
-            }
-        }
-    }
+    let swept = every_operation(total, &workload(), scenario, open_on);
     println!(
-        "compaction crash sweep: {} points x {} = {crashes} crashes ({compacted_points} after \
-         at least one compaction), {} violations",
-        total + 1,
-        if crashes > total + 1 {
-            "4 modes"
-        } else {
-            "1 mode (rotating among 4)"
-        },
-        violations.len()
+        "compaction crash sweep: {} ({} after at least one compaction), {} violations",
+        swept.points(total),
+        swept.after_compaction,
+        swept.violations.len()
     );
     assert!(
-        violations.is_empty(),
+        swept.violations.is_empty(),
         "{}\n(undisturbed run's stats: {stats})",
-        violations.join("\n")
+        swept.violations.join("\n")
     );
 }

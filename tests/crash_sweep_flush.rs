@@ -27,8 +27,8 @@ use std::sync::Arc;
 use groupkv::fs::{FileSystem, MemFs};
 use groupkv::{Options, DB};
 
-use crash::sweep::{check_image, go_down, modes_at, Acked};
-use crash::{apply, CrashFs, Workload};
+use crash::sweep::{every_operation, TwoSessions};
+use crash::{CrashFs, Workload};
 
 /// Writes per session.
 const OPS: u64 = 20;
@@ -62,81 +62,36 @@ fn open_on(fs: Arc<dyn FileSystem>) -> groupkv::Result<DB> {
     )
 }
 
-/// Runs both sessions on `fs` until something fails (the process died there).
-fn scenario(fs: &CrashFs) -> Acked {
-    let w = workload();
-    let mut a = Acked::default();
-    for session in 0..2u64 {
-        let Ok(db) = open_on(Arc::new(fs.clone())) else {
-            return a;
-        };
-        for i in session * OPS..(session + 1) * OPS {
-            let op = w.op(0, i);
-            if apply(&db, &op).is_err() {
-                crash::crash(db);
-                return a;
-            }
-            a.acked = i + 1;
-            if op.sync {
-                a.durable = i + 1;
-            }
-            if (i + 1) % FLUSH_EVERY == 0 {
-                if db.flush().is_err() {
-                    crash::crash(db);
-                    return a;
-                }
-                a.durable = i + 1;
-            }
-        }
-        if db.close().is_err() {
-            return a;
-        }
-        a.durable = a.acked;
-    }
-    a
-}
+const SCENARIO: TwoSessions<'static> = TwoSessions {
+    ops: OPS,
+    flush_every: FLUSH_EVERY,
+    compactions: None,
+};
 
 #[test]
 fn a_crash_at_every_operation_of_flush_and_manifest_install_recovers_a_durable_prefix() {
     let total = {
         let cfs = CrashFs::new(MemFs::new(), -1);
-        let a = scenario(&cfs);
-        assert_eq!(a.acked, 2 * OPS, "the undisturbed scenario completes");
+        let d = SCENARIO.run(&cfs, &workload(), open_on);
+        assert_eq!(d.acked.acked, 2 * OPS, "the undisturbed scenario completes");
         cfs.ops()
     };
     assert!(total > 100, "{total} operations");
-    let mut violations = Vec::new();
-    let mut crashes = 0u64;
-    let mut flushed_points = 0;
-    for budget in 0..=total {
-        for crash in modes_at(budget) {
-            let mem = MemFs::new();
-            crashes += 1;
-            let cfs = CrashFs::new(mem.clone(), i64::try_from(budget).unwrap());
-            let a = scenario(&cfs);
-            if a.durable > 0 {
-                flushed_points += 1;
-            }
-            go_down(&mem, crash);
-            for v in check_image(&mem, &workload(), a, crash, open_on) {
-                violations.push(format!(
-                    "crash after {budget} operations ({} acknowledged, {} durable), \
-                     {crash:?}: {v}",
-                    a.acked, a.durable
-                ));
-            }
-        }
-    }
-    println!(
-        "flush crash sweep: {} points x {} = {crashes} crashes ({flushed_points} with durable \
-         writes), {} violations",
-        total + 1,
-        if crashes > total + 1 {
-            "4 modes"
-        } else {
-            "1 mode (rotating among 4)"
-        },
-        violations.len()
+    let swept = every_operation(
+        total,
+        &workload(),
+        |fs| SCENARIO.run(fs, &workload(), open_on),
+        open_on,
     );
-    assert!(violations.is_empty(), "{}", violations.join("\n"));
+    println!(
+        "flush crash sweep: {} ({} after at least one flush), {} violations",
+        swept.points(total),
+        swept.after_flush,
+        swept.violations.len()
+    );
+    assert!(
+        swept.violations.is_empty(),
+        "{}",
+        swept.violations.join("\n")
+    );
 }

@@ -1,6 +1,6 @@
-//! Shared checks of the crash sweeps that die after every mutating file-system operation of a
-//! scenario (`crash_sweep_flush.rs`, `crash_sweep_compaction.rs`): the crash modes, and the
-//! verdict on the image a crash left.
+//! Shared pieces of the crash sweeps that die after every mutating file-system operation of a
+//! scenario (`crash_sweep_flush.rs`, `crash_sweep_compaction.rs`): the crash modes, the
+//! verdict on the image a crash left, their two-session scenario and the sweep itself.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -9,7 +9,7 @@ use std::sync::Arc;
 use groupkv::fs::{FileSystem, MemFs, PowerLoss};
 use groupkv::DB;
 
-use super::{log_damaged, matching_prefix, read_keys, Workload};
+use super::{apply, crash, log_damaged, matching_prefix, read_keys, CrashFs, Workload};
 
 /// How the machine goes down once the process died.
 #[derive(Debug, Clone, Copy)]
@@ -173,4 +173,133 @@ pub fn check_image(
         wrong.push(format!("the damaged {n} was deleted"));
     }
     wrong
+}
+
+/// A `compact_range` every `every` writes, over `range(n)` for the `n`th one.
+pub struct Compactions<'a> {
+    pub every: u64,
+    pub range: &'a dyn Fn(u64) -> (Option<Vec<u8>>, Option<Vec<u8>>),
+}
+
+/// The scenario of the flush and compaction sweeps: two sessions of `ops` writes of stream 0
+/// each, a `flush` after every `flush_every` writes and, with `compactions`, a `compact_range`
+/// on its schedule; each session ends with `close`.
+pub struct TwoSessions<'a> {
+    pub ops: u64,
+    pub flush_every: u64,
+    pub compactions: Option<Compactions<'a>>,
+}
+
+/// What a scenario completed before the process died.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Done {
+    pub acked: Acked,
+    pub flushes: u64,
+    pub compactions: u64,
+}
+
+impl TwoSessions<'_> {
+    /// Runs the sessions on `fs` until something fails (the process died there).
+    pub fn run(
+        &self,
+        fs: &CrashFs,
+        w: &Workload,
+        open: impl Fn(Arc<dyn FileSystem>) -> groupkv::Result<DB>,
+    ) -> Done {
+        let mut d = Done::default();
+        for session in 0..2u64 {
+            let Ok(db) = open(Arc::new(fs.clone())) else {
+                return d;
+            };
+            for i in session * self.ops..(session + 1) * self.ops {
+                let op = w.op(0, i);
+                if apply(&db, &op).is_err() {
+                    crash(db);
+                    return d;
+                }
+                d.acked.acked = i + 1;
+                if op.sync {
+                    d.acked.durable = i + 1;
+                }
+                if (i + 1) % self.flush_every == 0 {
+                    if db.flush().is_err() {
+                        crash(db);
+                        return d;
+                    }
+                    d.acked.durable = i + 1;
+                    d.flushes += 1;
+                }
+                if let Some(c) = self.compactions.as_ref().filter(|c| (i + 1) % c.every == 0) {
+                    let (start, end) = (c.range)(i / c.every);
+                    if db.compact_range(start.as_deref(), end.as_deref()).is_err() {
+                        crash(db);
+                        return d;
+                    }
+                    // compact_range flushes first: everything before it is in a table.
+                    d.acked.durable = i + 1;
+                    d.compactions += 1;
+                }
+            }
+            if db.close().is_err() {
+                return d;
+            }
+            d.acked.durable = d.acked.acked;
+        }
+        d
+    }
+}
+
+/// What [`every_operation`] found.
+#[derive(Debug, Default)]
+pub struct Swept {
+    /// Crashes made (one or four per crash point, see [`modes_at`]).
+    pub crashes: u64,
+    /// Crashes after at least one flush, and after at least one compaction.
+    pub after_flush: u64,
+    pub after_compaction: u64,
+    /// Every violation, naming its crash.
+    pub violations: Vec<String>,
+}
+
+impl Swept {
+    /// "N points x M modes = C crashes", for the sweep's summary line.
+    pub fn points(&self, total: u64) -> String {
+        let modes = if self.crashes > total + 1 {
+            "4 modes"
+        } else {
+            "1 mode (rotating among 4)"
+        };
+        format!("{} points x {modes} = {} crashes", total + 1, self.crashes)
+    }
+}
+
+/// Lets the process die after each of the `total` mutating operations of `scenario` (and
+/// after none), takes the machine down in the modes of [`modes_at`] and checks each image
+/// with [`check_image`].
+pub fn every_operation(
+    total: u64,
+    w: &Workload,
+    scenario: impl Fn(&CrashFs) -> Done,
+    open: impl Fn(Arc<dyn FileSystem>) -> groupkv::Result<DB>,
+) -> Swept {
+    let mut s = Swept::default();
+    for budget in 0..=total {
+        for crash in modes_at(budget) {
+            let mem = MemFs::new();
+            s.crashes += 1;
+            let budget_i64 = i64::try_from(budget).unwrap_or(i64::MAX);
+            let d = scenario(&CrashFs::new(mem.clone(), budget_i64));
+            s.after_flush += u64::from(d.flushes > 0);
+            s.after_compaction += u64::from(d.compactions > 0);
+            go_down(&mem, crash);
+            for v in check_image(&mem, w, d.acked, crash, &open) {
+                s.violations.push(format!(
+                    "crash after {budget} operations ({} acknowledged, {} durable, {} flushes \
+                     and {} compactions done), {crash:?}: {v}",
+                    d.acked.acked, d.acked.durable, d.flushes, d.compactions
+                ));
+            }
+        }
+    }
+    s
 }
