@@ -11,8 +11,9 @@
 #![allow(clippy::unwrap_used)]
 
 mod crash;
+mod fixture_support;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use groupkv::fs::{FileSystem, MemFs, PowerLoss};
@@ -24,27 +25,9 @@ fn db_dir() -> PathBuf {
     PathBuf::from("/db")
 }
 
-/// A `MemFs` holding fixture `name`, every file and the directory entry synced (the old code
-/// wrote them long ago).
+/// A `MemFs` holding wave-1 fixture `name`, synced (the old code wrote it long ago).
 fn load(name: &str) -> MemFs {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/wave1")
-        .join(name);
-    let mem = MemFs::new();
-    mem.create_dir_all(&db_dir()).unwrap();
-    let mut names: Vec<_> = std::fs::read_dir(&src)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .collect();
-    names.sort();
-    for n in names {
-        let bytes = std::fs::read(src.join(&n)).unwrap();
-        let mut f = mem.create(&db_dir().join(&n)).unwrap();
-        f.append(&bytes).unwrap();
-        f.sync().unwrap();
-    }
-    mem.sync_dir(&db_dir()).unwrap();
-    mem
+    fixture_support::load_into_memfs("wave1", name, &db_dir())
 }
 
 fn open_on(fs: Arc<dyn FileSystem>) -> groupkv::Result<DB> {

@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod crash;
+mod fixture_support;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -82,19 +83,7 @@ fn a_databases_wal_carries_crc32c() {
 
 /// The wave-1 fixture `name` (tests/fixtures/wave1) copied into a fresh `MemFs`, durably.
 fn fixture_fs(name: &str) -> MemFs {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/wave1")
-        .join(name);
-    let fs = MemFs::new();
-    fs.create_dir_all(Path::new(DIR)).unwrap();
-    for entry in std::fs::read_dir(&src).unwrap() {
-        let entry = entry.unwrap();
-        let mut f = fs.create(&Path::new(DIR).join(entry.file_name())).unwrap();
-        f.append(&std::fs::read(entry.path()).unwrap()).unwrap();
-        f.sync().unwrap();
-    }
-    fs.sync_dir(Path::new(DIR)).unwrap();
-    fs
+    fixture_support::load_into_memfs("wave1", name, Path::new(DIR))
 }
 
 fn get(db: &DB, k: &str) -> Option<String> {

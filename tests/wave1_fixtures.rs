@@ -7,22 +7,14 @@
 //! the directory to tables, a MANIFEST and CURRENT (docs/RELIABILITY.md).
 #![allow(clippy::unwrap_used)]
 
+mod fixture_support;
+
 use std::path::{Path, PathBuf};
 
 use groupkv::{Options, WalRecoveryMode, DB};
 
 fn copy_fixture(name: &str) -> (tempfile::TempDir, PathBuf) {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/wave1")
-        .join(name);
-    let tmp = tempfile::tempdir().unwrap();
-    let dst = tmp.path().join(name);
-    std::fs::create_dir_all(&dst).unwrap();
-    for entry in std::fs::read_dir(&src).unwrap() {
-        let entry = entry.unwrap();
-        std::fs::copy(entry.path(), dst.join(entry.file_name())).unwrap();
-    }
-    (tmp, dst)
+    fixture_support::copy_to_disk("wave1", name)
 }
 
 /// Every file but the LOCK (which any open creates), with its bytes.
