@@ -23,11 +23,12 @@ mod crash;
 use std::sync::atomic::{AtomicU64, Ordering::SeqCst};
 use std::sync::{Arc, Mutex};
 
+use crash::sweep::{destroyed_evidence, files, manifest_of};
 use crash::{
-    apply, count_from_env, log_damaged, matching_prefix, options_on, read_keys, seed_from_env,
-    CrashFs, Model, Rng, Workload,
+    apply, count_from_env, matching_prefix, options_on, read_keys, seed_from_env, CrashFs, Model,
+    Rng, Workload,
 };
-use groupkv::fs::{FileSystem, MemFs, PowerLoss};
+use groupkv::fs::{MemFs, PowerLoss};
 use groupkv::{Error, WalRecoveryMode, DB};
 
 const OPS: u64 = 120;
@@ -404,68 +405,6 @@ fn disable_wal_writes_survive_only_a_clean_close() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
-/// Every file of the database directory with its contents.
-fn files(mem: &MemFs) -> std::collections::BTreeMap<String, Vec<u8>> {
-    let dir = std::path::Path::new("/db");
-    mem.list(dir)
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|n| n != "LOCK")
-        .filter_map(|n| Some((n.clone(), mem.read(&dir.join(&n)).ok()?)))
-        .collect()
-}
-
-/// Files of `before` that an open removed although they held damage: it must have kept them
-/// (renamed `<name>.corrupt`).
-///
-/// A WAL numbered below the MANIFEST's log number (`flushed_below`) holds nothing: its writes
-/// are in a table the MANIFEST names, and the flush thread deletes it (a deletion a power loss
-/// may undo). Its torn tail is not damage recovery tolerated, so deleting it is allowed.
-fn damaged_files_removed(
-    before: &std::collections::BTreeMap<String, Vec<u8>>,
-    after: &std::collections::BTreeMap<String, Vec<u8>>,
-    flushed_below: u64,
-) -> Vec<String> {
-    // The image's layout decides the checksum, as open decides it: CRC-32C once a commit
-    // recorded a log number, IEEE (the first layout's) before.
-    let checksum = if flushed_below > 0 {
-        groupkv::wal::format::WAL_CHECKSUM
-    } else {
-        groupkv::wal::format::FIRST_LAYOUT_CHECKSUM
-    };
-    let obsolete_wal = |n: &str| {
-        n.strip_suffix(".log")
-            .and_then(|d| d.parse::<u64>().ok())
-            .is_some_and(|number| number < flushed_below)
-    };
-    before
-        .iter()
-        // Only WALs and bases hold writes; an old MANIFEST (even with a torn tail) is
-        // superseded by the new one's snapshot.
-        .filter(|(n, _)| (n.ends_with(".log") || n.ends_with(".base")) && !after.contains_key(*n))
-        .filter(|(n, _)| !obsolete_wal(n))
-        .filter(|(n, data)| {
-            after.get(&format!("{n}.corrupt")) != Some(*data) && log_damaged(data, checksum)
-        })
-        .map(|(n, _)| n.clone())
-        .collect()
-}
-
-/// The log number of the crashed image's MANIFEST (0 for a directory without `CURRENT`), read
-/// on a copy so the image itself is untouched.
-fn log_number_of(mem: &MemFs) -> u64 {
-    let copy: Arc<dyn FileSystem> = Arc::new(mem.clone());
-    let mut set = groupkv::version::VersionSet::new(
-        copy,
-        std::path::Path::new("/db"),
-        groupkv::version::VersionSetOptions::default(),
-    );
-    match set.recover() {
-        Ok(_) => set.log_number(),
-        Err(_) => 0,
-    }
-}
-
 /// Salvage (`skip_any_corrupted_records`) may leave holes among unsynced writes, but: every
 /// key holds the value of the last write before `lo` (synced) or of a later write (below
 /// `hi`), never anything else; and a recovered batch is whole (each of its other keys holds
@@ -529,7 +468,7 @@ fn power_loss_in_every_recovery_mode() {
             // The same image each time: the run is deterministic for a seed.
             let (mem, b, _) = crashed_image(s);
             let before = files(&mem);
-            let flushed_below = log_number_of(&mem);
+            let flushed_below = manifest_of(&mem).map_or(0, |(log_number, _)| log_number);
             let opts = groupkv::Options {
                 wal_recovery_mode: mode,
                 ..options_on(Arc::new(mem.clone()))
@@ -554,7 +493,7 @@ fn power_loss_in_every_recovery_mode() {
                 }
             };
             opened[m] += 1;
-            let removed = damaged_files_removed(&before, &files(&mem), flushed_below);
+            let removed = destroyed_evidence(&before, &files(&mem), flushed_below);
             if !removed.is_empty() {
                 failures.push(format!(
                     "seed {s} {mode}: damaged files removed: {removed:?}"

@@ -84,8 +84,11 @@ pub fn manifest_of(mem: &MemFs) -> Option<(u64, Vec<u64>)> {
     Some((set.log_number(), tables))
 }
 
-/// WALs and bases holding damage that an open removed without quarantining them, leaving out
-/// WALs below the log number (their writes are in a table).
+/// WALs and bases holding damage that an open removed without quarantining them (renamed
+/// `<name>.corrupt`). An old MANIFEST is not counted: the new one's snapshot supersedes it.
+/// Neither is a WAL below the MANIFEST's `log_number`: its writes are in a table the MANIFEST
+/// names and the flush thread deletes it (a deletion a power loss may undo), so its torn tail
+/// is not damage recovery tolerated.
 pub fn destroyed_evidence(
     before: &BTreeMap<String, Vec<u8>>,
     after: &BTreeMap<String, Vec<u8>>,
