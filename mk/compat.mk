@@ -37,7 +37,7 @@ compat-tools:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	fi
 
-$(COMPAT_BUILD)/%: tests/compat/%.cc | compat-tools
+$(COMPAT_BUILD)/%: tests/compat/%.cc tests/compat/compat_util.h | compat-tools
 	@mkdir -p $(@D)
 	$(COMPAT_CXX) $(COMPAT_CXXFLAGS) $< -o $@ -lleveldb
 

@@ -45,22 +45,14 @@
 #include <utility>
 #include <vector>
 
+#include "compat_util.h"
+
 namespace {
+
+using compat::Hex;
 
 const std::string kReader = "leveldb-" + std::to_string(leveldb::kMajorVersion) + "." +
                             std::to_string(leveldb::kMinorVersion);
-
-std::string Hex(const leveldb::Slice& s) {
-  static const char kDigits[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(s.size() * 2);
-  for (size_t i = 0; i < s.size(); i++) {
-    unsigned char c = static_cast<unsigned char>(s[i]);
-    out.push_back(kDigits[c >> 4]);
-    out.push_back(kDigits[c & 0xf]);
-  }
-  return out;
-}
 
 std::string Line(const leveldb::Slice& key, const leveldb::Slice& value) {
   return Hex(key) + " " + (value.empty() ? std::string("-") : Hex(value));

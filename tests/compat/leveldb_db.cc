@@ -38,16 +38,16 @@
 #include <string>
 #include <vector>
 
+#include "compat_util.h"
+
 namespace {
 
-uint64_t state = 0x853c49e6748fea9bull;
+using compat::Hex;
+using compat::Unhex;
 
-uint64_t Next() {  // xorshift64: the same sequence on every machine
-  state ^= state << 13;
-  state ^= state >> 7;
-  state ^= state << 17;
-  return state;
-}
+compat::Xorshift rng(0x853c49e6748fea9bull);
+
+uint64_t Next() { return rng.Next(); }
 
 std::string Key(uint64_t n) {
   char buf[32];
@@ -72,30 +72,6 @@ std::string Value(uint64_t op) {
       return v;
     }
   }
-}
-
-std::string Hex(const std::string& s) {
-  static const char kDigits[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : s) {
-    out.push_back(kDigits[c >> 4]);
-    out.push_back(kDigits[c & 0xf]);
-  }
-  return out;
-}
-
-bool Unhex(const std::string& h, std::string* out) {
-  out->clear();
-  if (h == "-") return true;
-  if (h.size() % 2 != 0) return false;
-  for (size_t i = 0; i < h.size(); i += 2) {
-    char* end = nullptr;
-    std::string byte = h.substr(i, 2);
-    long v = std::strtol(byte.c_str(), &end, 16);
-    if (end != byte.c_str() + 2) return false;
-    out->push_back(static_cast<char>(v));
-  }
-  return true;
 }
 
 std::string Shown(const std::string& s) { return s.empty() ? "(empty)" : Hex(s).substr(0, 40); }

@@ -36,16 +36,15 @@
 #include <string>
 #include <vector>
 
+#include "compat_util.h"
+
 namespace {
 
-uint64_t state = 0x9e3779b97f4a7c15ull;
+using compat::Hex;
 
-uint64_t Next() {  // xorshift64: the same sequence on every machine
-  state ^= state << 13;
-  state ^= state >> 7;
-  state ^= state << 17;
-  return state;
-}
+compat::Xorshift rng(0x9e3779b97f4a7c15ull);
+
+uint64_t Next() { return rng.Next(); }
 
 std::string Key(uint64_t n) {
   char buf[32];
@@ -75,16 +74,6 @@ std::string Value(uint64_t op) {
       return v;
     }
   }
-}
-
-std::string Hex(const std::string& s) {
-  static const char kDigits[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : s) {
-    out.push_back(kDigits[c >> 4]);
-    out.push_back(kDigits[c & 0xf]);
-  }
-  return out;
 }
 
 bool Check(const leveldb::Status& s, const char* what) {
