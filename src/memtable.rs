@@ -211,10 +211,8 @@ impl MemTable {
     /// that copy: one allocation (usually a bump) per batch instead of one per entry.
     pub fn insert_batch(&self, batch: &WriteBatch, first_sequence: u64) -> u64 {
         let body = batch.body();
-        let copy = self.arena.copy(body);
-        // SAFETY: `copy` holds `body.len()` bytes that live, unchanged, as long as the arena:
-        // as long as every entry made from them.
-        let records: &[u8] = unsafe { std::slice::from_raw_parts(copy.as_ptr(), body.len()) };
+        // The copy lives, unchanged, as long as the arena: as long as every entry made from it.
+        let records = self.arena.copy(body);
         let mut seq = first_sequence;
         for record in write_batch::records(records) {
             let entry = match record {

@@ -90,13 +90,15 @@ impl Arena {
         }
     }
 
-    /// Copies `bytes` into the arena and returns the copy, valid until the arena is dropped.
-    pub(crate) fn copy(&self, bytes: &[u8]) -> NonNull<u8> {
+    /// Copies `bytes` into the arena and returns the copy, which lives as long as the arena.
+    pub(crate) fn copy(&self, bytes: &[u8]) -> &[u8] {
         let dst = self.reserve(bytes.len());
         // SAFETY: `dst` is `bytes.len()` bytes reserved for this call only, and cannot overlap
         // `bytes`, which the caller owns.
         unsafe { ptr::copy_nonoverlapping(bytes.as_ptr(), dst.as_ptr(), bytes.len()) };
-        dst
+        // SAFETY: those bytes are initialized now, nobody writes them again, and they are freed
+        // only when the arena is dropped, which the borrow of `self` prevents meanwhile.
+        unsafe { std::slice::from_raw_parts(dst.as_ptr(), bytes.len()) }
     }
 
     /// Reserves `n` bytes for the caller alone.
@@ -182,16 +184,15 @@ mod tests {
                 let arena = std::sync::Arc::clone(&arena);
                 std::thread::spawn(move || {
                     // Sizes from 0 to past the large-request threshold, several blocks' worth.
-                    let copies: Vec<(usize, usize)> = (0..3000usize)
+                    let copies: Vec<&[u8]> = (0..3000usize)
                         .map(|i| {
                             let len = (i * 37) % (BLOCK_SIZE / 3);
                             let bytes = vec![t.wrapping_add(i.to_le_bytes()[0]); len];
-                            (arena.copy(&bytes).as_ptr() as usize, len)
+                            arena.copy(&bytes)
                         })
                         .collect();
-                    for (i, (addr, len)) in copies.into_iter().enumerate() {
-                        // SAFETY: the arena is alive and the range was reserved by `copy`.
-                        let got = unsafe { std::slice::from_raw_parts(addr as *const u8, len) };
+                    for (i, got) in copies.into_iter().enumerate() {
+                        assert_eq!(got.len(), (i * 37) % (BLOCK_SIZE / 3));
                         assert!(got.iter().all(|&b| b == t.wrapping_add(i.to_le_bytes()[0])));
                     }
                 })
