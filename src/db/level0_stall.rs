@@ -34,6 +34,18 @@ use crate::write_thread::{WriteThread, Writer};
 use super::write_impl::AbortOnUnwind;
 use super::DB;
 
+/// Why [`DB::wait_below_level0_stop`] returned.
+enum Level0Wait {
+    /// Level 0 is below the stop trigger.
+    Below,
+    /// The database is closing.
+    Closing,
+    /// A background error is set.
+    BackgroundError,
+    /// Compaction stopped after a failure: level 0 will not shrink.
+    CompactionFailed,
+}
+
 impl DB {
     /// The leader's level-0 check before it forms its group, given level 0's file count and
     /// the memtables waiting for flush as the leader's SuperVersion load found them.
@@ -87,24 +99,8 @@ impl DB {
         }
         let start = Instant::now();
         wt.begin_write_stall(leader);
-        {
-            let queue = &self.compaction_queue;
-            let mut s = queue.state.lock();
-            loop {
-                let (l0, pending) = self.level0_pressure();
-                if l0 + pending < stop
-                    || s.stop
-                    || s.failed
-                    || self.closed.load(Acquire)
-                    || self.bg_error.check().is_err()
-                {
-                    break;
-                }
-                // Installs notify under the lock after publishing; the timeout covers a flush
-                // failure, which wakes the controller rather than this condvar.
-                s = queue.cv.wait_for(s, Duration::from_millis(100));
-            }
-        }
+        // Whatever ended the wait, the writes go on unless the database is closing or failed.
+        self.wait_below_level0_stop();
         wt.end_write_stall();
         self.record_stall(start, &self.stats.stall_l0_stop_micros);
         if self.closed.load(Acquire) {
@@ -138,26 +134,42 @@ impl DB {
             if let Some(result) = result {
                 return result;
             }
-            let queue = &self.compaction_queue;
-            let mut s = queue.state.lock();
-            loop {
-                if s.stop || self.closed.load(Acquire) {
-                    return Err(Error::Closed);
-                }
-                self.bg_error.check()?;
-                if s.failed {
+            match self.wait_below_level0_stop() {
+                Level0Wait::Below => {}
+                Level0Wait::Closing => return Err(Error::Closed),
+                Level0Wait::BackgroundError => self.bg_error.check()?,
+                Level0Wait::CompactionFailed => {
                     return Err(Error::corruption(
                         "flush: level 0 is at level0_stop_writes_trigger and compaction \
                          stopped after a failure",
-                    ));
+                    ))
                 }
-                let (l0, pending) = self.level0_pressure();
-                if l0 + pending < stop {
-                    break;
-                }
-                // Installs notify under the lock; the timeout covers a flush failure.
-                s = queue.cv.wait_for(s, Duration::from_millis(100));
             }
+        }
+    }
+
+    /// Waits until level 0 with the memtables waiting for flush is below the stop trigger, or
+    /// until something makes that wait pointless; says which.
+    fn wait_below_level0_stop(&self) -> Level0Wait {
+        let queue = &self.compaction_queue;
+        let mut s = queue.state.lock();
+        loop {
+            if s.stop || self.closed.load(Acquire) {
+                return Level0Wait::Closing;
+            }
+            if self.bg_error.check().is_err() {
+                return Level0Wait::BackgroundError;
+            }
+            if s.failed {
+                return Level0Wait::CompactionFailed;
+            }
+            let (l0, pending) = self.level0_pressure();
+            if l0 + pending < self.level0_stop_writes_trigger {
+                return Level0Wait::Below;
+            }
+            // Installs notify under the lock after publishing; the timeout covers a flush
+            // failure, which wakes the controller rather than this condvar.
+            s = queue.cv.wait_for(s, Duration::from_millis(100));
         }
     }
 
