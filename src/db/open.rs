@@ -60,8 +60,12 @@ pub(super) fn open_locked(
         .map_err(|e| Error::io(format!("checking {}", path.display()), e))?;
     let mut inv = recovery::inventory(fs.as_ref(), &path)?;
     let mut versions = VersionSet::new(Arc::clone(&fs), &path, VersionSetOptions::default());
-    // Every number in a file name here (quarantined files included) is in use before
-    // recovery takes one for the new MANIFEST: no file is ever created under a used number.
+    // Every number in a file name here (quarantined files and the leftover tables of a job a
+    // crash cut short included) is in use before recovery takes one for the new MANIFEST: no
+    // file is ever created under a used number, and a leftover counts as older than the live
+    // state (deletion would otherwise take it for a running job's output). Recovery and
+    // `create_new_db` only ever raise the next file number, and every file this open creates
+    // or renames keeps a number counted here or handed out after it.
     versions.mark_file_number_used(inv.max_number);
     let mut created = false;
     if !has_current {
@@ -145,7 +149,6 @@ pub(super) fn open_locked(
         // conversion died after a new MANIFEST's snapshot became current but before its edit
         // (the table of the base's contents) was appended. The base is still the live state.
     }
-    versions.mark_file_number_used(inv.max_number);
 
     let memtable = Arc::new(MemTable::new());
     let replayed = recovery::replay(
@@ -210,23 +213,6 @@ pub(super) fn open_locked(
             .map_err(|e| Error::io(format!("removing obsolete {}", p.display()), e))?;
     }
     let wals = Arc::new(WalSet::new(&path, wal));
-    // A leftover numbered past what the MANIFEST recorded (an output of a compaction a crash
-    // cut short) must count as older than the live state, or deletion would take it for a
-    // running job's; no number of a file on disk is handed out again either way.
-    {
-        let names = fs
-            .list(&path)
-            .map_err(|e| Error::io(format!("listing {}", path.display()), e))?;
-        let mut set = versions.lock();
-        for name in &names {
-            if let Some(number) = parse_file_name(name)
-                .map(|(n, _)| n)
-                .or_else(|| files::parse_quarantined(name))
-            {
-                set.mark_file_number_used(number);
-            }
-        }
-    }
     // Leftovers too: tables of a compaction or flush a crash cut short, which no version names.
     delete_obsolete(fs.as_ref(), &path, &versions, &wals, None)?;
     fs.sync_dir(&path)
